@@ -1,0 +1,39 @@
+# Set-up and checks. `make run` and `make test` work on a fresh machine with Python 3.11.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FIXTURE := audio_fixtures/synthetic/sv_clean_f4_04.flac
+
+.PHONY: install run test test-fast bench-asr fixtures clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "swescribe needs Python 3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# Until the HTTP service lands, "run" transcribes a bundled fixture with the offline model.
+run: install
+	$(BIN)/swescribe transcribe $(FIXTURE) --format txt --format json --format srt --out out
+	@echo "--- out/$(notdir $(basename $(FIXTURE))).txt"; cat out/$(notdir $(basename $(FIXTURE))).txt
+
+test: install
+	$(BIN)/pytest
+
+test-fast: install
+	$(BIN)/pytest -m "not model and not accuracy"
+
+bench-asr: install
+	$(BIN)/python bench/asr/run.py
+
+# Regenerates the synthetic fixtures; needs Debian's espeak-ng and sox.
+fixtures:
+	$(BIN)/python audio_fixtures/make_fixtures.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

@@ -1,0 +1,1 @@
+"""swescribe workers: the transcription pipeline, its CLI, and (later) the Celery tasks."""

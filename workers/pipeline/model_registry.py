@@ -1,0 +1,159 @@
+"""Turn a model name or folder into a local CTranslate2 Whisper folder.
+
+Names: the KB-Whisper sizes (KBLab's Swedish Whisper, CTranslate2 weights at the root of
+each Hub repo), `whisper-base-offline` (registry-installed weights), any other Hub repo id
+("owner/name"), or a local folder. Nothing ever falls back to a different model: a model that
+cannot be had is an error that says how to get it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ModelNotFoundError, ModelUnavailableError
+from .offline_model import OFFLINE_MODEL_NAME, OFFLINE_MODEL_REVISION, offline_model_dir
+
+logger = logging.getLogger(__name__)
+
+KB_WHISPER_REPOS = {
+    "kb-whisper-large": "KBLab/kb-whisper-large",
+    "kb-whisper-medium": "KBLab/kb-whisper-medium",
+    "kb-whisper-small": "KBLab/kb-whisper-small",
+    "kb-whisper-base": "KBLab/kb-whisper-base",
+    "kb-whisper-tiny": "KBLab/kb-whisper-tiny",
+}
+KNOWN_MODEL_NAMES = (*KB_WHISPER_REPOS, OFFLINE_MODEL_NAME)
+
+# Files faster-whisper needs from a CTranslate2 Whisper repo; KB-Whisper repos also hold
+# PyTorch and ONNX weights that are not worth gigabytes of download.
+_HUB_ALLOW_PATTERNS = ["config.json", "preprocessor_config.json", "model.bin", "tokenizer.json", "vocabulary.*"]
+_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+DEFAULT_HUB_ENDPOINT = "https://huggingface.co"
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A model ready to load: the name it was asked by and the local folder it lives in."""
+
+    name: str
+    path: Path
+    revision: str | None
+
+
+@dataclass(frozen=True)
+class HubOptions:
+    """How to reach the Hugging Face Hub for models that are not on disk yet.
+
+    cache_dir: where Hub downloads are kept (None: huggingface_hub's default cache).
+    token: for gated or private repos.
+    probe_timeout_s: the Hub must answer a metadata request within this, so an unreachable
+        Hub fails in seconds instead of hanging in retries.
+    """
+
+    cache_dir: Path | None = None
+    token: str | None = None
+    probe_timeout_s: float = 5.0
+
+
+def resolve_model(name_or_dir: str, *, cache_dir: Path, hub: HubOptions = HubOptions()) -> ModelSource:
+    """Find (and if need be assemble or download) the weights for `name_or_dir`.
+
+    cache_dir holds the assembled offline model.
+    """
+    if name_or_dir == OFFLINE_MODEL_NAME:
+        return ModelSource(OFFLINE_MODEL_NAME, offline_model_dir(cache_dir), OFFLINE_MODEL_REVISION)
+    if name_or_dir in KB_WHISPER_REPOS:
+        return _resolve_hub(name_or_dir, KB_WHISPER_REPOS[name_or_dir], hub)
+
+    folder = Path(name_or_dir).expanduser()
+    if folder.is_dir():
+        return ModelSource(name_or_dir, _check_model_folder(folder), None)
+    if _REPO_ID.match(name_or_dir) and not folder.exists():
+        return _resolve_hub(name_or_dir, name_or_dir, hub)
+    raise ModelNotFoundError(
+        f"unknown model {name_or_dir!r}: not a folder and not a known name "
+        f"({', '.join(KNOWN_MODEL_NAMES)}) or a Hub repo id (owner/name)"
+    )
+
+
+def _check_model_folder(folder: Path) -> Path:
+    missing = [name for name in ("model.bin", "config.json") if not (folder / name).is_file()]
+    if missing:
+        raise ModelNotFoundError(
+            f"folder {folder} is not a CTranslate2 Whisper model (missing {', '.join(missing)}); "
+            "download one, e.g. `hf download KBLab/kb-whisper-large --local-dir DIR`"
+        )
+    return folder.resolve()
+
+
+def how_to_get(repo_id: str) -> str:
+    folder = f"/srv/models/{repo_id.split('/')[-1]}"
+    return (
+        f"on a machine with Hub access run `hf download {repo_id} --local-dir {folder}` "
+        f"(huggingface_hub's CLI), copy {folder} here and set SWESCRIBE_ASR_MODEL={folder}"
+    )
+
+
+def _resolve_hub(name: str, repo_id: str, hub: HubOptions) -> ModelSource:
+    import huggingface_hub
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    def download(local_files_only: bool) -> Path:
+        return Path(
+            huggingface_hub.snapshot_download(
+                repo_id,
+                allow_patterns=_HUB_ALLOW_PATTERNS,
+                cache_dir=hub.cache_dir,
+                token=hub.token,
+                local_files_only=local_files_only,
+            )
+        )
+
+    try:
+        path = download(local_files_only=True)
+        return ModelSource(name, _check_model_folder(path), path.name)
+    except (LocalEntryNotFoundError, FileNotFoundError):
+        pass  # not cached yet
+
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        raise ModelUnavailableError(
+            f"model {name!r} ({repo_id}) is not in the local cache and HF_HUB_OFFLINE is set; {how_to_get(repo_id)}"
+        )
+    _probe_hub(name, repo_id, hub)
+    try:
+        path = download(local_files_only=False)
+    except Exception as e:  # noqa: BLE001 - huggingface_hub raises many network types
+        raise ModelUnavailableError(f"model {name!r} ({repo_id}) could not be downloaded ({e}); {how_to_get(repo_id)}") from e
+    return ModelSource(name, _check_model_folder(path), path.name)
+
+
+def _probe_hub(name: str, repo_id: str, hub: HubOptions) -> None:
+    """Ask the Hub about the repo with a short deadline; raise a clear error if it cannot answer."""
+    endpoint = os.environ.get("HF_ENDPOINT", DEFAULT_HUB_ENDPOINT).rstrip("/")
+    request = urllib.request.Request(f"{endpoint}/api/models/{repo_id}")
+    if hub.token:
+        request.add_header("Authorization", f"Bearer {hub.token}")
+    try:
+        with urllib.request.urlopen(request, timeout=hub.probe_timeout_s) as response:
+            json.load(response)
+    except urllib.error.HTTPError as e:
+        if e.code == 404:
+            raise ModelNotFoundError(f"model {name!r}: the Hub at {endpoint} has no repo {repo_id}") from e
+        if e.code in (401, 403):
+            raise ModelUnavailableError(
+                f"model {name!r} ({repo_id}) needs a Hub token with access (HTTP {e.code}); {how_to_get(repo_id)}"
+            ) from e
+        raise ModelUnavailableError(f"model {name!r}: the Hub at {endpoint} answered HTTP {e.code}; {how_to_get(repo_id)}") from e
+    except (urllib.error.URLError, TimeoutError, OSError, ValueError) as e:
+        reason = getattr(e, "reason", e)
+        raise ModelUnavailableError(
+            f"model {name!r} ({repo_id}) is not in the local cache and the Hub at {endpoint} "
+            f"is unreachable ({reason}); {how_to_get(repo_id)}"
+        ) from e

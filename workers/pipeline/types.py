@@ -1,0 +1,78 @@
+"""Values that flow through the pipeline. Frozen: every stage returns new values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SAMPLE_RATE_HZ = 16_000
+
+
+@dataclass(frozen=True, eq=False)
+class DecodedAudio:
+    """Audio as every model here wants it.
+
+    samples: float32 array of shape [n_samples], mono, 16 kHz, range [-1, 1].
+    """
+
+    samples: np.ndarray
+    source: str
+
+    @property
+    def sample_rate_hz(self) -> int:
+        return SAMPLE_RATE_HZ
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / SAMPLE_RATE_HZ
+
+
+@dataclass(frozen=True)
+class Word:
+    start_s: float
+    end_s: float
+    text: str
+    probability: float
+    speaker: str | None = None
+
+
+@dataclass(frozen=True)
+class Segment:
+    id: int
+    start_s: float
+    end_s: float
+    text: str
+    words: tuple[Word, ...]
+    avg_logprob: float
+    no_speech_prob: float
+    speaker: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Which weights produced a transcript, for reproducibility."""
+
+    id: str
+    revision: str | None
+    device: str
+    compute_type: str
+
+
+@dataclass(frozen=True)
+class Transcript:
+    language: str
+    language_probability: float
+    duration_s: float
+    segments: tuple[Segment, ...]
+    model: ModelInfo
+    # Seconds spent per stage, e.g. {"decode": 0.2, "transcribe": 3.1}; stages add their own.
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def words(self) -> tuple[Word, ...]:
+        return tuple(w for s in self.segments for w in s.words)
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.segments if s.text)

@@ -1,0 +1,182 @@
+"""`swescribe transcribe`: files in, OUT/<stem>.<format> out, one line per failed file."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import click
+from tqdm import tqdm
+
+from .cli import write_atomically
+from .pipeline.asr_model import DeviceOptions, LoadedModel, load_model
+from .pipeline.audio import decode_audio, probe_duration_s
+from .pipeline.batch import PackingOptions, transcribe_many
+from .pipeline.errors import AudioDecodeError, PipelineError
+from .pipeline.formats import render
+from .pipeline.model_registry import HubOptions, resolve_model
+from .pipeline.run import transcribe_file, with_timing
+from .pipeline.transcribe import TranscribeOptions
+from .pipeline.types import Transcript
+from .settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# Short files packed together are decoded this many at a time, to bound memory.
+PACK_GROUP_SIZE = 64
+EXIT_OK, EXIT_SOME_FAILED, EXIT_MODEL_ERROR, EXIT_USAGE = 0, 1, 3, 2
+
+
+@dataclass(frozen=True)
+class TranscribeRequest:
+    paths: tuple[Path, ...]
+    model: str
+    language: str
+    formats: tuple[str, ...]
+    out_dir: Path
+    prompt: str | None
+    hotwords: str | None
+    batch_size: int
+    show_progress: bool
+
+
+def run_transcribe(request: TranscribeRequest, settings: Settings) -> int:
+    clash = _first_stem_clash(request.paths)
+    if clash:
+        click.echo(f"swescribe: {clash[0]} and {clash[1]} would both write {clash[0].stem}.*; transcribe them into separate --out folders", err=True)
+        return EXIT_USAGE
+    try:
+        options = TranscribeOptions(
+            language=_language(request.language),
+            initial_prompt=request.prompt,
+            hotwords=request.hotwords,
+            batch_size=request.batch_size,
+        )
+        model = load_configured_model(request.model, settings)
+    except PipelineError as e:
+        click.echo(f"swescribe: {e}", err=True)
+        return EXIT_MODEL_ERROR
+    except ValueError as e:
+        click.echo(f"swescribe: {e}", err=True)
+        return EXIT_USAGE
+
+    durations = {p: probe_duration_s(p) or 0.0 for p in request.paths}
+    bar = tqdm(
+        total=round(sum(durations.values()), 1), unit="s", desc="audio", file=sys.stderr,
+        disable=not request.show_progress, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s audio [{elapsed}<{remaining}]",
+    )
+    failed = 0
+    try:
+        for path, result in _transcribe_all(model, request, options, durations, bar):
+            if isinstance(result, Exception):
+                failed += 1
+                tqdm.write(f"error: {_reason(path, result)}", file=sys.stderr)
+                continue
+            try:
+                for fmt in request.formats:
+                    write_atomically(request.out_dir / f"{path.stem}.{fmt}", render(result, fmt))
+            except OSError as e:
+                failed += 1
+                tqdm.write(f"error: {path}: cannot write output: {e}", file=sys.stderr)
+    except PipelineError as e:
+        bar.close()
+        click.echo(f"swescribe: {e}", err=True)
+        return EXIT_MODEL_ERROR
+    bar.close()
+    return EXIT_SOME_FAILED if failed else EXIT_OK
+
+
+def load_configured_model(name: str, settings: Settings) -> LoadedModel:
+    hub = HubOptions(
+        cache_dir=settings.model_cache_dir,
+        token=settings.hf_token.get_secret_value() if settings.hf_token else None,
+        probe_timeout_s=settings.hub_timeout_s,
+    )
+    source = resolve_model(name, cache_dir=settings.models_dir, hub=hub)
+    device = DeviceOptions(settings.asr_device, settings.asr_compute_type, settings.asr_cpu_threads)
+    return load_model(source, device)
+
+
+def _language(value: str) -> str | None:
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    if value == "auto":
+        return None
+    if value not in _LANGUAGE_CODES:
+        raise ValueError(f"unknown language {value!r}: use an ISO 639-1 code Whisper knows (e.g. sv, en, fi) or 'auto'")
+    return value
+
+
+def _first_stem_clash(paths: tuple[Path, ...]) -> tuple[Path, Path] | None:
+    seen: dict[str, Path] = {}
+    for path in paths:
+        if path.stem in seen and seen[path.stem].resolve() != path.resolve():
+            return seen[path.stem], path
+        seen.setdefault(path.stem, path)
+    return None
+
+
+def _reason(path: Path, error: Exception) -> str:
+    if isinstance(error, AudioDecodeError):
+        return str(error)
+    return f"{path}: {type(error).__name__}: {error}"
+
+
+class _BarHook:
+    """Advances the bar by a file's share of audio seconds as its progress fraction rises."""
+
+    def __init__(self, bar: tqdm, duration_s: float):
+        self.bar, self.duration_s, self.done_s = bar, duration_s, 0.0
+
+    def __call__(self, fraction: float) -> None:
+        target = fraction * self.duration_s
+        if target > self.done_s:
+            self.bar.update(round(target - self.done_s, 3))
+            self.done_s = target
+
+    def finish(self) -> None:
+        self(1.0)
+
+
+def _transcribe_all(model, request, options, durations, bar) -> Iterator[tuple[Path, Transcript | Exception]]:
+    """Yield (path, transcript or the per-file error) in input order of processing.
+
+    PipelineErrors that are not about one file (the model going away) propagate.
+    """
+    max_packed_s = PackingOptions().max_window_s
+    packable = [p for p in request.paths if request.batch_size > 1 and 0 < durations[p] <= max_packed_s]
+    for start in range(0, len(packable), PACK_GROUP_SIZE):
+        yield from _transcribe_packed(model, packable[start : start + PACK_GROUP_SIZE], request, options, durations, bar)
+    for path in request.paths:
+        if path in packable:
+            continue
+        hook = _BarHook(bar, durations[path])
+        try:
+            yield path, transcribe_file(model, path, options, hook)
+        except (AudioDecodeError, OSError) as e:
+            yield path, e
+        finally:
+            hook.finish()
+
+
+def _transcribe_packed(model, paths, request, options, durations, bar):
+    decoded = []
+    for path in paths:
+        try:
+            decoded.append((path, decode_audio(path)))
+        except AudioDecodeError as e:
+            bar.update(durations[path])
+            yield path, e
+    if not decoded:
+        return
+    total_s = sum(durations[p] for p, _ in decoded)
+    hook = _BarHook(bar, total_s)
+    transcripts = transcribe_many(
+        model, [a for _, a in decoded], options, PackingOptions(batch_size=request.batch_size), hook
+    )
+    hook.finish()
+    for (path, _), transcript in zip(decoded, transcripts):
+        yield path, transcript
