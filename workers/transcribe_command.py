@@ -65,7 +65,7 @@ def run_transcribe(request: TranscribeRequest, settings: Settings) -> int:
 
     durations = {p: probe_duration_s(p) or 0.0 for p in request.paths}
     bar = tqdm(
-        total=round(sum(durations.values()), 1), unit="s", desc="audio", file=sys.stderr,
+        total=sum(durations.values()), unit="s", desc="audio", file=sys.stderr,
         disable=not request.show_progress, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s audio [{elapsed}<{remaining}]",
     )
     failed = 0
@@ -134,7 +134,7 @@ class _BarHook:
     def __call__(self, fraction: float) -> None:
         target = fraction * self.duration_s
         if target > self.done_s:
-            self.bar.update(round(target - self.done_s, 3))
+            self.bar.update(target - self.done_s)
             self.done_s = target
 
     def finish(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import struct
 from pathlib import Path
 
 import av
@@ -45,6 +46,8 @@ def decode_audio(path: str | os.PathLike) -> DecodedAudio:
             raise AudioDecodeError(source, "the file has no audio track")
         stream = container.streams.audio[0]
         declared_s = _declared_duration_s(container, stream)
+        if container.format.name == "wav":
+            declared_s = _wav_declared_duration_s(file) or declared_s
         samples = _decode_stream(container, stream, source)
 
     if samples.size == 0:
@@ -63,9 +66,12 @@ def decode_audio(path: str | os.PathLike) -> DecodedAudio:
 
 
 def _decode_stream(container, stream, source: str) -> np.ndarray:
-    # Resampling to float32 directly avoids an int16 round trip; chunks are concatenated
-    # once at the end so peak memory is about twice the decoded audio (~460 MB per hour).
-    resampler = av.audio.resampler.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE_HZ)
+    # Resample to s32, not flt: FFmpeg normalises its downmix matrix only for integer output,
+    # so flt turned stereo into 0.707*(L+R), 3 dB louder than the source and beyond [-1, 1].
+    # s32 gives (L+R)/2 like faster-whisper's s16 path without its 16-bit quantisation. Each
+    # chunk becomes float32 as it arrives and chunks are concatenated once at the end, so peak
+    # memory is about twice the decoded audio (~460 MB per hour).
+    resampler = av.audio.resampler.AudioResampler(format="s32", layout="mono", rate=SAMPLE_RATE_HZ)
     chunks: list[np.ndarray] = []
     invalid_packets = 0
     try:
@@ -79,8 +85,8 @@ def _decode_stream(container, stream, source: str) -> np.ndarray:
                 continue
             for frame in frames:
                 frame.pts = None
-                chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))
-        chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))
+                chunks.extend(_s32_to_float32(f) for f in resampler.resample(frame))
+        chunks.extend(_s32_to_float32(f) for f in resampler.resample(None))
     except av.error.FFmpegError as e:
         raise AudioDecodeError(source, f"decoding failed ({_ffmpeg_reason(e)})") from e
     finally:
@@ -91,7 +97,12 @@ def _decode_stream(container, stream, source: str) -> np.ndarray:
         logger.warning("%s: skipped %d undecodable packets", source, invalid_packets)
     if not chunks:
         return np.zeros(0, dtype=np.float32)
-    return np.concatenate(chunks).astype(np.float32, copy=False)
+    return np.concatenate(chunks)
+
+
+def _s32_to_float32(frame) -> np.ndarray:
+    """A mono s32 frame as float32 samples in [-1, 1], shape [n_samples]."""
+    return frame.to_ndarray().reshape(-1).astype(np.float32) * np.float32(1.0 / 2**31)
 
 
 def _ffmpeg_reason(error: Exception) -> str:
@@ -104,6 +115,34 @@ def _declared_duration_s(container, stream) -> float | None:
         return float(stream.duration * stream.time_base)
     if container.duration is not None:
         return container.duration / av.time_base
+    return None
+
+
+def _wav_declared_duration_s(file: Path) -> float | None:
+    """The duration a RIFF/WAVE header declares: data chunk size / average bytes per second.
+
+    FFmpeg clamps the data size to the bytes present, so a WAV cut short by an interrupted
+    copy would otherwise pass as a complete, shorter recording. None when the header does not
+    say: streaming writers leave the size 0 or 0xFFFFFFFF, and RF64 keeps it elsewhere.
+    """
+    with file.open("rb") as f:
+        riff = f.read(12)
+        if len(riff) < 12 or riff[:4] != b"RIFF" or riff[8:] != b"WAVE":
+            return None
+        avg_bytes_per_s = 0
+        while len(header := f.read(8)) == 8:
+            chunk_id, size = struct.unpack("<4sI", header)
+            if chunk_id == b"data":
+                if not avg_bytes_per_s or size in (0, 0xFFFFFFFF):
+                    return None
+                return size / avg_bytes_per_s
+            if chunk_id == b"fmt " and size >= 12:
+                fmt = f.read(12)
+                if len(fmt) < 12:
+                    return None
+                (avg_bytes_per_s,) = struct.unpack_from("<I", fmt, 8)
+                size -= 12
+            f.seek(size + size % 2, os.SEEK_CUR)  # chunks are padded to an even length
     return None
 
 

@@ -7,6 +7,7 @@ past the end of the audio. Each guard takes segments and returns new ones.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, replace
@@ -127,6 +128,8 @@ def clamp_timestamps(segments: tuple[Segment, ...], duration_s: float) -> tuple[
 
     Segment bounds become the span of their words, so words always sit inside their segment.
     """
+    # Times are kept in whole milliseconds; rounding down keeps the last word inside the audio.
+    duration_s = math.floor(duration_s * 1000) / 1000
     result = []
     previous_end = 0.0
     for segment in segments:

@@ -1,0 +1,86 @@
+import json
+import re
+
+import pytest
+
+from tests.transcripts import segment, transcript, words
+from workers.pipeline.formats import (
+    MAX_CUE_CHARS,
+    MAX_CUE_DURATION_S,
+    SCHEMA_VERSION,
+    render,
+    subtitle_cues,
+    to_srt,
+    to_text,
+    to_vtt,
+    transcript_from_json,
+)
+
+SAMPLE = transcript(
+    segment(0, words((0.5, 0.9, "Hej"), (1.0, 1.4, "och"), (1.5, 2.25, "välkommen."))),
+    segment(1, words((3661.0, 3661.5, "Målnummer"), (3661.6, 3662.0, "T"), (3662.1, 3662.9, "1234-26."))),
+    duration_s=3700.0,
+)
+
+
+def test_json_is_versioned_and_round_trips():
+    data = json.loads(render(SAMPLE, "json"))
+    assert data["schema_version"] == SCHEMA_VERSION
+    assert data["model"] == {"id": "test-model", "revision": "r1", "device": "cpu", "compute_type": "int8"}
+    assert data["segments"][0]["words"][2] == {
+        "start_s": 1.5, "end_s": 2.25, "text": "välkommen.", "probability": 0.9, "speaker": None,
+    }
+    assert data["text"] == "Hej och välkommen. Målnummer T 1234-26."
+    assert transcript_from_json(render(SAMPLE, "json")) == SAMPLE
+
+
+def test_json_keeps_swedish_letters_readable():
+    assert "välkommen" in render(SAMPLE, "json")
+
+
+def test_unknown_schema_version_is_refused():
+    data = json.loads(render(SAMPLE, "json"))
+    data["schema_version"] = 99
+    with pytest.raises(ValueError, match="schema_version"):
+        transcript_from_json(json.dumps(data))
+
+
+def test_text_has_one_line_per_segment():
+    assert to_text(SAMPLE) == "Hej och välkommen.\nMålnummer T 1234-26.\n"
+    assert to_text(transcript()) == ""
+
+
+def test_srt_numbering_and_timestamps():
+    assert to_srt(SAMPLE) == (
+        "1\n00:00:00,500 --> 00:00:02,250\nHej och välkommen.\n\n"
+        "2\n01:01:01,000 --> 01:01:02,900\nMålnummer T 1234-26.\n"
+    )
+
+
+def test_vtt_header_dots_and_escaping():
+    tricky = transcript(segment(0, words((0, 1, "a"), (1, 2, "-->"), (2, 3, "<b>&"))))
+    vtt = to_vtt(tricky)
+    assert vtt.startswith("WEBVTT\n\n00:00:00.000 --> 00:00:03.000\n")
+    assert "a --&gt; &lt;b&gt;&amp;" in vtt
+    assert vtt.count("-->") == 1
+
+
+def test_long_segments_are_cut_into_readable_cues():
+    long = words(*[(i * 0.5, i * 0.5 + 0.4, f"ord{i:02d}") for i in range(60)])
+    cues = subtitle_cues(transcript(segment(0, long)))
+    assert len(cues) > 1
+    assert [w for c in cues for w in c.words] == list(long)
+    for cue in cues:
+        assert len(cue.text) <= MAX_CUE_CHARS
+        assert cue.end_s - cue.start_s <= MAX_CUE_DURATION_S
+
+
+def test_srt_cues_never_go_backwards():
+    stamps = re.findall(r"(\d\d):(\d\d):(\d\d),(\d\d\d)", to_srt(SAMPLE))
+    millis = [((int(h) * 60 + int(m)) * 60 + int(s)) * 1000 + int(ms) for h, m, s, ms in stamps]
+    assert millis == sorted(millis)
+
+
+def test_unknown_format_is_an_error():
+    with pytest.raises(ValueError, match="unknown format"):
+        render(SAMPLE, "docx")

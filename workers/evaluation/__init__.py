@@ -1,0 +1,1 @@
+"""Accuracy measurement: text normalization for scoring and WER over manifests."""
