@@ -15,7 +15,7 @@ B. Short clips (--short-clips, default 200) of 3-8 s, copies of the same speech 
    their own gain and leading silence, all in one `swescribe transcribe` call, once with
    --batch-size 1 (one file after another) and once with --batch-size 8 (packed into shared
    30 s windows, decoded in batches): wall time, RTF, throughput ratio, peak RSS, and WER on
-   the clips cut from real speech, to show batching costs no accuracy.
+   the clips cut from real speech, to check that batching costs no accuracy.
 
 Targets, printed as PASS/FAIL: swescribe's overhead over plain faster-whisper at most 5 %;
 batched short-clip throughput at least 3x sequential; peak RSS for 60 minutes of audio below
@@ -26,7 +26,7 @@ Results go to a JSON file (--results) and to the "## ASR (bench/asr)" section of
 docs/benchmarks.md (--docs); the rest of that file is left alone.
 
 Run from the repository root with the project's venv (`make bench-asr` runs this with the
-defaults, which takes on the order of an hour on a small CPU machine):
+defaults, which takes an hour or more on a 2-core CPU machine):
 
     python bench/asr/run.py
     python bench/asr/run.py --minutes-long 1 --short-clips 12 \
@@ -65,18 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     date_utc = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    env = child_env(args)
-
-    log(f"resolving model {args.model}")
-    model = resolve_model(args, env)
-    log(f"  {model['path']} on {model['device']}/{model['compute_type']}, {args.cpu_threads} CPU threads")
-    # Pin what was resolved, so the CLI cannot pick a different device or type than the baseline.
-    env.update(SWESCRIBE_ASR_DEVICE=model["device"], SWESCRIBE_ASR_COMPUTE_TYPE=model["compute_type"])
-
-    audio = build_audio(args, env)
     try:
-        long = [bench_long(recording, model, args, env) for recording in audio["long"]]
-        short = bench_short(audio["short"], args, env) if audio["short"] else None
+        model, long, short = run_all(args)
     except ChildFailed as e:
         log(f"FAILED: {e}")
         return 1
@@ -100,6 +90,20 @@ def main(argv: list[str] | None = None) -> int:
     report.update_docs(args.docs, report.render_section(results))
     log(f"wrote {args.results} and the ASR section of {args.docs}")
     return 0
+
+
+def run_all(args: argparse.Namespace) -> tuple[dict, list[dict], dict | None]:
+    env = child_env(args)
+    log(f"resolving model {args.model}")
+    model = resolve_model(args, env)
+    log(f"  {model['path']} on {model['device']}/{model['compute_type']}, {args.cpu_threads} CPU threads")
+    # Pin what was resolved, so the CLI cannot pick a different device or type than the baseline.
+    env.update(SWESCRIBE_ASR_DEVICE=model["device"], SWESCRIBE_ASR_COMPUTE_TYPE=model["compute_type"])
+
+    audio = build_audio(args, env)
+    long = [bench_long(recording, model, args, env) for recording in audio["long"]]
+    short = bench_short(audio["short"], args, env) if audio["short"] else None
+    return model, long, short
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -104,3 +104,22 @@ def test_hotwords_and_prompt_steer_spelling(offline_model, fixture_entries):
     steered = transcribe(offline_model, audio, TranscribeOptions(initial_prompt="Doktor Lindqvist på vårdcentralen.", hotwords="Lindqvist"))
     assert "Lindqvist" not in plain.text
     assert "Lindqvist" in steered.text, steered.text
+
+
+def test_long_recordings_are_transcribed_in_pieces_without_losing_words(offline_model, real_speech_entries):
+    # ~100 s of real speech cut into pieces of at most 60 s: the words on both sides of the
+    # cut survive, times are offset correctly and the invariants hold across pieces.
+    pause = np.zeros(8_000, dtype=np.float32)
+    parts, reference = [], []
+    for entry in real_speech_entries * 2:
+        parts += [decode_audio(entry["path"]).samples, pause]
+        reference.append(entry["text"])
+    audio = DecodedAudio(samples=np.concatenate(parts), source="concatenated")
+    assert audio.duration_s > 90
+    transcript = transcribe(offline_model, audio, TranscribeOptions(max_piece_s=60))
+    assert_invariants(transcript, audio.duration_s)
+    assert transcript.words[-1].end_s > 80
+    import jiwer
+
+    wer = jiwer.wer(normalize_swedish(" ".join(reference)), normalize_swedish(transcript.text))
+    assert wer <= 0.45, transcript.text

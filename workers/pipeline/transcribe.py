@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from faster_whisper import BatchedInferencePipeline
 from faster_whisper.vad import VadOptions
 
 from .asr_model import LoadedModel
 from .guards import GuardOptions, apply_guards
+from .pieces import piece_bounds
 from .progress import ProgressHook, no_progress
-from .types import DecodedAudio, Segment, Transcript, Word
+from .types import SAMPLE_RATE_HZ, DecodedAudio, Segment, Transcript, Word
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,9 @@ class TranscribeOptions:
     vad: Silero VAD settings; None transcribes every window, silence included.
     batch_size: 1 decodes windows one after another; more uses faster-whisper's
         BatchedInferencePipeline, decoding that many 30 s windows at once (throughput).
+    max_piece_s: longer recordings are transcribed in pieces of at most this length, cut at a
+        pause, which bounds memory (see pieces.py). With language=None the language detected in
+        the first piece is used for the rest.
     no_speech_threshold, log_prob_threshold, compression_ratio_threshold: Whisper's own
         per-window rejection thresholds.
     guards: post-processing against hallucinations and loops.
@@ -66,6 +70,7 @@ class TranscribeOptions:
     condition_on_previous_text: bool = False
     vad: VadSettings | None = field(default_factory=VadSettings)
     batch_size: int = 1
+    max_piece_s: float = 600.0
     no_speech_threshold: float = 0.6
     log_prob_threshold: float = -1.0
     compression_ratio_threshold: float = 2.4
@@ -76,6 +81,8 @@ class TranscribeOptions:
             raise ValueError("batch_size must be at least 1")
         if self.beam_size < 1:
             raise ValueError("beam_size must be at least 1")
+        if self.max_piece_s < 60:
+            raise ValueError("max_piece_s must be at least 60")
         if self.batch_size > 1 and self.condition_on_previous_text:
             raise ValueError("condition_on_previous_text needs sequential decoding (batch_size=1)")
 
@@ -89,13 +96,19 @@ def transcribe(
     """Transcribe `audio`; progress is reported as the fraction of audio time decoded."""
     started = time.perf_counter()
     duration_s = audio.duration_s
-    segments_iter, info = _run_whisper(model, audio, options)
-    raw_segments = []
-    # The generator does the decoding: it must be consumed while the model is held.
-    for segment in segments_iter:
-        raw_segments.append(_from_faster_whisper(segment))
-        if duration_s > 0:
-            on_progress(min(segment.end / duration_s, 1.0))
+    raw_segments: list[Segment] = []
+    language, info = options.language, None
+    for start, end in piece_bounds(audio.samples, options.max_piece_s):
+        offset_s = start / SAMPLE_RATE_HZ
+        piece = DecodedAudio(samples=audio.samples[start:end], source=audio.source)
+        segments_iter, piece_info = _run_whisper(model, piece, replace(options, language=language))
+        info = info or piece_info
+        language = language or piece_info.language
+        # The generator does the decoding: it must be consumed while the model is held.
+        for segment in segments_iter:
+            raw_segments.append(_from_faster_whisper(segment, offset_s))
+            if duration_s > 0:
+                on_progress(min((offset_s + segment.end) / duration_s, 1.0))
     segments = apply_guards(tuple(raw_segments), duration_s, options.guards)
     on_progress(1.0)
     return Transcript(
@@ -145,11 +158,11 @@ def _run_whisper(model: LoadedModel, audio: DecodedAudio, options: TranscribeOpt
     return model.whisper.transcribe(audio.samples, **kwargs)
 
 
-def _from_faster_whisper(segment) -> Segment:
+def _from_faster_whisper(segment, offset_s: float) -> Segment:
     words = tuple(
         Word(
-            start_s=round(float(w.start), 3),
-            end_s=round(float(w.end), 3),
+            start_s=round(offset_s + float(w.start), 3),
+            end_s=round(offset_s + float(w.end), 3),
             text=w.word.strip(),
             probability=round(float(w.probability), 4),
         )
@@ -158,8 +171,8 @@ def _from_faster_whisper(segment) -> Segment:
     )
     return Segment(
         id=segment.id,
-        start_s=round(float(segment.start), 3),
-        end_s=round(float(segment.end), 3),
+        start_s=round(offset_s + float(segment.start), 3),
+        end_s=round(offset_s + float(segment.end), 3),
         text=segment.text.strip(),
         words=words,
         avg_logprob=round(float(segment.avg_logprob), 4),
