@@ -1,34 +1,20 @@
-"""Word counts and word error rate on normalised text."""
+"""Word counts and WER for the benchmark, through the project's own Swedish normalizer."""
 
 from __future__ import annotations
 
-import re
 from typing import Sequence
 
-import jiwer
-
-# \w is Unicode-aware, so å, ä, ö (and digits) survive; everything else that is not a
-# letter, digit or space is punctuation for scoring purposes.
-_PUNCTUATION = re.compile(r"[^\w\s]|_")
-_SPACES = re.compile(r"\s+")
-
-
-def normalise(text: str) -> str:
-    """Lowercase, punctuation to spaces, single spaces."""
-    return _SPACES.sub(" ", _PUNCTUATION.sub(" ", text.lower())).strip()
+from workers.evaluation.normalize import normalize_swedish
+from workers.evaluation.scoring import error_rates
 
 
 def word_count(text: str) -> int:
-    return len(normalise(text).split())
+    return len(normalize_swedish(text).split())
 
 
 def wer(references: Sequence[str], hypotheses: Sequence[str]) -> float | None:
-    """Corpus WER (total errors / total reference words); None when there is nothing to score."""
-    pairs = [(normalise(r), normalise(h)) for r, h in zip(references, hypotheses, strict=True)]
-    pairs = [(r, h) for r, h in pairs if r]
+    """Corpus WER over the pairs that have a reference; None when there is nothing to score."""
+    pairs = [(r, h) for r, h in zip(references, hypotheses, strict=True) if normalize_swedish(r)]
     if not pairs:
         return None
-    refs, hyps = zip(*pairs)
-    # Older jiwer rejects an empty hypothesis; one placeholder word scores the same number of
-    # errors (one substitution plus deletions instead of deletions only).
-    return jiwer.wer(list(refs), [h or "<empty>" for h in hyps])
+    return error_rates([r for r, _ in pairs], [h for _, h in pairs]).wer

@@ -71,6 +71,12 @@ def transcribe_many(
     placements = [replace(p, clip=packable[p.clip]) for p in placements]
     if placements:
         results.update(_transcribe_packed(model, audios, placements, options, packing, on_progress))
+    for p in placements:
+        if not results[p.clip].segments:
+            # Whisper occasionally skips a whole clip inside a shared window (it jumps to the
+            # next clip's speech); a clip the VAD found speech in is retried on its own rather
+            # than silently coming back empty.
+            results[p.clip] = transcribe(model, audios[p.clip], options)
     on_progress(1.0)
     return [results[i] for i in range(len(audios))]
 
