@@ -59,6 +59,88 @@ def transcribe(paths, model_name, language, formats, out_dir, prompt, hotwords, 
     sys.exit(run_transcribe(request, settings))
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--migrate/--no-migrate", default=True, show_default=True, help="Apply database migrations first.")
+def api(host: str, port: int, migrate: bool) -> None:
+    """Serve the HTTP API (FastAPI under uvicorn)."""
+    import uvicorn
+
+    from .migrate import upgrade
+
+    settings = get_settings()
+    if migrate:
+        upgrade(settings.sqlalchemy_url)
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, log_level="info")
+
+
+@main.command()
+@click.option("--queues", default="gpu,cpu", show_default=True, help="Queues to consume: gpu (transcription), cpu.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes; 1 per GPU for the gpu queue.")
+@click.option("--name", default=None, help="Worker node name (default: <queues>@<host>).")
+def worker(queues: str, concurrency: int, name: str | None) -> None:
+    """Run a Celery worker."""
+    from .celery_app import app as celery_app
+
+    names = [q.strip() for q in queues.split(",") if q.strip()]
+    unknown = set(names) - {"gpu", "cpu"}
+    if not names or unknown:
+        raise click.BadParameter(f"queues must be gpu and/or cpu, got {queues!r}", param_hint="--queues")
+    celery_app.worker_main([
+        "worker", "--queues", ",".join(names), "--concurrency", str(concurrency), "--pool", "prefork",
+        "--hostname", name or f"{'-'.join(names)}@%h", "--loglevel", "INFO",
+    ])
+
+
+@main.group()
+def db() -> None:
+    """The job database."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations (keeps existing rows)."""
+    from .migrate import upgrade
+
+    upgrade(get_settings().sqlalchemy_url)
+    click.echo("database is up to date")
+
+
+@main.group()
+def keys() -> None:
+    """API keys."""
+
+
+@keys.command("create")
+@click.argument("name")
+def keys_create(name: str) -> None:
+    """Create an API key; the key is printed once, on the last line."""
+    from .db import session_factory
+    from .keys import create_key
+    from .migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.sqlalchemy_url)
+    try:
+        record, key = create_key(session_factory(settings.sqlalchemy_url), name)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="NAME") from e
+    click.echo(f"created key {record.id} named {record.name!r}; it is shown only now:", err=True)
+    click.echo(key)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+def up(host: str, port: int) -> None:
+    """Start the whole local stack: Redis if needed, a worker per queue, the API."""
+    from .local_stack import run_local_stack
+
+    sys.exit(run_local_stack(get_settings(), host, port))
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Write via a temporary file and rename, so readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,7 +24,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(
         default_factory=_default_data_dir,
-        description="Audio, results, the SQLite database and the assembled offline model live here.",
+        description="Audio, results, the SQLite database and the assembled offline model live here; default ~/.local/share/swescribe.",
     )
     model_cache_dir: Path | None = Field(
         default=None,
@@ -49,9 +50,84 @@ class Settings(BaseSettings):
         default=5.0, gt=0, description="Seconds the Hugging Face Hub gets to answer before a model counts as unreachable."
     )
 
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL of the job database; default: SQLite file DATA_DIR/swescribe.db. "
+            "PostgreSQL for several hosts: postgresql+psycopg://user:password@host:5432/swescribe"
+        ),
+    )
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", description="Redis URL of the Celery broker.")
+    auth_disabled: bool = Field(
+        default=False,
+        description="1 switches API keys off: every caller sees every job. Only for a single user on 127.0.0.1.",
+    )
+    max_upload_mb: int = Field(default=2048, gt=0, description="Largest accepted upload, in MiB (413 past it).")
+    asr_models_allowed: str = Field(
+        default="",
+        description="Comma-separated extra model names or folders a job may ask for, besides ASR_MODEL.",
+    )
+    job_time_limit_s: int = Field(
+        default=4 * 3600, gt=0, description="Hard limit on one transcription task; the soft limit is 95 % of it."
+    )
+    visibility_timeout_s: int = Field(
+        default=5 * 3600,
+        gt=0,
+        description=(
+            "Seconds before Redis hands an unacknowledged task to another worker; "
+            "must exceed JOB_TIME_LIMIT_S so a long job is never run twice at once."
+        ),
+    )
+    sync_timeout_s: float = Field(
+        default=600.0, gt=0, description="How long POST /v1/audio/transcriptions waits for its result."
+    )
+
+    storage: Literal["local", "s3"] = Field(
+        default="local",
+        description=(
+            "Where audio and results are kept: local (a folder, possibly a shared mount) "
+            "or s3 (S3-compatible bucket)."
+        ),
+    )
+    storage_dir: Path | None = Field(
+        default=None, description="Folder for audio and results when STORAGE=local; default: DATA_DIR/storage."
+    )
+    s3_bucket: str | None = Field(default=None, description="S3 bucket for audio and results; required when STORAGE=s3.")
+    s3_endpoint_url: str | None = Field(
+        default=None,
+        description="S3 endpoint for MinIO or Ceph, e.g. http://minio:9000 (path-style addressing); empty means AWS.",
+    )
+    s3_region: str = Field(default="us-east-1", description="S3 region (MinIO and Ceph accept the default).")
+    s3_access_key_id: str | None = Field(
+        default=None,
+        description="S3 access key id; empty uses the usual AWS credential chain (AWS_* variables, instance role).",
+    )
+    s3_secret_access_key: SecretStr | None = Field(
+        default=None, description="S3 secret access key, paired with S3_ACCESS_KEY_ID."
+    )
+    s3_prefix: str = Field(
+        default="", description="Key prefix inside the bucket, to share one bucket between installations."
+    )
+    s3_create_bucket: bool = Field(
+        default=False, description="Create the bucket when it is missing (local MinIO, development); off for production."
+    )
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'swescribe.db'}"
+
+    @property
+    def allowed_models(self) -> tuple[str, ...]:
+        extra = [m.strip() for m in self.asr_models_allowed.split(",") if m.strip()]
+        return tuple(dict.fromkeys([self.asr_model, *extra]))
+
     @property
     def models_dir(self) -> Path:
         return self.model_cache_dir or self.data_dir / "models"
+
+    @property
+    def storage_root(self) -> Path:
+        return self.storage_dir or self.data_dir / "storage"
 
 
 @lru_cache

@@ -12,15 +12,15 @@ import click
 from tqdm import tqdm
 
 from .cli import write_atomically
-from .pipeline.asr_model import DeviceOptions, LoadedModel, load_model
 from .pipeline.audio import decode_audio, probe_duration_s
 from .pipeline.batch import PackingOptions, transcribe_many
 from .pipeline.errors import AudioDecodeError, PipelineError
 from .pipeline.formats import render
-from .pipeline.model_registry import HubOptions, resolve_model
-from .pipeline.run import transcribe_file, with_timing
+from .pipeline.run import transcribe_file
 from .pipeline.transcribe import TranscribeOptions
 from .pipeline.types import Transcript
+from .languages import parse_language
+from .models import load_configured_model
 from .settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def run_transcribe(request: TranscribeRequest, settings: Settings) -> int:
         return EXIT_USAGE
     try:
         options = TranscribeOptions(
-            language=_language(request.language),
+            language=parse_language(request.language),
             initial_prompt=request.prompt,
             hotwords=request.hotwords,
             batch_size=request.batch_size,
@@ -87,27 +87,6 @@ def run_transcribe(request: TranscribeRequest, settings: Settings) -> int:
         return EXIT_MODEL_ERROR
     bar.close()
     return EXIT_SOME_FAILED if failed else EXIT_OK
-
-
-def load_configured_model(name: str, settings: Settings) -> LoadedModel:
-    hub = HubOptions(
-        cache_dir=settings.model_cache_dir,
-        token=settings.hf_token.get_secret_value() if settings.hf_token else None,
-        probe_timeout_s=settings.hub_timeout_s,
-    )
-    source = resolve_model(name, cache_dir=settings.models_dir, hub=hub)
-    device = DeviceOptions(settings.asr_device, settings.asr_compute_type, settings.asr_cpu_threads)
-    return load_model(source, device)
-
-
-def _language(value: str) -> str | None:
-    from faster_whisper.tokenizer import _LANGUAGE_CODES
-
-    if value == "auto":
-        return None
-    if value not in _LANGUAGE_CODES:
-        raise ValueError(f"unknown language {value!r}: use an ISO 639-1 code Whisper knows (e.g. sv, en, fi) or 'auto'")
-    return value
 
 
 def _first_stem_clash(paths: tuple[Path, ...]) -> tuple[Path, Path] | None:

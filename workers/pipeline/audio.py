@@ -158,3 +158,39 @@ def probe_duration_s(path: str | os.PathLike) -> float | None:
             return _declared_duration_s(container, container.streams.audio[0])
     except (av.error.FFmpegError, OSError, UnicodeDecodeError, ValueError):
         return None
+
+
+# Enough packets to get past container headers and prove the codec really decodes.
+PROBE_MAX_PACKETS = 200
+
+
+def probe_audio(path: str | os.PathLike) -> float | None:
+    """Check cheaply that `path` holds decodable audio; return its declared duration if known.
+
+    Opens the container and decodes the first few audio frames only, so an upload can be
+    refused (415) before a job is queued without decoding an hour of audio in the API.
+    Raises AudioDecodeError like decode_audio does.
+    """
+    source = str(path)
+    file = Path(path)
+    if not file.is_file():
+        raise AudioDecodeError(source, "no such file")
+    if file.stat().st_size == 0:
+        raise AudioDecodeError(source, "the file is empty (0 bytes)")
+    try:
+        with av.open(source, mode="r", metadata_errors="ignore") as container:
+            if not container.streams.audio:
+                raise AudioDecodeError(source, "the file has no audio track")
+            stream = container.streams.audio[0]
+            declared_s = _declared_duration_s(container, stream)
+            for packet_index, packet in enumerate(container.demux(stream)):
+                if packet_index >= PROBE_MAX_PACKETS:
+                    break
+                try:
+                    if any(frame.samples > 0 for frame in packet.decode()):
+                        return declared_s
+                except av.error.InvalidDataError:
+                    continue
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as e:
+        raise AudioDecodeError(source, f"not a recognised audio or video format ({_ffmpeg_reason(e)})") from e
+    raise AudioDecodeError(source, "the audio track holds no samples (zero duration)")

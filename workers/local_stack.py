@@ -1,0 +1,119 @@
+"""`swescribe up`: the whole service on one machine, started and stopped with one command."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import click
+
+from .db import ApiKey, session_factory
+from .keys import create_key
+from .local_redis import ensure_redis
+from .migrate import upgrade
+from .settings import Settings
+
+READY_TIMEOUT_S = 60
+STOP_GRACE_S = 15
+
+
+def run_local_stack(settings: Settings, host: str, port: int) -> int:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.sqlalchemy_url)
+    key = _first_key(settings)
+    try:
+        broker = ensure_redis(settings.redis_url, settings.data_dir / "logs" / "redis.log")
+    except RuntimeError as e:
+        click.echo(f"swescribe: {e}", err=True)
+        return 1
+    env = {**os.environ, "SWESCRIBE_REDIS_URL": broker.url, "SWESCRIBE_DATA_DIR": str(settings.data_dir)}
+    command = [sys.executable, "-m", "workers.cli"]
+    children = {
+        "worker-gpu": subprocess.Popen([*command, "worker", "--queues", "gpu", "--name", "gpu@%h"], env=env),
+        "worker-cpu": subprocess.Popen([*command, "worker", "--queues", "cpu", "--name", "cpu@%h"], env=env),
+        "api": subprocess.Popen([*command, "api", "--host", host, "--port", str(port), "--no-migrate"], env=env),
+    }
+    stopping = False
+
+    def stop(_signum=None, _frame=None):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        if _wait_ready(f"http://{host}:{port}/healthz", children):
+            _announce(settings, host, port, broker.url, key)
+        while not stopping:
+            exited = [name for name, child in children.items() if child.poll() is not None]
+            if exited:
+                click.echo(f"swescribe: {', '.join(exited)} stopped unexpectedly; stopping the stack", err=True)
+                return 1
+            time.sleep(0.5)
+        return 0
+    finally:
+        _stop_all(children.values())
+        broker.stop()
+        click.echo("swescribe: stopped", err=True)
+
+
+def _first_key(settings: Settings) -> str | None:
+    """With auth on and no key yet, make one so the printed example works; shown once."""
+    if settings.auth_disabled:
+        return None
+    sessions = session_factory(settings.sqlalchemy_url)
+    with sessions() as session:
+        if session.query(ApiKey).first() is not None:
+            return None
+    _record, key = create_key(sessions, "local")
+    return key
+
+
+def _wait_ready(url: str, children: dict) -> bool:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if any(child.poll() is not None for child in children.values()):
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.3)
+    return False
+
+
+def _announce(settings: Settings, host: str, port: int, redis_url: str, key: str | None) -> None:
+    base = f"http://{host}:{port}"
+    auth = "" if settings.auth_disabled else ' -H "Authorization: Bearer $SWESCRIBE_KEY"'
+    lines = [
+        f"swescribe is running at {base}  (API docs: {base}/docs)",
+        f"  model {settings.asr_model}, database {settings.sqlalchemy_url}, broker {redis_url}",
+    ]
+    if key:
+        lines.append(f"  new API key (shown once; `swescribe keys create NAME` makes more): {key}")
+        lines.append(f"  export SWESCRIBE_KEY={key}")
+    elif not settings.auth_disabled:
+        lines.append("  use your API key as SWESCRIBE_KEY (`swescribe keys create NAME` makes one)")
+    lines += [
+        f"  curl{auth} -F file=@recording.wav {base}/v1/jobs",
+        f"  curl{auth} {base}/v1/jobs/<id>/transcript?format=txt",
+        "Ctrl-C stops everything.",
+    ]
+    click.echo("\n".join(lines), err=True)
+
+
+def _stop_all(children) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_S
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
