@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FIXTURE := audio_fixtures/synthetic/sv_clean_f4_04.flac
 
-.PHONY: install run test test-fast bench-asr fixtures clean
+.PHONY: install run demo test test-fast bench-asr fixtures clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "swescribe needs Python 3.11")'
@@ -17,8 +17,13 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 
 install: $(VENV)/.installed
 
-# Until the HTTP service lands, "run" transcribes a bundled fixture with the offline model.
+# The whole local service on its embedded defaults: offline model, SQLite, Redis started if
+# none answers. Ctrl-C stops it.
 run: install
+	$(BIN)/swescribe up
+
+# The command line on a bundled fixture, no service needed.
+demo: install
 	$(BIN)/swescribe transcribe $(FIXTURE) --format txt --format json --format srt --out out
 	@echo "--- out/$(notdir $(basename $(FIXTURE))).txt"; cat out/$(notdir $(basename $(FIXTURE))).txt
 
@@ -26,7 +31,7 @@ test: install
 	$(BIN)/pytest
 
 test-fast: install
-	$(BIN)/pytest -m "not model and not accuracy"
+	$(BIN)/pytest -m "not model and not accuracy and not integration"
 
 bench-asr: install
 	$(BIN)/python bench/asr/run.py

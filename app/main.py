@@ -10,7 +10,7 @@ from workers.settings import Settings, get_settings
 from workers.storage import storage_from_settings
 
 from .errors import install_error_handlers
-from .routes import health, jobs
+from .routes import health, jobs, openai_compat
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -27,4 +27,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(jobs.router)
+    app.include_router(openai_compat.router)
     return app

@@ -37,7 +37,8 @@ _SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
 
 @dataclass
 class ReceivedUpload:
-    fields: dict[str, str]
+    fields: dict[str, str]  # the last value of each field
+    repeated: dict[str, list[str]]  # every value, for fields like timestamp_granularities[]
     filename: str
     path: Path
     size_bytes: int
@@ -72,6 +73,7 @@ async def receive_upload(request: Request, settings: Settings, allowed_fields: s
     if not isinstance(upload, UploadFile):
         raise ApiError(400, "missing_file", f"the '{file_field}' field with the recording is missing")
     fields: dict[str, str] = {}
+    repeated: dict[str, list[str]] = {}
     for name, value in form.multi_items():
         if name == file_field:
             continue
@@ -80,6 +82,7 @@ async def receive_upload(request: Request, settings: Settings, allowed_fields: s
         if not isinstance(value, str):
             raise ApiError(400, "invalid_request", f"option {name!r} must be a text field, not a file")
         fields[name] = value
+        repeated.setdefault(name, []).append(value)
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=settings.data_dir)
@@ -98,7 +101,7 @@ async def receive_upload(request: Request, settings: Settings, allowed_fields: s
         raise
     finally:
         await upload.close()
-    return ReceivedUpload(fields=fields, filename=filename, path=path, size_bytes=size, duration_s=duration_s)
+    return ReceivedUpload(fields=fields, repeated=repeated, filename=filename, path=path, size_bytes=size, duration_s=duration_s)
 
 
 def _copy_limited(upload: UploadFile, fd: int, max_bytes: int) -> int | None:

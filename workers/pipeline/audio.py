@@ -160,37 +160,85 @@ def probe_duration_s(path: str | os.PathLike) -> float | None:
         return None
 
 
+# Small files are decoded whole: exact, and at most a second or two of work.
+PROBE_FULL_DECODE_MAX_BYTES = 8 * 1024 * 1024
 # Enough packets to get past container headers and prove the codec really decodes.
 PROBE_MAX_PACKETS = 200
+# The probe checks that audio this close to the declared end decodes.
+PROBE_END_MARGIN_S = 1.0
+# Seeks land on the nearest index point before the target; indexes are at most seconds apart.
+PROBE_SEEK_SLACK_S = 10.0
 
 
 def probe_audio(path: str | os.PathLike) -> float | None:
     """Check cheaply that `path` holds decodable audio; return its declared duration if known.
 
-    Opens the container and decodes the first few audio frames only, so an upload can be
-    refused (415) before a job is queued without decoding an hour of audio in the API.
-    Raises AudioDecodeError like decode_audio does.
+    Small files are decoded whole. Larger ones: the container is opened, the first frames
+    decoded and a frame near the declared end sought, so an upload can be refused (415) before
+    a job is queued without decoding an hour of audio in the API. Raises AudioDecodeError like
+    decode_audio does.
     """
     source = str(path)
     file = Path(path)
     if not file.is_file():
         raise AudioDecodeError(source, "no such file")
-    if file.stat().st_size == 0:
+    size = file.stat().st_size
+    if size == 0:
         raise AudioDecodeError(source, "the file is empty (0 bytes)")
+    if size <= PROBE_FULL_DECODE_MAX_BYTES:
+        return decode_audio(path).duration_s
     try:
         with av.open(source, mode="r", metadata_errors="ignore") as container:
             if not container.streams.audio:
                 raise AudioDecodeError(source, "the file has no audio track")
             stream = container.streams.audio[0]
             declared_s = _declared_duration_s(container, stream)
-            for packet_index, packet in enumerate(container.demux(stream)):
-                if packet_index >= PROBE_MAX_PACKETS:
-                    break
-                try:
-                    if any(frame.samples > 0 for frame in packet.decode()):
-                        return declared_s
-                except av.error.InvalidDataError:
-                    continue
+            if container.format.name == "wav":
+                declared_s = _wav_declared_duration_s(file) or declared_s
+            if not _decodes_a_frame(container, stream):
+                raise AudioDecodeError(source, "the audio track holds no samples (zero duration)")
+            if declared_s and declared_s > 2 * PROBE_END_MARGIN_S and not _reaches(container, stream, declared_s - PROBE_END_MARGIN_S):
+                raise AudioDecodeError(source, f"the file is truncated: it declares {declared_s:.1f} s of audio but ends early")
+            return declared_s
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as e:
         raise AudioDecodeError(source, f"not a recognised audio or video format ({_ffmpeg_reason(e)})") from e
-    raise AudioDecodeError(source, "the audio track holds no samples (zero duration)")
+
+
+def _decodes_a_frame(container, stream) -> bool:
+    for packet_index, packet in enumerate(container.demux(stream)):
+        if packet_index >= PROBE_MAX_PACKETS:
+            return False
+        try:
+            if any(frame.samples > 0 for frame in packet.decode()):
+                return True
+        except av.error.InvalidDataError:
+            continue
+    return False
+
+
+def _reaches(container, stream, time_s: float) -> bool:
+    """Whether audio near `time_s` can be decoded: a cut-short file has nothing there.
+
+    Seeking goes by the container's index or byte offsets, so this costs a few packets, not
+    the whole file. Containers that cannot seek are given the benefit of the doubt; the worker's
+    full decode still catches them.
+    """
+    try:
+        container.seek(int(time_s / stream.time_base), stream=stream, any_frame=False, backward=True)
+    except (av.error.FFmpegError, OverflowError, ZeroDivisionError, TypeError):
+        return True
+    # A seek past the end of a cut file can silently leave the demuxer where it was, so the
+    # decoded packet must really lie near the target.
+    for packet_index, packet in enumerate(container.demux(stream)):
+        if packet_index >= PROBE_MAX_PACKETS:
+            return False
+        if packet.pts is None or packet.size == 0:
+            continue
+        if float(packet.pts * stream.time_base) < time_s - PROBE_SEEK_SLACK_S:
+            continue
+        try:
+            if any(frame.samples > 0 for frame in packet.decode()):
+                return True
+        except av.error.InvalidDataError:
+            continue
+    return False

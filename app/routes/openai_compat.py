@@ -1,0 +1,135 @@
+"""POST /v1/audio/transcriptions: the OpenAI audio API, for tools that already speak it.
+
+Synchronous for the caller, but the work still runs as a job on a gpu worker (the API never
+loads a model): the request creates a job, waits for it, and answers in OpenAI's formats.
+The job stays listed under /v1/jobs like any other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.concurrency import run_in_threadpool
+
+from workers import jobs
+from workers.pipeline.formats import render, transcript_from_json
+from workers.pipeline.types import Transcript
+
+from ..deps import CeleryDep, OwnerDep, SessionsDep, SettingsDep, StorageDep
+from ..errors import ApiError
+from ..routes.jobs import validate_options
+from ..uploads import receive_upload, store_and_enqueue
+
+router = APIRouter(prefix="/v1/audio", tags=["openai-compatible"])
+
+RESPONSE_FORMATS = ("json", "text", "srt", "verbose_json", "vtt")
+# OpenAI's model names stand for whatever model the operator configured.
+OPENAI_MODEL_ALIASES = {"whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe"}
+FIELDS = {"model", "language", "prompt", "response_format", "temperature", "timestamp_granularities[]"}
+POLL_INTERVAL_S = 0.25
+
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "model"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "model": {"type": "string", "description": "whisper-1 (the configured model) or an allowed model name"},
+                        "language": {"type": "string"},
+                        "prompt": {"type": "string"},
+                        "response_format": {"type": "string", "enum": list(RESPONSE_FORMATS)},
+                        "temperature": {"type": "number", "description": "only 0 is supported"},
+                        "timestamp_granularities[]": {"type": "array", "items": {"type": "string", "enum": ["word", "segment"]}},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post("/transcriptions", openapi_extra=_BODY, summary="OpenAI-compatible synchronous transcription")
+async def create_transcription(
+    request: Request, owner: OwnerDep, settings: SettingsDep, sessions: SessionsDep, storage: StorageDep, celery: CeleryDep,
+) -> Response:
+    upload = await receive_upload(request, settings, FIELDS)
+    try:
+        fields = dict(upload.fields)
+        granularities = _granularities(upload.repeated.get("timestamp_granularities[]", []))
+        response_format = fields.pop("response_format", "json")
+        if response_format not in RESPONSE_FORMATS:
+            raise ApiError(400, "invalid_option", f"response_format must be one of {', '.join(RESPONSE_FORMATS)}")
+        if float(fields.pop("temperature", "0") or 0) != 0:
+            raise ApiError(400, "invalid_option", "only temperature 0 is supported (decoding falls back by itself)")
+        fields.pop("timestamp_granularities[]", None)
+        model = fields.pop("model", None)
+        if not model:
+            raise ApiError(400, "invalid_option", "the 'model' field is required (whisper-1 selects the configured model)")
+        if model not in OPENAI_MODEL_ALIASES:
+            fields["model"] = model
+        options = validate_options(fields, settings.allowed_models)
+    except ValueError as e:
+        upload.discard()
+        raise ApiError(400, "invalid_option", f"temperature must be a number: {e}") from e
+    except BaseException:
+        upload.discard()
+        raise
+
+    job, _ = await run_in_threadpool(
+        lambda: store_and_enqueue(upload, owner=owner, options=options, idempotency_key=None,
+                                  settings=settings, sessions=sessions, storage=storage, celery=celery)
+    )
+    finished = await _wait(sessions, job.id, settings.sync_timeout_s)
+    if finished.status == "failed":
+        status = 415 if finished.error_code == "audio_decode_error" else 500
+        raise ApiError(status, finished.error_code or "job_failed", finished.error_message or "transcription failed")
+    transcript = transcript_from_json(storage.read_bytes(finished.transcript_key).decode("utf-8"))
+    return _respond(transcript, response_format, granularities)
+
+
+def _granularities(values: list[str]) -> set[str]:
+    chosen = set(values) or {"segment"}
+    unknown = chosen - {"word", "segment"}
+    if unknown:
+        raise ApiError(400, "invalid_option", f"timestamp_granularities[] takes word and/or segment, not {sorted(unknown)}")
+    return chosen
+
+
+async def _wait(sessions, job_id: str, timeout_s: float):
+    deadline = time.monotonic() + timeout_s
+    while True:
+        job = await run_in_threadpool(jobs.get_job, sessions, job_id)
+        if job is None:
+            raise ApiError(410, "job_gone", f"job {job_id} was deleted while it ran")
+        if job.status in jobs.FINISHED:
+            return job
+        if time.monotonic() > deadline:
+            raise ApiError(504, "timeout", f"not finished within {timeout_s:.0f} s; it goes on as job {job_id} (GET /v1/jobs/{job_id})")
+        await asyncio.sleep(POLL_INTERVAL_S)
+
+
+def _respond(transcript: Transcript, response_format: str, granularities: set[str]) -> Response:
+    if response_format == "text":
+        return PlainTextResponse(transcript.text + "\n")
+    if response_format in ("srt", "vtt"):
+        return PlainTextResponse(render(transcript, response_format))
+    if response_format == "json":
+        return JSONResponse({"text": transcript.text})
+    body: dict = {"task": "transcribe", "language": transcript.language, "duration": transcript.duration_s, "text": transcript.text}
+    if "segment" in granularities:
+        body["segments"] = [
+            # Only what the transcript really records: no placeholder tokens or ratios.
+            {"id": s.id, "start": s.start_s, "end": s.end_s, "text": s.text, "avg_logprob": s.avg_logprob,
+             "no_speech_prob": s.no_speech_prob}
+            for s in transcript.segments
+        ]
+    if "word" in granularities:
+        body["words"] = [{"word": w.text, "start": w.start_s, "end": w.end_s} for w in transcript.words]
+    return JSONResponse(body)

@@ -1,0 +1,163 @@
+"""The service end to end: real uvicorn, real Celery worker, real Redis, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+
+import pytest
+
+from workers.evaluation.scoring import error_rates
+
+from .conftest import wait_for_job
+
+pytestmark = [pytest.mark.integration, pytest.mark.model]
+
+
+def upload(client, path, **fields):
+    with open(path, "rb") as f:
+        return client.post("/v1/jobs", files={"file": (path.name, f)}, data=fields)
+
+
+def stored_job_dirs(stack) -> set[str]:
+    jobs_dir = stack.storage_dir / "jobs"
+    return {p.name for p in jobs_dir.iterdir()} if jobs_dir.exists() else set()
+
+
+def leftover_uploads(stack) -> list[str]:
+    return [p.name for p in (stack.root / "data").glob(".upload-*")]
+
+
+def test_upload_transcribe_and_fetch_every_format(stack, api_key, real_speech_entries):
+    entry = real_speech_entries[2]
+    with stack.client(api_key) as client:
+        response = upload(client, entry["path"], language="sv")
+        assert response.status_code == 202, response.text
+        created = response.json()
+        assert created["status"] == "queued" and response.headers["location"] == f"/v1/jobs/{created['id']}"
+        assert created["file"]["sha256"] == hashlib.sha256(entry["path"].read_bytes()).hexdigest()
+
+        job, progress = wait_for_job(client, created["id"])
+        assert job["status"] == "completed", job
+        assert progress == sorted(progress) and job["progress"] == 1.0
+        assert job["duration_s"] == pytest.approx(entry["duration_s"], abs=0.05)
+        assert {"decode", "transcribe"} <= set(job["timings_s"]) and job["real_time_factor"] > 0
+
+        transcript = client.get(f"/v1/jobs/{job['id']}/transcript").json()
+        assert transcript["schema_version"] == 1 and transcript["language"] == "sv"
+        assert error_rates([entry["text"]], [transcript["text"]]).wer <= 0.5
+        text = client.get(f"/v1/jobs/{job['id']}/transcript", params={"format": "txt"})
+        assert text.headers["content-type"].startswith("text/plain") and text.text.strip() == transcript["text"]
+        assert client.get(f"/v1/jobs/{job['id']}/transcript", params={"format": "vtt"}).text.startswith("WEBVTT")
+        assert "-->" in client.get(f"/v1/jobs/{job['id']}/transcript", params={"format": "srt"}).text
+        assert client.get(f"/v1/jobs/{job['id']}/transcript", params={"format": "docx"}).status_code == 422
+
+
+def test_keys_see_only_their_own_jobs(stack, api_key, real_speech_entries):
+    other = stack.create_key("other")
+    with stack.client(api_key) as mine, stack.client(other) as theirs, stack.client() as nobody:
+        job = upload(mine, real_speech_entries[3]["path"]).json()
+        assert nobody.get("/v1/jobs").status_code == 401
+        assert nobody.get(f"/v1/jobs/{job['id']}").json()["error"]["code"] == "unauthorized"
+        assert stack.client("sws_not-a-key").get("/v1/jobs").status_code == 401
+        for method, path in [("GET", ""), ("GET", "/transcript"), ("DELETE", "")]:
+            response = theirs.request(method, f"/v1/jobs/{job['id']}{path}")
+            assert response.status_code == 404 and response.json()["error"]["code"] == "job_not_found"
+        assert job["id"] not in {j["id"] for j in theirs.get("/v1/jobs").json()["jobs"]}
+        assert job["id"] in {j["id"] for j in mine.get("/v1/jobs").json()["jobs"]}
+        wait_for_job(mine, job["id"])
+
+
+def test_bad_uploads_get_a_clear_4xx_and_leave_nothing(stack, api_key, tmp_path, real_speech_entries):
+    from tests.audio_factory import reference_signal, write_audio
+
+    mp3 = write_audio(tmp_path / "long.mp3", reference_signal(20.0, 44100, 2), 44100, "mp3", "libmp3lame", channels=2)
+    truncated = tmp_path / "avbruten.mp3"
+    truncated.write_bytes(mp3.read_bytes()[: mp3.stat().st_size * 2 // 5])
+    empty = tmp_path / "tom.wav"
+    empty.write_bytes(b"")
+    text = tmp_path / "anteckningar.wav"
+    text.write_text("det här är inte ljud")
+    oversize = tmp_path / "stor.wav"
+    oversize.write_bytes(b"RIFF" + bytes(3 * 1024 * 1024))
+    good = real_speech_entries[0]["path"]
+
+    with stack.client(api_key) as client:
+        before_jobs = client.get("/v1/jobs").json()["total"]
+        before_dirs = stored_job_dirs(stack)
+        cases = [
+            (upload(client, empty), 415, "empty"),
+            (upload(client, text), 415, "not a recognised audio"),
+            (upload(client, truncated), 415, "truncated"),
+            (upload(client, oversize), 413, "limit of 2 MiB"),
+            (client.post("/v1/jobs", data={"language": "sv"}), 400, "'file' field"),
+            (client.post("/v1/jobs", files={"recording": ("x.wav", good.read_bytes())}), 400, "'file' field"),
+            (upload(client, good, colour="blue"), 400, "unknown option 'colour'"),
+            (upload(client, good, language="klingon"), 400, "unknown language"),
+            (upload(client, good, model="kb-whisper-large"), 400, "not offered here"),
+        ]
+        for response, status, reason in cases:
+            assert response.status_code == status, response.text
+            assert reason in response.json()["error"]["message"], response.json()
+        assert client.get("/v1/jobs").json()["total"] == before_jobs
+        assert stored_job_dirs(stack) == before_dirs
+        assert leftover_uploads(stack) == []
+
+
+def test_idempotency_key_returns_the_same_job(stack, api_key, real_speech_entries):
+    path = real_speech_entries[4]["path"]
+    with stack.client(api_key) as client:
+        first = client.post("/v1/jobs", files={"file": (path.name, path.read_bytes())}, headers={"Idempotency-Key": "arende-17"})
+        again = client.post("/v1/jobs", files={"file": (path.name, path.read_bytes())}, headers={"Idempotency-Key": "arende-17"})
+        assert first.status_code == 202 and again.status_code == 202
+        assert first.json()["id"] == again.json()["id"]
+        assert len(stored_job_dirs(stack) & {first.json()["id"]}) == 1
+        wait_for_job(client, first.json()["id"])
+
+
+def test_delete_removes_audio_and_results(stack, api_key, real_speech_entries):
+    with stack.client(api_key) as client:
+        job = upload(client, real_speech_entries[5]["path"]).json()
+        wait_for_job(client, job["id"])
+        assert job["id"] in stored_job_dirs(stack)
+        assert client.delete(f"/v1/jobs/{job['id']}").status_code == 204
+        assert client.get(f"/v1/jobs/{job['id']}").status_code == 404
+        assert job["id"] not in stored_job_dirs(stack)
+        assert client.delete(f"/v1/jobs/{job['id']}").status_code == 404
+
+
+def test_list_is_paginated_and_filters_by_status(stack, api_key):
+    with stack.client(api_key) as client:
+        everything = client.get("/v1/jobs", params={"limit": 200}).json()
+        assert everything["total"] >= 3
+        page = client.get("/v1/jobs", params={"limit": 2, "offset": 1}).json()
+        assert [j["id"] for j in page["jobs"]] == [j["id"] for j in everything["jobs"][1:3]]
+        completed = client.get("/v1/jobs", params={"status": "completed"}).json()
+        assert completed["jobs"] and all(j["status"] == "completed" for j in completed["jobs"])
+        assert client.get("/v1/jobs", params={"status": "exploded"}).status_code == 422
+
+
+def test_twenty_concurrent_uploads_all_complete(stack, api_key, real_speech_entries):
+    clips = [real_speech_entries[i % 5 + 3]["path"] for i in range(20)]  # the short Common Voice clips
+    with stack.client(api_key, timeout=120) as client:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+            responses = list(pool.map(lambda p: upload(client, p), clips))
+        assert [r.status_code for r in responses] == [202] * 20
+        ids = {r.json()["id"] for r in responses}
+        assert len(ids) == 20
+        results = [wait_for_job(client, job_id, timeout_s=600)[0] for job_id in ids]
+        assert [r["status"] for r in results] == ["completed"] * 20
+
+
+def test_health_readiness_metrics_and_docs(stack, api_key):
+    with stack.client(api_key) as client:
+        assert client.get("/healthz").json() == {"status": "ok"}
+        ready = client.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "broker": "ok", "storage": "ok"}
+        metrics = client.get("/metrics").text
+        assert 'swescribe_jobs{status="completed"}' in metrics
+        assert 'swescribe_queue_depth{queue="gpu"}' in metrics
+        assert "swescribe_audio_processed_seconds_total" in metrics
+        assert 'swescribe_stage_duration_seconds_total{stage="transcribe"}' in metrics
+        assert "/v1/jobs" in client.get("/openapi.json").json()["paths"]
+        assert client.get("/docs").status_code == 200
