@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -102,8 +102,10 @@ def start_attempt(sessions: sessionmaker, job_id: str) -> Job | None:
         result = session.execute(
             update(Job)
             .where(Job.id == job_id, Job.status.not_in(FINISHED))
+            # Progress is not reset: a redone job's progress stays where the last attempt
+            # left it until the new attempt passes it, so clients only ever see it rise.
             .values(
-                status=JobStatus.running.value, stage="queued", progress=0.0, attempts=Job.attempts + 1,
+                status=JobStatus.running.value, stage="starting", attempts=Job.attempts + 1,
                 started_at=utcnow(), error_code=None, error_message=None,
             )
         )
@@ -123,12 +125,12 @@ def requeue_job(sessions: sessionmaker, job_id: str, reason: str) -> None:
 
 
 def report_progress(sessions: sessionmaker, job_id: str, stage: str, progress: float) -> None:
-    """Record stage and progress; progress never goes down within an attempt."""
+    """Record stage and progress; the stored progress never goes down."""
     with sessions() as session:
         session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.running.value, Job.progress <= progress)
-            .values(stage=stage, progress=progress)
+            .where(Job.id == job_id, Job.status == JobStatus.running.value)
+            .values(stage=stage, progress=case((Job.progress < progress, progress), else_=Job.progress))
         )
         session.commit()
 

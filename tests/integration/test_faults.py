@@ -61,8 +61,9 @@ def test_a_worker_killed_mid_job_leaves_it_to_be_done_exactly_once(fault_stack, 
         assert interrupted["status"] == "running" and interrupted["attempts"] == 1
 
         fault_stack.start_worker()
-        job, _ = wait_for_job(client, job_id, timeout_s=300)
+        job, progress = wait_for_job(client, job_id, timeout_s=300)
         assert job["status"] == "completed", job
+        assert progress == sorted(progress) and progress[0] >= interrupted["progress"], "progress never went back"
         assert job["attempts"] == 2, "redone once by the new worker"
         transcript = client.get(f"/v1/jobs/{job_id}/transcript").json()
         assert transcript["duration_s"] == pytest.approx(job["duration_s"], abs=0.01)
