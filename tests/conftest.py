@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from workers.local_redis import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES_DIR = REPO_ROOT / "audio_fixtures"
@@ -45,3 +52,34 @@ def offline_model(model_cache):
     from workers.pipeline.model_registry import resolve_model
 
     return load_model(resolve_model("whisper-base-offline", cache_dir=model_cache), DeviceOptions(device="cpu", cpu_threads=2))
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory) -> Iterator[str]:
+    port = free_port()
+    log = (tmp_path_factory.mktemp("moto") / "server.log").open("wb")
+    # Werkzeug logs every request; a file (not a pipe) can never fill up and stall the server.
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log
+    )
+    try:
+        deadline = time.monotonic() + 60  # the machine's cores may be busy
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"moto server exited with {server.returncode}; see {log.name}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"moto server did not listen on port {port}; see {log.name}")
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()

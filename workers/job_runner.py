@@ -17,7 +17,7 @@ from . import jobs
 from .languages import parse_language
 from .models import load_configured_model
 from .pipeline.audio import decode_audio
-from .pipeline.errors import PermanentError
+from .pipeline.errors import AudioDecodeError, PermanentError
 from .pipeline.formats import to_json
 from .pipeline.progress import sub_range
 from .pipeline.transcribe import TranscribeOptions, transcribe
@@ -29,9 +29,10 @@ logger = logging.getLogger(__name__)
 # Job progress ranges per stage; each stage only ever raises progress.
 STAGES = {"load_model": (0.0, 0.02), "decode": (0.02, 0.05), "transcribe": (0.05, 0.97), "store": (0.97, 1.0)}
 PROGRESS_WRITE_INTERVAL_S = 1.0
-# Attempts include redeliveries after a worker died (killed, out of memory, hard time limit);
-# a job that keeps killing its worker must stop being retried.
-MAX_ATTEMPTS = 8
+# Attempts are the first run, the retries after transient errors, and redeliveries after a
+# worker died (killed, out of memory, hard time limit); a job that keeps killing its worker
+# must stop being retried, after this many deaths.
+WORKER_LOSSES_ALLOWED = 3
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def run_transcription_job(job_id: str, ctx: WorkerContext) -> None:
     if job is None:
         logger.info("job %s is finished or deleted; nothing to do", job_id)
         return
-    if job.attempts > MAX_ATTEMPTS:
+    if job.attempts > 1 + ctx.settings.task_max_retries + WORKER_LOSSES_ALLOWED:
         jobs.fail_job(
             ctx.sessions, job_id, "too_many_attempts",
             f"the job was interrupted {job.attempts - 1} times (worker killed, out of memory or over its time limit)",
@@ -103,7 +104,9 @@ def run_transcription_job(job_id: str, ctx: WorkerContext) -> None:
         timings["store"] = round(time.perf_counter() - started, 3)
     except PermanentError as e:
         logger.warning("job %s failed: %s", job_id, e)
-        jobs.fail_job(ctx.sessions, job_id, e.code, str(e))
+        # The decoder names the worker's local copy; the caller knows the file by its name.
+        message = f"{job.filename}: cannot decode audio: {e.reason}" if isinstance(e, AudioDecodeError) else str(e)
+        jobs.fail_job(ctx.sessions, job_id, e.code, message)
         return
     except ValueError as e:
         jobs.fail_job(ctx.sessions, job_id, "invalid_options", str(e))

@@ -78,6 +78,12 @@ class Settings(BaseSettings):
             "must exceed JOB_TIME_LIMIT_S so a long job is never run twice at once."
         ),
     )
+    task_max_retries: int = Field(
+        default=5, ge=0, description="Retries of a job after a transient error (model Hub or storage unavailable)."
+    )
+    task_retry_base_s: float = Field(
+        default=30.0, gt=0, description="First retry delay; each further retry waits twice as long (at most 15 min)."
+    )
     sync_timeout_s: float = Field(
         default=600.0, gt=0, description="How long POST /v1/audio/transcriptions waits for its result."
     )

@@ -30,6 +30,8 @@ RESPONSE_FORMATS = ("json", "text", "srt", "verbose_json", "vtt")
 OPENAI_MODEL_ALIASES = {"whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe"}
 FIELDS = {"model", "language", "prompt", "response_format", "temperature", "timestamp_granularities[]"}
 POLL_INTERVAL_S = 0.25
+# A failed job as an HTTP answer: the caller's file (415) or a service that is down (503).
+FAILED_JOB_STATUS = {"audio_decode_error": 415, "model_unavailable": 503, "storage_unavailable": 503, "model_not_found": 503}
 
 _BODY = {
     "requestBody": {
@@ -88,7 +90,7 @@ async def create_transcription(
     )
     finished = await _wait(sessions, job.id, settings.sync_timeout_s)
     if finished.status == "failed":
-        status = 415 if finished.error_code == "audio_decode_error" else 500
+        status = FAILED_JOB_STATUS.get(finished.error_code, 500)
         raise ApiError(status, finished.error_code or "job_failed", finished.error_message or "transcription failed")
     transcript = transcript_from_json(storage.read_bytes(finished.transcript_key).decode("utf-8"))
     return _respond(transcript, response_format, granularities)

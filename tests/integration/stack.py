@@ -84,12 +84,12 @@ class Stack:
         index = len(self.workers)
         log_path = self.root / f"worker{index}.log"
         worker = self._spawn(f"worker{index}", "worker", "--queues", "gpu", "--name", f"gpu{index}-{uuid.uuid4().hex[:6]}@%h")
+        self.workers.append(worker)  # before waiting: stop() ends it even if it never gets ready
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if worker.poll() is not None:
                 raise RuntimeError(f"worker exited: {log_path.read_text()[-3000:]}")
             if log_path.exists() and " ready." in log_path.read_text(errors="replace"):
-                self.workers.append(worker)
                 return worker
             time.sleep(0.2)
         raise RuntimeError("worker did not start")

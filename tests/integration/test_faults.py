@@ -84,3 +84,68 @@ def test_jobs_queued_while_the_api_restarts_are_not_lost(fault_stack, real_speec
         for job_id in ids:
             job, _ = wait_for_job(client, job_id)
             assert job["status"] == "completed", job
+
+
+def test_broker_down_is_reported_and_an_upload_leaves_nothing(fault_stack, real_speech_entries):
+    fault_stack.start_api()
+    fault_stack.redis.stop()
+    with fault_stack.client() as client:
+        started = time.monotonic()
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["checks"]["broker"].startswith("unavailable")
+        path = real_speech_entries[0]["path"]
+        response = client.post("/v1/jobs", files={"file": (path.name, path.read_bytes())})
+        assert time.monotonic() - started < 30, "no hanging on a dead broker"
+        assert response.status_code == 503 and response.json()["error"]["code"] == "broker_unavailable"
+        assert client.get("/v1/jobs").json()["total"] == 0
+    jobs_dir = fault_stack.storage_dir / "jobs"
+    assert not jobs_dir.exists() or list(jobs_dir.iterdir()) == []
+
+
+def test_transient_errors_are_retried_with_backoff_then_fail_with_the_reason(tmp_path, model_cache, real_speech_entries):
+    # A KB-Whisper model that is not on this machine, with the Hub off: ModelUnavailableError.
+    service = make_stack(tmp_path / "stack", f"sqlite:///{tmp_path / 'db.sqlite'}", model_cache, auth_disabled="1",
+                         asr_models_allowed="kb-whisper-tiny", task_max_retries="2", task_retry_base_s="1")
+    try:
+        service.start_api()
+        service.start_worker()
+        with service.client() as client:
+            path = real_speech_entries[0]["path"]
+            job_id = client.post("/v1/jobs", files={"file": (path.name, path.read_bytes())}, data={"model": "kb-whisper-tiny"}).json()["id"]
+            statuses = set()
+            deadline = time.monotonic() + 120
+            while (job := client.get(f"/v1/jobs/{job_id}").json())["status"] != "failed":
+                statuses.add((job["status"], job["stage"]))
+                assert time.monotonic() < deadline, job
+                time.sleep(0.1)
+        assert ("queued", "waiting_retry") in statuses
+        assert job["attempts"] == 3, "the first run and two retries"
+        assert job["error"]["code"] == "model_unavailable"
+        assert "gave up after 2 retries" in job["error"]["message"] and "hf download KBLab/kb-whisper-tiny" in job["error"]["message"]
+    finally:
+        service.stop()
+
+
+def test_bad_audio_fails_the_job_at_once_with_the_reason(fault_stack):
+    """A job whose stored audio does not decode (here: stored behind the API's back, as a
+    damaged disk or a half-synced share would leave it) fails on its first attempt, not retried."""
+    from workers import jobs
+    from workers.celery_app import GPU_QUEUE, TRANSCRIBE_TASK, make_celery
+    from workers.db import new_id, session_factory
+    from workers.settings import Settings
+    from workers.storage import LocalStorage
+
+    fault_stack.start_api()  # runs the migrations
+    fault_stack.start_worker()
+    settings = Settings(_env_file=None, **{k[10:].lower(): v for k, v in fault_stack.env.items() if k.startswith("SWESCRIBE_")})
+    sessions = session_factory(settings.sqlalchemy_url)
+    job_id = new_id()
+    stored = LocalStorage(fault_stack.storage_dir).save_bytes(f"jobs/{job_id}/audio.wav", b"RIFF....WAVEnot really audio")
+    jobs.create_job(sessions, jobs.NewJob(owner="local", filename="trasig.wav", audio_key=stored.key, audio_sha256=stored.sha256,
+                                          audio_size_bytes=stored.size_bytes, duration_s=None, options={}), job_id)
+    make_celery(settings).send_task(TRANSCRIBE_TASK, args=[job_id], queue=GPU_QUEUE)
+    with fault_stack.client() as client:
+        job, _ = wait_for_job(client, job_id)
+    assert job["status"] == "failed" and job["attempts"] == 1
+    assert job["error"]["code"] == "audio_decode_error"
+    assert job["error"]["message"].startswith("trasig.wav: cannot decode audio: ")

@@ -1,5 +1,4 @@
 import http.server
-import os
 import socket
 import subprocess
 import sys

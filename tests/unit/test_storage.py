@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,6 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from workers.local_redis import free_port
 from workers.settings import Settings
 from workers.storage import (
     LocalStorage,
@@ -36,44 +34,6 @@ from workers.storage import (
 
 CREDENTIALS = {"access_key_id": "testing", "secret_access_key": "testing"}
 BAD_KEYS = ["../x", "/abs", "a//b", "a\\b", "a/../b", "./a", "a/", ""]
-
-
-def free_port() -> int:
-    # Bound then released: a connection to it is refused at once, until something listens.
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint(tmp_path_factory) -> Iterator[str]:
-    port = free_port()
-    log = (tmp_path_factory.mktemp("moto") / "server.log").open("wb")
-    # Werkzeug logs every request; a file (not a pipe) can never fill up and stall the server.
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log
-    )
-    try:
-        deadline = time.monotonic() + 60  # the machine's cores may be busy
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"moto server exited with {server.returncode}; see {log.name}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"moto server did not listen on port {port}; see {log.name}")
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
 
 
 def raw_s3(endpoint: str):

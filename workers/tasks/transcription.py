@@ -13,12 +13,10 @@ from ..db import session_factory
 from ..job_runner import WorkerContext, run_transcription_job
 from ..pipeline.errors import TransientError
 from ..settings import get_settings
-from ..storage import storage_from_settings
+from ..storage import StorageUnavailable, storage_from_settings
 
 logger = logging.getLogger(__name__)
 
-MAX_RETRIES = 5
-RETRY_BASE_S = 30
 RETRY_MAX_S = 900
 
 
@@ -28,17 +26,20 @@ def worker_context() -> WorkerContext:
     return WorkerContext(settings, session_factory(settings.sqlalchemy_url), storage_from_settings(settings))
 
 
-@app.task(name=TRANSCRIBE_TASK, bind=True, max_retries=MAX_RETRIES)
+@app.task(name=TRANSCRIBE_TASK, bind=True, max_retries=None)
 def transcribe_job(self, job_id: str) -> None:
     ctx = worker_context()
+    settings = ctx.settings
     try:
         run_transcription_job(job_id, ctx)
-    except TransientError as e:
-        if self.request.retries >= MAX_RETRIES:
-            jobs.fail_job(ctx.sessions, job_id, e.code, f"{e} (gave up after {MAX_RETRIES} retries)")
+    except (TransientError, StorageUnavailable) as e:
+        if self.request.retries >= settings.task_max_retries:
+            code = getattr(e, "code", "storage_unavailable")
+            jobs.fail_job(ctx.sessions, job_id, code, f"{e} (gave up after {settings.task_max_retries} retries)")
             return
         jobs.requeue_job(ctx.sessions, job_id, f"retrying: {e}")
-        raise self.retry(exc=e, countdown=min(RETRY_MAX_S, RETRY_BASE_S * 2**self.request.retries))
+        delay_s = min(RETRY_MAX_S, settings.task_retry_base_s * 2**self.request.retries)
+        raise self.retry(exc=e, countdown=delay_s)
     except SoftTimeLimitExceeded:
         jobs.fail_job(ctx.sessions, job_id, "time_limit", "the job took longer than the configured time limit")
     except Exception as e:  # noqa: BLE001 - a job must never stay "running" after its task ended
