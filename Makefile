@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FIXTURE := audio_fixtures/synthetic/sv_clean_f4_04.flac
 
-.PHONY: install run demo test test-fast bench-asr fixtures clean
+.PHONY: install run demo test test-fast bench-asr bench-service fixtures clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "swescribe needs Python 3.11")'
@@ -35,6 +35,9 @@ test-fast: install
 
 bench-asr: install
 	$(BIN)/python bench/asr/run.py
+
+bench-service: install
+	$(BIN)/python bench/service/run.py
 
 # Regenerates the synthetic fixtures; needs Debian's espeak-ng and sox.
 fixtures:
