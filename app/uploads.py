@@ -48,6 +48,12 @@ class ReceivedUpload:
         self.path.unlink(missing_ok=True)
 
 
+def multipart_openapi(required: list[str], properties: dict[str, dict]) -> dict:
+    """OpenAPI for a route that parses its multipart body itself (to stream and limit it)."""
+    schema = {"type": "object", "required": required, "properties": properties}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
+
+
 def _too_large(settings: Settings) -> ApiError:
     return ApiError(413, "upload_too_large", f"the upload exceeds the limit of {settings.max_upload_mb} MiB")
 

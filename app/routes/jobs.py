@@ -15,7 +15,7 @@ from workers.storage import ObjectNotFound
 from ..deps import CeleryDep, OwnerDep, SessionsDep, SettingsDep, StorageDep
 from ..errors import ApiError
 from ..schemas import JOB_OPTION_FIELDS, JobList, JobOptions, JobPublic
-from ..uploads import receive_upload, store_and_enqueue
+from ..uploads import multipart_openapi, receive_upload, store_and_enqueue
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -26,23 +26,13 @@ MEDIA_TYPES = {
     "vtt": "text/vtt; charset=utf-8",
 }
 
-_UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary", "description": "The recording (any common audio or video format)."},
-                        **{name: {"type": "string", "description": field.description} for name, field in JobOptions.model_fields.items()},
-                    },
-                }
-            }
-        },
-    }
-}
+_UPLOAD_BODY = multipart_openapi(
+    ["file"],
+    {
+        "file": {"type": "string", "format": "binary", "description": "The recording (any common audio or video format)."},
+        **{name: {"type": "string", "description": field.description} for name, field in JobOptions.model_fields.items()},
+    },
+)
 
 
 def validate_options(fields: dict[str, str], allowed_models: tuple[str, ...]) -> dict:

@@ -21,7 +21,7 @@ from workers.pipeline.types import Transcript
 from ..deps import CeleryDep, OwnerDep, SessionsDep, SettingsDep, StorageDep
 from ..errors import ApiError
 from ..routes.jobs import validate_options
-from ..uploads import receive_upload, store_and_enqueue
+from ..uploads import multipart_openapi, receive_upload, store_and_enqueue
 
 router = APIRouter(prefix="/v1/audio", tags=["openai-compatible"])
 
@@ -33,28 +33,18 @@ POLL_INTERVAL_S = 0.25
 # A failed job as an HTTP answer: the caller's file (415) or a service that is down (503).
 FAILED_JOB_STATUS = {"audio_decode_error": 415, "model_unavailable": 503, "storage_unavailable": 503, "model_not_found": 503}
 
-_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file", "model"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "model": {"type": "string", "description": "whisper-1 (the configured model) or an allowed model name"},
-                        "language": {"type": "string"},
-                        "prompt": {"type": "string"},
-                        "response_format": {"type": "string", "enum": list(RESPONSE_FORMATS)},
-                        "temperature": {"type": "number", "description": "only 0 is supported"},
-                        "timestamp_granularities[]": {"type": "array", "items": {"type": "string", "enum": ["word", "segment"]}},
-                    },
-                }
-            }
-        },
-    }
-}
+_BODY = multipart_openapi(
+    ["file", "model"],
+    {
+        "file": {"type": "string", "format": "binary"},
+        "model": {"type": "string", "description": "whisper-1 (the configured model) or an allowed model name"},
+        "language": {"type": "string"},
+        "prompt": {"type": "string"},
+        "response_format": {"type": "string", "enum": list(RESPONSE_FORMATS)},
+        "temperature": {"type": "number", "description": "only 0 is supported"},
+        "timestamp_granularities[]": {"type": "array", "items": {"type": "string", "enum": ["word", "segment"]}},
+    },
+)
 
 
 @router.post("/transcriptions", openapi_extra=_BODY, summary="OpenAI-compatible synchronous transcription")

@@ -7,11 +7,13 @@ and the reason, because the edges turn it into a 4xx or a one-line CLI message.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
 import struct
 from pathlib import Path
+from typing import Iterator
 
 import av
 import numpy as np
@@ -30,24 +32,8 @@ TRUNCATION_TOLERANCE_S = 0.5
 def decode_audio(path: str | os.PathLike) -> DecodedAudio:
     """Decode the first audio stream of `path`, downmixed and resampled to 16 kHz mono."""
     source = str(path)
-    file = Path(path)
-    if not file.is_file():
-        raise AudioDecodeError(source, "no such file")
-    if file.stat().st_size == 0:
-        raise AudioDecodeError(source, "the file is empty (0 bytes)")
-
-    try:
-        container = av.open(source, mode="r", metadata_errors="ignore")
-    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as e:
-        raise AudioDecodeError(source, f"not a recognised audio or video format ({_ffmpeg_reason(e)})") from e
-
-    with container:
-        if not container.streams.audio:
-            raise AudioDecodeError(source, "the file has no audio track")
-        stream = container.streams.audio[0]
-        declared_s = _declared_duration_s(container, stream)
-        if container.format.name == "wav":
-            declared_s = _wav_declared_duration_s(file) or declared_s
+    _checked_size(Path(path), source)
+    with _open_audio(Path(path), source) as (container, stream, declared_s):
         samples = _decode_stream(container, stream, source)
 
     if samples.size == 0:
@@ -63,6 +49,32 @@ def decode_audio(path: str | os.PathLike) -> DecodedAudio:
             f"but only {decoded_s:.1f} s could be decoded",
         )
     return DecodedAudio(samples=samples, source=source)
+
+
+def _checked_size(file: Path, source: str) -> int:
+    if not file.is_file():
+        raise AudioDecodeError(source, "no such file")
+    size = file.stat().st_size
+    if size == 0:
+        raise AudioDecodeError(source, "the file is empty (0 bytes)")
+    return size
+
+
+@contextlib.contextmanager
+def _open_audio(file: Path, source: str) -> Iterator[tuple]:
+    """Yield (container, its first audio stream, the duration it declares or None)."""
+    try:
+        container = av.open(source, mode="r", metadata_errors="ignore")
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as e:
+        raise AudioDecodeError(source, f"not a recognised audio or video format ({_ffmpeg_reason(e)})") from e
+    with container:
+        if not container.streams.audio:
+            raise AudioDecodeError(source, "the file has no audio track")
+        stream = container.streams.audio[0]
+        declared_s = _declared_duration_s(container, stream)
+        if container.format.name == "wav":
+            declared_s = _wav_declared_duration_s(file) or declared_s
+        yield container, stream, declared_s
 
 
 def _decode_stream(container, stream, source: str) -> np.ndarray:
@@ -179,35 +191,26 @@ def probe_audio(path: str | os.PathLike) -> float | None:
     decode_audio does.
     """
     source = str(path)
-    file = Path(path)
-    if not file.is_file():
-        raise AudioDecodeError(source, "no such file")
-    size = file.stat().st_size
-    if size == 0:
-        raise AudioDecodeError(source, "the file is empty (0 bytes)")
-    if size <= PROBE_FULL_DECODE_MAX_BYTES:
+    if _checked_size(Path(path), source) <= PROBE_FULL_DECODE_MAX_BYTES:
         return decode_audio(path).duration_s
-    try:
-        with av.open(source, mode="r", metadata_errors="ignore") as container:
-            if not container.streams.audio:
-                raise AudioDecodeError(source, "the file has no audio track")
-            stream = container.streams.audio[0]
-            declared_s = _declared_duration_s(container, stream)
-            if container.format.name == "wav":
-                declared_s = _wav_declared_duration_s(file) or declared_s
-            if not _decodes_a_frame(container, stream):
+    with _open_audio(Path(path), source) as (container, stream, declared_s):
+        try:
+            if not _decodes_a_frame_from(container, stream, 0.0):
                 raise AudioDecodeError(source, "the audio track holds no samples (zero duration)")
             if declared_s and declared_s > 2 * PROBE_END_MARGIN_S and not _reaches(container, stream, declared_s - PROBE_END_MARGIN_S):
                 raise AudioDecodeError(source, f"the file is truncated: it declares {declared_s:.1f} s of audio but ends early")
-            return declared_s
-    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as e:
-        raise AudioDecodeError(source, f"not a recognised audio or video format ({_ffmpeg_reason(e)})") from e
+        except av.error.FFmpegError as e:
+            raise AudioDecodeError(source, f"decoding failed ({_ffmpeg_reason(e)})") from e
+    return declared_s
 
 
-def _decodes_a_frame(container, stream) -> bool:
+def _decodes_a_frame_from(container, stream, min_time_s: float) -> bool:
+    """Whether a packet at or after `min_time_s` (within a few hundred packets) decodes."""
     for packet_index, packet in enumerate(container.demux(stream)):
         if packet_index >= PROBE_MAX_PACKETS:
             return False
+        if packet.size == 0 or (min_time_s > 0 and (packet.pts is None or packet.pts * stream.time_base < min_time_s)):
+            continue
         try:
             if any(frame.samples > 0 for frame in packet.decode()):
                 return True
@@ -229,16 +232,4 @@ def _reaches(container, stream, time_s: float) -> bool:
         return True
     # A seek past the end of a cut file can silently leave the demuxer where it was, so the
     # decoded packet must really lie near the target.
-    for packet_index, packet in enumerate(container.demux(stream)):
-        if packet_index >= PROBE_MAX_PACKETS:
-            return False
-        if packet.pts is None or packet.size == 0:
-            continue
-        if float(packet.pts * stream.time_base) < time_s - PROBE_SEEK_SLACK_S:
-            continue
-        try:
-            if any(frame.samples > 0 for frame in packet.decode()):
-                return True
-        except av.error.InvalidDataError:
-            continue
-    return False
+    return _decodes_a_frame_from(container, stream, time_s - PROBE_SEEK_SLACK_S)
