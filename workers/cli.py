@@ -59,6 +59,22 @@ def transcribe(paths, model_name, language, formats, out_dir, prompt, hotwords, 
     sys.exit(run_transcribe(request, settings))
 
 
+@main.command("eval")
+@click.option("--manifest", "manifests", multiple=True, type=click.Path(path_type=Path),
+              help="Manifest (JSON lines: id, file, text, ...); repeat for several. Default: audio_fixtures/manifest.jsonl.")
+@click.option("--model", "model_name", default=None, help="Model name or folder (default: SWESCRIBE_ASR_MODEL).")
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="JSON file of decoding options to evaluate instead of the defaults.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("docs/accuracy"),
+              show_default=True, help="Folder for eval.json, eval.md and eval.png.")
+def evaluate(manifests, model_name, config, out_dir) -> None:
+    """Measure WER and CER per group, dialect area and condition; prints the overall WER last."""
+    from .eval_command import run_eval
+
+    settings = get_settings()
+    sys.exit(run_eval(tuple(manifests), model_name or settings.asr_model, config, out_dir, settings))
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", type=int, default=8000, show_default=True)
