@@ -123,3 +123,11 @@ def test_long_recordings_are_transcribed_in_pieces_without_losing_words(offline_
 
     wer = jiwer.wer(normalize_swedish(" ".join(reference)), normalize_swedish(transcript.text))
     assert wer <= 0.45, transcript.text
+
+
+def test_the_model_loads_once_per_process(offline_model, model_cache):
+    from workers.pipeline.asr_model import DeviceOptions, load_model
+    from workers.pipeline.model_registry import resolve_model
+
+    again = load_model(resolve_model("whisper-base-offline", cache_dir=model_cache), DeviceOptions(device="cpu", cpu_threads=2))
+    assert again is offline_model
