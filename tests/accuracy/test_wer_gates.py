@@ -39,7 +39,8 @@ def test_real_speech_wer_packed_batch(offline_model, real_speech_entries):
 
 
 def test_synthetic_fixtures_cer(offline_model, fixture_entries):
-    entries = speech(fixture_entries)
+    # The first, "standard" set these bounds were measured on; the dialect-area sets have gates of their own.
+    entries = [e for e in speech(fixture_entries) if e["dialect_area"] == "standard"]
     assert all(e["synthetic"] for e in entries)
     transcripts = transcribe_many(offline_model, [decode_audio(e["path"]) for e in entries])
     overall = error_rates([e["text"] for e in entries], [t.text for t in transcripts])
