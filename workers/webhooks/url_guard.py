@@ -1,0 +1,71 @@
+"""Refuse webhook URLs that point into the operator's own network (SSRF).
+
+A case-handling system is reached over the network; a URL that resolves to loopback, a
+private range, link-local (169.254.169.254 is the cloud metadata service), multicast or a
+reserved range would let an API key holder make this service call internal systems. Such
+URLs are refused unless the operator allows private targets by setting (e.g. a case system on
+the same LAN). Every address a name resolves to is checked, not just the first.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+ALLOWED_SCHEMES = ("https", "http")
+
+
+class UnsafeWebhookUrl(ValueError):
+    """The URL may not be used as a webhook target; the message says why."""
+
+
+@dataclass(frozen=True)
+class UrlPolicy:
+    """allow_private: permit loopback, private and link-local targets (operator's choice).
+    allow_http: permit plain http (signatures still protect integrity, not confidentiality)."""
+
+    allow_private: bool = False
+    allow_http: bool = True
+
+
+def check_webhook_url(url: str, policy: UrlPolicy = UrlPolicy(), resolve=socket.getaddrinfo) -> list[str]:
+    """Validate `url`; return the addresses it resolves to, all of them allowed."""
+    parts = urlsplit(url)
+    if parts.scheme not in ALLOWED_SCHEMES or (parts.scheme == "http" and not policy.allow_http):
+        raise UnsafeWebhookUrl(f"webhook URL must be {'http or https' if policy.allow_http else 'https'}: {url!r}")
+    if not parts.hostname:
+        raise UnsafeWebhookUrl(f"webhook URL has no host: {url!r}")
+    if parts.username or parts.password:
+        raise UnsafeWebhookUrl("webhook URL must not carry credentials; deliveries are signed instead")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = resolve(parts.hostname, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as e:
+        raise UnsafeWebhookUrl(f"webhook host {parts.hostname!r} does not resolve ({e})") from e
+    addresses = sorted({info[4][0] for info in infos})
+    if not addresses:
+        raise UnsafeWebhookUrl(f"webhook host {parts.hostname!r} does not resolve")
+    for address in addresses:
+        reason = _forbidden(ipaddress.ip_address(address.split("%")[0]))
+        if reason and not policy.allow_private:
+            raise UnsafeWebhookUrl(
+                f"webhook host {parts.hostname!r} resolves to {address}, a {reason} address; "
+                "such targets are refused unless the operator allows private targets"
+            )
+    return addresses
+
+
+def _forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    checks = [
+        ("loopback", address.is_loopback),
+        ("link-local", address.is_link_local),
+        ("multicast", address.is_multicast),
+        ("unspecified", address.is_unspecified),
+        ("private", address.is_private),
+        ("reserved", address.is_reserved),
+    ]
+    return next((name for name, hit in checks if hit), None)
