@@ -10,7 +10,7 @@ from workers.settings import Settings, get_settings
 from workers.storage import storage_from_settings
 
 from .errors import install_error_handlers
-from .routes import health, jobs, openai_compat
+from .routes import health, jobs, openai_compat, webhooks
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -28,4 +28,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(jobs.router)
     app.include_router(openai_compat.router)
+    app.include_router(webhooks.router)
     return app

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from workers.db import Job, as_utc
 
-JOB_OPTION_FIELDS = ("language", "model", "prompt", "hotwords")
+JOB_OPTION_FIELDS = ("language", "model", "prompt", "hotwords", "webhook_url")
 
 
 class JobOptions(BaseModel):
@@ -18,6 +18,10 @@ class JobOptions(BaseModel):
     model: str | None = Field(default=None, description="A model the operator allows; default: the configured one.")
     prompt: str | None = Field(default=None, max_length=2000, description="Initial prompt: context, spellings.")
     hotwords: str | None = Field(default=None, max_length=1000, description="Words to favour, space separated.")
+    webhook_url: str | None = Field(
+        default=None, max_length=2000,
+        description="Where job.completed / job.failed is POSTed, signed with the key's webhook secret (PUT /v1/webhook).",
+    )
 
 
 class ErrorPublic(BaseModel):
@@ -65,3 +69,36 @@ class JobList(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class WebhookEndpointUpdate(BaseModel):
+    url: str | None = Field(default=None, max_length=2000, description="Default URL for this key's job events; null: per-job URLs only.")
+
+
+class WebhookEndpointPublic(BaseModel):
+    url: str | None
+    secret: str | None = Field(description="whsec_... signing secret; shown only when it is created")
+    disabled_at: datetime | None
+    disabled_reason: str | None
+
+
+class AttemptPublic(BaseModel):
+    attempted_at: datetime
+    status_code: int | None
+    latency_ms: int
+    error: str | None
+
+
+class DeliveryPublic(BaseModel):
+    id: str
+    webhook_id: str
+    event: str
+    url: str
+    status: str = Field(description="pending, delivered, failed, endpoint_gone or abandoned")
+    attempts: list[AttemptPublic]
+    next_attempt_at: datetime | None
+    created_at: datetime
+
+
+class DeliveryList(BaseModel):
+    deliveries: list[DeliveryPublic]

@@ -6,16 +6,19 @@ Tasks take job ids and are idempotent; the job row, not the broker, says what is
 from __future__ import annotations
 
 from celery import Celery
+from celery.signals import worker_process_init
 
+from .db import forget_engines_after_fork
 from .settings import Settings, get_settings
 
 TRANSCRIBE_TASK = "swescribe.transcribe"
+DELIVER_WEBHOOK_TASK = "swescribe.deliver_webhook"
 GPU_QUEUE = "gpu"
 CPU_QUEUE = "cpu"
 
 
 def make_celery(settings: Settings) -> Celery:
-    app = Celery("swescribe", broker=settings.redis_url, include=["workers.tasks.transcription"])
+    app = Celery("swescribe", broker=settings.redis_url, include=["workers.tasks.transcription", "workers.tasks.webhooks"])
     app.conf.update(
         # A task is acknowledged only when it has finished, so a worker killed mid-job leaves
         # the message to be delivered again; one message at a time per worker process.
@@ -27,7 +30,7 @@ def make_celery(settings: Settings) -> Celery:
         broker_transport_options={"visibility_timeout": settings.visibility_timeout_s},
         task_time_limit=settings.job_time_limit_s,
         task_soft_time_limit=int(settings.job_time_limit_s * 0.95),
-        task_routes={TRANSCRIBE_TASK: {"queue": GPU_QUEUE}},
+        task_routes={TRANSCRIBE_TASK: {"queue": GPU_QUEUE}, DELIVER_WEBHOOK_TASK: {"queue": CPU_QUEUE}},
         task_default_queue=CPU_QUEUE,
         task_ignore_result=True,
         task_serializer="json",
@@ -43,3 +46,10 @@ def make_celery(settings: Settings) -> Celery:
 
 
 app = make_celery(get_settings())
+
+
+@worker_process_init.connect
+def _fresh_database_pools(**_kwargs) -> None:
+    # Pool processes are forked from a main process that may hold connections (the webhook
+    # sweeper); each child opens its own.
+    forget_engines_after_fork()

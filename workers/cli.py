@@ -104,6 +104,10 @@ def worker(queues: str, concurrency: int, name: str | None) -> None:
     unknown = set(names) - {"gpu", "cpu"}
     if not names or unknown:
         raise click.BadParameter(f"queues must be gpu and/or cpu, got {queues!r}", param_hint="--queues")
+    if "cpu" in names:
+        from .tasks.webhooks import start_sweeper
+
+        start_sweeper(get_settings())
     celery_app.worker_main([
         "worker", "--queues", ",".join(names), "--concurrency", str(concurrency), "--pool", "prefork",
         "--hostname", name or f"{'-'.join(names)}@%h", "--loglevel", "INFO",

@@ -7,7 +7,6 @@ broker or API loses nothing.
 from __future__ import annotations
 
 import enum
-import functools
 import uuid
 from datetime import datetime, timezone
 
@@ -118,8 +117,17 @@ class WebhookAttempt(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
-@functools.lru_cache(maxsize=8)
+_ENGINES: dict[str, Engine] = {}
+
+
 def get_engine(url: str) -> Engine:
+    """One engine (connection pool) per URL per process."""
+    if url not in _ENGINES:
+        _ENGINES[url] = _create_engine(url)
+    return _ENGINES[url]
+
+
+def _create_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -133,6 +141,14 @@ def get_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def forget_engines_after_fork() -> None:
+    """In a forked child: drop the parent's pools without closing their connections, which
+    the parent still uses (closing a PostgreSQL socket here would end the parent's session)."""
+    for engine in _ENGINES.values():
+        engine.dispose(close=False)
+    _ENGINES.clear()
 
 
 def session_factory(url: str) -> sessionmaker:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 from sqlalchemy.orm import sessionmaker
 
@@ -23,6 +24,7 @@ from .pipeline.progress import sub_range
 from .pipeline.transcribe import TranscribeOptions, transcribe
 from .settings import Settings
 from .storage import Storage
+from .webhooks.notify import notify_job_finished
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +42,14 @@ class WorkerContext:
     settings: Settings
     sessions: sessionmaker
     storage: Storage
+    # Queues a webhook delivery by id (the cpu queue's task); tests may pass a list's append.
+    enqueue_delivery: Callable[[str], None]
+
+
+def finish_failed(ctx: WorkerContext, job_id: str, code: str, message: str) -> None:
+    """Fail the job (if not already finished) and tell the case system."""
+    if jobs.fail_job(ctx.sessions, job_id, code, message):
+        notify_job_finished(ctx.sessions, ctx.storage, ctx.settings, job_id, ctx.enqueue_delivery)
 
 
 class _ProgressWriter:
@@ -69,8 +79,8 @@ def run_transcription_job(job_id: str, ctx: WorkerContext) -> None:
         logger.info("job %s is finished or deleted; nothing to do", job_id)
         return
     if job.attempts > 1 + ctx.settings.task_max_retries + WORKER_LOSSES_ALLOWED:
-        jobs.fail_job(
-            ctx.sessions, job_id, "too_many_attempts",
+        finish_failed(
+            ctx, job_id, "too_many_attempts",
             f"the job was interrupted {job.attempts - 1} times (worker killed, out of memory or over its time limit)",
         )
         return
@@ -106,14 +116,16 @@ def run_transcription_job(job_id: str, ctx: WorkerContext) -> None:
         logger.warning("job %s failed: %s", job_id, e)
         # The decoder names the worker's local copy; the caller knows the file by its name.
         message = f"{job.filename}: cannot decode audio: {e.reason}" if isinstance(e, AudioDecodeError) else str(e)
-        jobs.fail_job(ctx.sessions, job_id, e.code, message)
+        finish_failed(ctx, job_id, e.code, message)
         return
     except ValueError as e:
-        jobs.fail_job(ctx.sessions, job_id, "invalid_options", str(e))
+        finish_failed(ctx, job_id, "invalid_options", str(e))
         return
 
-    if not jobs.complete_job(ctx.sessions, job_id, key, audio.duration_s, timings):
-        if jobs.get_job(ctx.sessions, job_id) is None:
-            # Deleted while it ran: remove what this attempt wrote, so nothing is left behind.
-            ctx.storage.delete_prefix(jobs.job_prefix(job_id))
-        logger.info("job %s was finished elsewhere or deleted; result not recorded", job_id)
+    if jobs.complete_job(ctx.sessions, job_id, key, audio.duration_s, timings):
+        notify_job_finished(ctx.sessions, ctx.storage, ctx.settings, job_id, ctx.enqueue_delivery)
+        return
+    if jobs.get_job(ctx.sessions, job_id) is None:
+        # Deleted while it ran: remove what this attempt wrote, so nothing is left behind.
+        ctx.storage.delete_prefix(jobs.job_prefix(job_id))
+    logger.info("job %s was finished elsewhere or deleted; result not recorded", job_id)

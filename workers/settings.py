@@ -118,6 +118,24 @@ class Settings(BaseSettings):
         default=False, description="Create the bucket when it is missing (local MinIO, development); off for production."
     )
 
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="1 allows webhook URLs on loopback, private and link-local addresses (a case system on the same LAN).",
+    )
+    webhook_timeout_s: float = Field(default=10.0, gt=0, description="Seconds a webhook receiver has to answer.")
+    webhook_retry_window_h: float = Field(
+        default=24.0, gt=0, description="Failed webhook deliveries are retried with backoff for this many hours."
+    )
+    webhook_inline_transcript_max_kb: int = Field(
+        default=256, ge=0, description="job.completed carries the transcript inline up to this size, else a link."
+    )
+    webhook_sweep_interval_s: float = Field(
+        default=5.0, gt=0, description="How often a cpu worker sends webhook deliveries that are due (retries)."
+    )
+    public_base_url: str | None = Field(
+        default=None, description="The API's public address, for absolute links in webhooks (e.g. https://stt.example.se)."
+    )
+
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'swescribe.db'}"

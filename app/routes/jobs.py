@@ -10,12 +10,15 @@ from starlette.concurrency import run_in_threadpool
 from workers import jobs
 from workers.languages import parse_language
 from workers.pipeline.formats import render, transcript_from_json
+from workers.settings import Settings
 from workers.storage import ObjectNotFound
+from workers.webhooks import store
 
 from ..deps import CeleryDep, OwnerDep, SessionsDep, SettingsDep, StorageDep
 from ..errors import ApiError
 from ..schemas import JOB_OPTION_FIELDS, JobList, JobOptions, JobPublic
 from ..uploads import multipart_openapi, receive_upload, store_and_enqueue
+from .webhooks import checked_webhook_url
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -35,8 +38,9 @@ _UPLOAD_BODY = multipart_openapi(
 )
 
 
-def validate_options(fields: dict[str, str], allowed_models: tuple[str, ...]) -> dict:
+def validate_options(fields: dict[str, str], settings: Settings, sessions, owner: str) -> dict:
     options = JobOptions(**{k: (v.strip() or None) for k, v in fields.items()})
+    allowed_models = settings.allowed_models
     if options.language is not None:
         try:
             parse_language(options.language)
@@ -44,6 +48,10 @@ def validate_options(fields: dict[str, str], allowed_models: tuple[str, ...]) ->
             raise ApiError(400, "invalid_option", str(e)) from e
     if options.model is not None and options.model not in allowed_models:
         raise ApiError(400, "invalid_option", f"model {options.model!r} is not offered here; available: {', '.join(allowed_models)}")
+    if options.webhook_url is not None:
+        checked_webhook_url(options.webhook_url, settings)
+        if store.get_endpoint(sessions, owner) is None:
+            raise ApiError(400, "no_webhook_secret", "create this key's webhook signing secret first: PUT /v1/webhook")
     return options.model_dump(exclude_none=True)
 
 
@@ -59,7 +67,7 @@ async def create_job(
             return JobPublic.from_job(existing)
     upload = await receive_upload(request, settings, set(JOB_OPTION_FIELDS))
     try:
-        options = validate_options(upload.fields, settings.allowed_models)
+        options = await run_in_threadpool(validate_options, upload.fields, settings, sessions, owner)
     except BaseException:
         upload.discard()
         raise
@@ -116,5 +124,6 @@ def delete_job(job_id: str, owner: OwnerDep, sessions: SessionsDep, storage: Sto
     _own_job(sessions, job_id, owner)
     # Row first: a worker that finishes afterwards finds no job and removes what it wrote.
     jobs.delete_job(sessions, job_id)
+    store.delete_for_job(sessions, job_id)
     storage.delete_prefix(jobs.job_prefix(job_id))
     return Response(status_code=204)

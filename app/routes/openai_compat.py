@@ -66,7 +66,7 @@ async def create_transcription(
             raise ApiError(400, "invalid_option", "the 'model' field is required (whisper-1 selects the configured model)")
         if model not in OPENAI_MODEL_ALIASES:
             fields["model"] = model
-        options = validate_options(fields, settings.allowed_models)
+        options = await run_in_threadpool(validate_options, fields, settings, sessions, owner)
     except ValueError as e:
         upload.discard()
         raise ApiError(400, "invalid_option", f"temperature must be a number: {e}") from e

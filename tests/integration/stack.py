@@ -80,10 +80,11 @@ class Stack:
         _stop(self.api)
         self.api = None
 
-    def start_worker(self) -> subprocess.Popen:
+    def start_worker(self, queues: str = "gpu") -> subprocess.Popen:
         index = len(self.workers)
         log_path = self.root / f"worker{index}.log"
-        worker = self._spawn(f"worker{index}", "worker", "--queues", "gpu", "--name", f"gpu{index}-{uuid.uuid4().hex[:6]}@%h")
+        name = f"{queues.replace(',', '-')}{index}-{uuid.uuid4().hex[:6]}@%h"
+        worker = self._spawn(f"worker{index}", "worker", "--queues", queues, "--name", name)
         self.workers.append(worker)  # before waiting: stop() ends it even if it never gets ready
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:

@@ -8,9 +8,9 @@ import logging
 from celery.exceptions import SoftTimeLimitExceeded
 
 from .. import jobs
-from ..celery_app import TRANSCRIBE_TASK, app
+from ..celery_app import CPU_QUEUE, DELIVER_WEBHOOK_TASK, TRANSCRIBE_TASK, app
 from ..db import session_factory
-from ..job_runner import WorkerContext, run_transcription_job
+from ..job_runner import WorkerContext, finish_failed, run_transcription_job
 from ..pipeline.errors import TransientError
 from ..settings import get_settings
 from ..storage import StorageUnavailable, storage_from_settings
@@ -20,10 +20,14 @@ logger = logging.getLogger(__name__)
 RETRY_MAX_S = 900
 
 
+def enqueue_delivery(delivery_id: str) -> None:
+    app.send_task(DELIVER_WEBHOOK_TASK, args=[delivery_id], queue=CPU_QUEUE)
+
+
 @functools.lru_cache
 def worker_context() -> WorkerContext:
     settings = get_settings()
-    return WorkerContext(settings, session_factory(settings.sqlalchemy_url), storage_from_settings(settings))
+    return WorkerContext(settings, session_factory(settings.sqlalchemy_url), storage_from_settings(settings), enqueue_delivery)
 
 
 @app.task(name=TRANSCRIBE_TASK, bind=True, max_retries=None)
@@ -35,13 +39,13 @@ def transcribe_job(self, job_id: str) -> None:
     except (TransientError, StorageUnavailable) as e:
         if self.request.retries >= settings.task_max_retries:
             code = getattr(e, "code", "storage_unavailable")
-            jobs.fail_job(ctx.sessions, job_id, code, f"{e} (gave up after {settings.task_max_retries} retries)")
+            finish_failed(ctx, job_id, code, f"{e} (gave up after {settings.task_max_retries} retries)")
             return
         jobs.requeue_job(ctx.sessions, job_id, f"retrying: {e}")
         delay_s = min(RETRY_MAX_S, settings.task_retry_base_s * 2**self.request.retries)
         raise self.retry(exc=e, countdown=delay_s)
     except SoftTimeLimitExceeded:
-        jobs.fail_job(ctx.sessions, job_id, "time_limit", "the job took longer than the configured time limit")
+        finish_failed(ctx, job_id, "time_limit", "the job took longer than the configured time limit")
     except Exception as e:  # noqa: BLE001 - a job must never stay "running" after its task ended
         logger.exception("job %s: unexpected error", job_id)
-        jobs.fail_job(ctx.sessions, job_id, "internal_error", f"{type(e).__name__}: {e}")
+        finish_failed(ctx, job_id, "internal_error", f"{type(e).__name__}: {e}")

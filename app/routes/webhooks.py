@@ -1,0 +1,77 @@
+"""Webhook settings of an API key, and the deliveries of a job."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from workers import jobs
+from workers.celery_app import CPU_QUEUE, DELIVER_WEBHOOK_TASK
+from workers.db import as_utc
+from workers.webhooks import store
+from workers.webhooks.url_guard import UnsafeWebhookUrl, UrlPolicy, check_webhook_url
+
+from ..deps import CeleryDep, OwnerDep, SessionsDep, SettingsDep
+from ..errors import ApiError
+from ..schemas import AttemptPublic, DeliveryList, DeliveryPublic, WebhookEndpointPublic, WebhookEndpointUpdate
+
+router = APIRouter(prefix="/v1", tags=["webhooks"])
+
+
+def checked_webhook_url(url: str, settings) -> str:
+    try:
+        check_webhook_url(url, UrlPolicy(allow_private=settings.webhook_allow_private))
+    except UnsafeWebhookUrl as e:
+        raise ApiError(400, "invalid_webhook_url", str(e)) from e
+    return url
+
+
+@router.put("/webhook", response_model=WebhookEndpointPublic, summary="Set this key's webhook URL; creates its signing secret")
+def put_webhook(body: WebhookEndpointUpdate, owner: OwnerDep, sessions: SessionsDep, settings: SettingsDep) -> WebhookEndpointPublic:
+    url = checked_webhook_url(body.url, settings) if body.url else None
+    endpoint, created = store.set_endpoint(sessions, owner, url)
+    return WebhookEndpointPublic(url=endpoint.url, secret=endpoint.secret if created else None,
+                                 disabled_at=as_utc(endpoint.disabled_at), disabled_reason=endpoint.disabled_reason)
+
+
+@router.get("/webhook", response_model=WebhookEndpointPublic, summary="This key's webhook settings (never the secret)")
+def get_webhook(owner: OwnerDep, sessions: SessionsDep) -> WebhookEndpointPublic:
+    endpoint = store.get_endpoint(sessions, owner)
+    if endpoint is None:
+        raise ApiError(404, "no_webhook", "this key has no webhook settings; PUT /v1/webhook creates them")
+    return WebhookEndpointPublic(url=endpoint.url, secret=None, disabled_at=as_utc(endpoint.disabled_at),
+                                 disabled_reason=endpoint.disabled_reason)
+
+
+def _own_job(sessions, job_id: str, owner: str):
+    job = jobs.get_job(sessions, job_id, owner)
+    if job is None:
+        raise ApiError(404, "job_not_found", f"no job {job_id}")
+    return job
+
+
+@router.get("/jobs/{job_id}/deliveries", response_model=DeliveryList, summary="Webhook deliveries of a job, with every attempt")
+def list_deliveries(job_id: str, owner: OwnerDep, sessions: SessionsDep) -> DeliveryList:
+    _own_job(sessions, job_id, owner)
+    return DeliveryList(deliveries=[
+        DeliveryPublic(
+            id=d.id, webhook_id=d.message_id, event=d.event, url=d.url, status=d.status,
+            next_attempt_at=as_utc(d.next_attempt_at), created_at=as_utc(d.created_at),
+            attempts=[AttemptPublic(attempted_at=as_utc(a.attempted_at), status_code=a.status_code,
+                                    latency_ms=a.latency_ms, error=a.error) for a in attempts],
+        )
+        for d, attempts in store.for_job(sessions, job_id)
+    ])
+
+
+@router.post("/jobs/{job_id}/webhook/redeliver", status_code=202, response_model=DeliveryList,
+             summary="Send the job's webhook deliveries again (same webhook-id)")
+def redeliver(job_id: str, owner: OwnerDep, sessions: SessionsDep, celery: CeleryDep) -> DeliveryList:
+    job = _own_job(sessions, job_id, owner)
+    if job.status not in jobs.FINISHED:
+        raise ApiError(409, "job_not_finished", f"job {job_id} is {job.status}; events are sent when it finishes")
+    ids = store.redeliver(sessions, job_id)
+    if not ids:
+        raise ApiError(409, "no_deliveries", f"job {job_id} had no webhook to deliver")
+    for delivery_id in ids:
+        celery.send_task(DELIVER_WEBHOOK_TASK, args=[delivery_id], queue=CPU_QUEUE)
+    return list_deliveries(job_id, owner, sessions)

@@ -1,0 +1,36 @@
+"""Event payloads: job.completed and job.failed, as Standard Webhooks JSON bodies."""
+
+from __future__ import annotations
+
+import json
+
+from ..db import Job, as_utc, utcnow
+
+COMPLETED, FAILED = "job.completed", "job.failed"
+
+
+def job_event(job: Job, event: str, transcript_json: str | None, inline_max_bytes: int, base_url: str | None) -> str:
+    """The body for `event` about `job`. The transcript is inline when it fits, else linked."""
+    base = (base_url or "").rstrip("/")
+    data: dict = {
+        "id": job.id,
+        "status": job.status,
+        "file": {"name": job.filename, "size_bytes": job.audio_size_bytes, "sha256": job.audio_sha256},
+        "duration_s": job.duration_s,
+        "options": {k: v for k, v in (job.options or {}).items() if k != "webhook_url"},
+        "created_at": _iso(job.created_at),
+        "finished_at": _iso(job.finished_at),
+        "links": {"job": f"{base}/v1/jobs/{job.id}", "transcript": f"{base}/v1/jobs/{job.id}/transcript?format=json"},
+    }
+    if event == FAILED:
+        data["error"] = {"code": job.error_code, "message": job.error_message}
+    elif transcript_json is not None:
+        fits = len(transcript_json.encode("utf-8")) <= inline_max_bytes
+        data["transcript"] = json.loads(transcript_json) if fits else None
+        data["transcript_inline"] = fits
+    return json.dumps({"type": event, "timestamp": _iso(utcnow()), "data": data}, ensure_ascii=False)
+
+
+def _iso(value) -> str | None:
+    value = as_utc(value)
+    return value.isoformat().replace("+00:00", "Z") if value else None

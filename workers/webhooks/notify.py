@@ -1,0 +1,45 @@
+"""Turn a finished job into webhook deliveries: to the job's own URL and the key's default."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from sqlalchemy.orm import sessionmaker
+
+from .. import jobs
+from ..db import JobStatus
+from ..settings import Settings
+from ..storage import Storage
+from . import store
+from .events import COMPLETED, FAILED, job_event
+
+
+def notify_job_finished(sessions: sessionmaker, storage: Storage, settings: Settings, job_id: str,
+                        enqueue: Callable[[str], None]) -> list[str]:
+    """Create and queue the deliveries for a job that just completed or failed; their ids."""
+    job = jobs.get_job(sessions, job_id)
+    if job is None or job.status not in jobs.FINISHED:
+        return []
+    endpoint = store.get_endpoint(sessions, job.owner)
+    if endpoint is None:
+        return []  # no secret, so nothing can be signed; uploads with a webhook_url require one
+    targets: list[tuple[str, bool]] = []
+    if job.options.get("webhook_url"):
+        targets.append((job.options["webhook_url"], False))
+    if endpoint.url and endpoint.disabled_at is None and endpoint.url not in [url for url, _ in targets]:
+        targets.append((endpoint.url, True))
+    if not targets:
+        return []
+
+    completed = job.status == JobStatus.completed.value
+    transcript = storage.read_bytes(job.transcript_key).decode("utf-8") if completed and job.transcript_key else None
+    payload = job_event(job, COMPLETED if completed else FAILED, transcript,
+                        settings.webhook_inline_transcript_max_kb * 1024, settings.public_base_url)
+    ids = [
+        store.create_delivery(sessions, job_id=job.id, owner=job.owner, event=COMPLETED if completed else FAILED,
+                              url=url, payload=payload, to_default_endpoint=is_default)
+        for url, is_default in targets
+    ]
+    for delivery_id in ids:
+        enqueue(delivery_id)
+    return ids
