@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.webhook_receiver import WebhookReceiver
 from workers.local_redis import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -83,3 +84,17 @@ def s3_endpoint(tmp_path_factory) -> Iterator[str]:
             server.kill()
             server.wait()
         log.close()
+
+
+@pytest.fixture
+def receiver():
+    """Make webhook receivers: receiver([500, 200]) answers 500, then 200 from then on."""
+    made: list[WebhookReceiver] = []
+
+    def make(answers: list) -> WebhookReceiver:
+        made.append(WebhookReceiver(answers))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()

@@ -18,7 +18,7 @@ from ..deps import CeleryDep, OwnerDep, SessionsDep, SettingsDep, StorageDep
 from ..errors import ApiError
 from ..schemas import JOB_OPTION_FIELDS, JobList, JobOptions, JobPublic
 from ..uploads import multipart_openapi, receive_upload, store_and_enqueue
-from .webhooks import checked_webhook_url
+from .lookups import checked_webhook_url, own_job
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -90,16 +90,9 @@ def list_jobs(
     return JobList(jobs=[JobPublic.from_job(j) for j in found], total=total, limit=limit, offset=offset)
 
 
-def _own_job(sessions, job_id: str, owner: str):
-    job = jobs.get_job(sessions, job_id, owner)
-    if job is None:
-        raise ApiError(404, "job_not_found", f"no job {job_id}")
-    return job
-
-
 @router.get("/{job_id}", response_model=JobPublic, summary="Status, stage, progress, timings and error of a job")
 def get_job(job_id: str, owner: OwnerDep, sessions: SessionsDep) -> JobPublic:
-    return JobPublic.from_job(_own_job(sessions, job_id, owner))
+    return JobPublic.from_job(own_job(sessions, job_id, owner))
 
 
 @router.get("/{job_id}/transcript", summary="The transcript as json, txt, srt or vtt",
@@ -108,7 +101,7 @@ def get_transcript(
     job_id: str, owner: OwnerDep, sessions: SessionsDep, storage: StorageDep,
     format: Literal["json", "txt", "srt", "vtt"] = "json",  # noqa: A002 - the public parameter name
 ) -> Response:
-    job = _own_job(sessions, job_id, owner)
+    job = own_job(sessions, job_id, owner)
     if job.status != "completed" or not job.transcript_key:
         raise ApiError(409, "transcript_not_ready", f"job {job_id} is {job.status}; the transcript exists once it is completed")
     try:
@@ -121,7 +114,7 @@ def get_transcript(
 
 @router.delete("/{job_id}", status_code=204, summary="Delete a job with its audio and results")
 def delete_job(job_id: str, owner: OwnerDep, sessions: SessionsDep, storage: StorageDep) -> Response:
-    _own_job(sessions, job_id, owner)
+    own_job(sessions, job_id, owner)
     # Row first: a worker that finishes afterwards finds no job and removes what it wrote.
     jobs.delete_job(sessions, job_id)
     store.delete_for_job(sessions, job_id)

@@ -8,21 +8,13 @@ from workers import jobs
 from workers.celery_app import CPU_QUEUE, DELIVER_WEBHOOK_TASK
 from workers.db import as_utc
 from workers.webhooks import store
-from workers.webhooks.url_guard import UnsafeWebhookUrl, UrlPolicy, check_webhook_url
 
 from ..deps import CeleryDep, OwnerDep, SessionsDep, SettingsDep
 from ..errors import ApiError
 from ..schemas import AttemptPublic, DeliveryList, DeliveryPublic, WebhookEndpointPublic, WebhookEndpointUpdate
+from .lookups import checked_webhook_url, own_job
 
 router = APIRouter(prefix="/v1", tags=["webhooks"])
-
-
-def checked_webhook_url(url: str, settings) -> str:
-    try:
-        check_webhook_url(url, UrlPolicy(allow_private=settings.webhook_allow_private))
-    except UnsafeWebhookUrl as e:
-        raise ApiError(400, "invalid_webhook_url", str(e)) from e
-    return url
 
 
 @router.put("/webhook", response_model=WebhookEndpointPublic, summary="Set this key's webhook URL; creates its signing secret")
@@ -42,16 +34,9 @@ def get_webhook(owner: OwnerDep, sessions: SessionsDep) -> WebhookEndpointPublic
                                  disabled_reason=endpoint.disabled_reason)
 
 
-def _own_job(sessions, job_id: str, owner: str):
-    job = jobs.get_job(sessions, job_id, owner)
-    if job is None:
-        raise ApiError(404, "job_not_found", f"no job {job_id}")
-    return job
-
-
 @router.get("/jobs/{job_id}/deliveries", response_model=DeliveryList, summary="Webhook deliveries of a job, with every attempt")
 def list_deliveries(job_id: str, owner: OwnerDep, sessions: SessionsDep) -> DeliveryList:
-    _own_job(sessions, job_id, owner)
+    own_job(sessions, job_id, owner)
     return DeliveryList(deliveries=[
         DeliveryPublic(
             id=d.id, webhook_id=d.message_id, event=d.event, url=d.url, status=d.status,
@@ -66,7 +51,7 @@ def list_deliveries(job_id: str, owner: OwnerDep, sessions: SessionsDep) -> Deli
 @router.post("/jobs/{job_id}/webhook/redeliver", status_code=202, response_model=DeliveryList,
              summary="Send the job's webhook deliveries again (same webhook-id)")
 def redeliver(job_id: str, owner: OwnerDep, sessions: SessionsDep, celery: CeleryDep) -> DeliveryList:
-    job = _own_job(sessions, job_id, owner)
+    job = own_job(sessions, job_id, owner)
     if job.status not in jobs.FINISHED:
         raise ApiError(409, "job_not_finished", f"job {job_id} is {job.status}; events are sent when it finishes")
     ids = store.redeliver(sessions, job_id)

@@ -8,8 +8,6 @@ import time
 import pytest
 from standardwebhooks import Webhook
 
-from tests.unit.test_webhook_delivery import Receiver
-
 from .conftest import wait_for_job
 from .stack import make_stack
 
@@ -28,19 +26,6 @@ def hook_stack(tmp_path_factory, model_cache):
         yield service
     finally:
         service.stop()
-
-
-@pytest.fixture
-def receiver():
-    made = []
-
-    def make(answers):
-        made.append(Receiver(answers))
-        return made[-1]
-
-    yield make
-    for r in made:
-        r.close()
 
 
 def wait_for(condition, timeout_s=60):

@@ -11,6 +11,7 @@ import time
 import pytest
 from standardwebhooks import Webhook
 
+from tests.webhook_receiver import WebhookReceiver
 from workers.db import session_factory
 from workers.migrate import upgrade
 from workers.webhooks import store
@@ -21,56 +22,11 @@ from workers.webhooks.url_guard import UrlPolicy
 LOCAL = DeliveryOptions(url_policy=UrlPolicy(allow_private=True), retry=RetryPolicy(first_delay_s=0.01, max_delay_s=0.02), timeout_s=2)
 
 
-class Receiver:
-    """A webhook receiver whose answers the test scripts: a list of status codes (or delays)."""
-
-    def __init__(self, answers: list):
-        self.answers, self.received = list(answers), []
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers["content-length"]))
-                receiver.received.append((dict((k.lower(), v) for k, v in self.headers.items()), body))
-                answer = receiver.answers.pop(0) if receiver.answers else 200
-                if isinstance(answer, float):
-                    time.sleep(answer)
-                    answer = 200
-                self.send_response(answer)
-                if answer == 302:
-                    self.send_header("location", "http://127.0.0.1:1/elsewhere")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def sessions(tmp_path):
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     upgrade(url)
     return session_factory(url)
-
-
-@pytest.fixture
-def receiver_factory():
-    made = []
-
-    def make(answers):
-        made.append(Receiver(answers))
-        return made[-1]
-
-    yield make
-    for r in made:
-        r.close()
 
 
 def new_delivery(sessions, url, default=True):
@@ -81,17 +37,21 @@ def new_delivery(sessions, url, default=True):
     return delivery_id, endpoint.secret
 
 
-def drive(sessions, delivery_id, options=LOCAL, max_attempts=20):
-    """Run attempts as the task would, honouring the returned delays."""
-    for _ in range(max_attempts):
-        delay = deliver_once(sessions, delivery_id, options, random.Random(1))
-        if delay is None:
-            return
-        time.sleep(delay)
+def status_of(sessions, delivery_id) -> str:
+    return next(d.status for d, _ in store.for_job(sessions, "j1") if d.id == delivery_id)
 
 
-def test_delivered_once_signed_and_recorded(sessions, receiver_factory):
-    receiver = receiver_factory([200])
+def drive(sessions, delivery_id, options=LOCAL, timeout_s=30):
+    """Attempt the delivery whenever it is due, as the sweeper would, until it is settled."""
+    deadline = time.monotonic() + timeout_s
+    while status_of(sessions, delivery_id) == "pending":
+        assert time.monotonic() < deadline, "delivery never settled"
+        deliver_once(sessions, delivery_id, options, random.Random(1))
+        time.sleep(0.01)
+
+
+def test_delivered_once_signed_and_recorded(sessions, receiver):
+    receiver = receiver([200])
     delivery_id, secret = new_delivery(sessions, receiver.url)
     drive(sessions, delivery_id)
     (headers, body), = receiver.received
@@ -101,8 +61,8 @@ def test_delivered_once_signed_and_recorded(sessions, receiver_factory):
     assert attempts[0].latency_ms >= 0 and deliver_once(sessions, delivery_id, LOCAL) is None, "not sent twice"
 
 
-def test_500_then_200_retries_with_the_same_webhook_id(sessions, receiver_factory):
-    receiver = receiver_factory([500, 503, 429, 200])
+def test_500_then_200_retries_with_the_same_webhook_id(sessions, receiver):
+    receiver = receiver([500, 503, 429, 200])
     delivery_id, secret = new_delivery(sessions, receiver.url)
     drive(sessions, delivery_id)
     ids = {h["webhook-id"] for h, _ in receiver.received}
@@ -112,14 +72,14 @@ def test_500_then_200_retries_with_the_same_webhook_id(sessions, receiver_factor
     assert delivery.status == "delivered" and [a.status_code for a in attempts] == [500, 503, 429, 200]
 
 
-def test_a_receiver_that_is_down_then_back_gets_it(sessions, receiver_factory):
-    receiver = receiver_factory([])
+def test_a_receiver_that_is_down_then_back_gets_it(sessions, receiver):
+    receiver = receiver([])
     url = receiver.url
     receiver.close()  # down: connections refused
     delivery_id, _ = new_delivery(sessions, url)
     assert deliver_once(sessions, delivery_id, LOCAL) is not None
     port = int(url.split(":")[2].split("/")[0])
-    back = Receiver([200])
+    back = WebhookReceiver([200])
     back.server.server_close()
     back.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), back.server.RequestHandlerClass)
     threading.Thread(target=back.server.serve_forever, daemon=True).start()
@@ -132,8 +92,8 @@ def test_a_receiver_that_is_down_then_back_gets_it(sessions, receiver_factory):
         back.close()
 
 
-def test_a_slow_receiver_times_out_and_is_retried(sessions, receiver_factory):
-    receiver = receiver_factory([3.0, 200])
+def test_a_slow_receiver_times_out_and_is_retried(sessions, receiver):
+    receiver = receiver([3.0, 200])
     delivery_id, _ = new_delivery(sessions, receiver.url)
     options = DeliveryOptions(url_policy=LOCAL.url_policy, retry=LOCAL.retry, timeout_s=0.5)
     drive(sessions, delivery_id, options)
@@ -142,8 +102,8 @@ def test_a_slow_receiver_times_out_and_is_retried(sessions, receiver_factory):
 
 
 @pytest.mark.parametrize(("answer", "status"), [(400, "failed"), (404, "failed"), (302, "failed")])
-def test_other_4xx_and_redirects_fail_at_once(sessions, receiver_factory, answer, status):
-    receiver = receiver_factory([answer])
+def test_other_4xx_and_redirects_fail_at_once(sessions, receiver, answer, status):
+    receiver = receiver([answer])
     delivery_id, _ = new_delivery(sessions, receiver.url)
     drive(sessions, delivery_id)
     assert len(receiver.received) == 1, "no retry, no redirect followed"
@@ -151,8 +111,8 @@ def test_other_4xx_and_redirects_fail_at_once(sessions, receiver_factory, answer
     assert delivery.status == status
 
 
-def test_410_disables_the_default_endpoint(sessions, receiver_factory):
-    receiver = receiver_factory([410])
+def test_410_disables_the_default_endpoint(sessions, receiver):
+    receiver = receiver([410])
     delivery_id, _ = new_delivery(sessions, receiver.url)
     drive(sessions, delivery_id)
     assert store.get_endpoint(sessions, "k1").disabled_at is not None
@@ -161,17 +121,17 @@ def test_410_disables_the_default_endpoint(sessions, receiver_factory):
     assert len(receiver.received) == 1, "nothing more goes to a disabled endpoint"
 
 
-def test_gives_up_after_the_retry_window(sessions, receiver_factory):
-    receiver = receiver_factory([500] * 50)
+def test_gives_up_after_the_retry_window(sessions, receiver):
+    receiver = receiver([500] * 50)
     delivery_id, _ = new_delivery(sessions, receiver.url)
     options = DeliveryOptions(url_policy=LOCAL.url_policy, retry=RetryPolicy(first_delay_s=0.05, max_delay_s=0.1, give_up_after_s=0.5), timeout_s=2)
-    drive(sessions, delivery_id, options, max_attempts=100)
+    drive(sessions, delivery_id, options)
     (delivery, attempts), = store.for_job(sessions, "j1")
     assert delivery.status == "abandoned" and 2 <= len(attempts) < 50
 
 
-def test_private_targets_are_refused_unless_allowed(sessions, receiver_factory):
-    receiver = receiver_factory([200])
+def test_private_targets_are_refused_unless_allowed(sessions, receiver):
+    receiver = receiver([200])
     delivery_id, _ = new_delivery(sessions, receiver.url)
     drive(sessions, delivery_id, DeliveryOptions())
     assert receiver.received == []
@@ -179,8 +139,8 @@ def test_private_targets_are_refused_unless_allowed(sessions, receiver_factory):
     assert delivery.status == "failed" and "loopback" in attempts[0].error
 
 
-def test_redeliver_sends_again_with_the_same_id(sessions, receiver_factory):
-    receiver = receiver_factory([200, 200])
+def test_redeliver_sends_again_with_the_same_id(sessions, receiver):
+    receiver = receiver([200, 200])
     delivery_id, _ = new_delivery(sessions, receiver.url)
     drive(sessions, delivery_id)
     assert store.redeliver(sessions, "j1") == [delivery_id]
@@ -188,8 +148,8 @@ def test_redeliver_sends_again_with_the_same_id(sessions, receiver_factory):
     assert len(receiver.received) == 2 and receiver.received[0][0]["webhook-id"] == receiver.received[1][0]["webhook-id"]
 
 
-def test_deleting_the_job_deletes_its_deliveries(sessions, receiver_factory):
-    receiver = receiver_factory([200])
+def test_deleting_the_job_deletes_its_deliveries(sessions, receiver):
+    receiver = receiver([200])
     delivery_id, _ = new_delivery(sessions, receiver.url)
     drive(sessions, delivery_id)
     store.delete_for_job(sessions, "j1")
