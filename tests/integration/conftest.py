@@ -4,17 +4,13 @@ import time
 
 import pytest
 
-from .stack import create_postgres_database, drop_postgres_database, make_stack
+from .stack import make_stack, scratch_database
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def database_url(request, tmp_path_factory):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'swescribe.db'}"
-        return
-    url, name = create_postgres_database()
-    yield url
-    drop_postgres_database(name)
+    with scratch_database(request.param, tmp_path_factory.mktemp("db")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

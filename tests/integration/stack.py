@@ -6,18 +6,21 @@ PostgreSQL database on 127.0.0.1:5432 dropped afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import psycopg
 
+from workers.db import get_engine
 from workers.local_redis import RedisHandle, ensure_redis, free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -37,6 +40,21 @@ def create_postgres_database() -> tuple[str, str]:
 def drop_postgres_database(name: str) -> None:
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def scratch_database(kind: str, folder: Path) -> Iterator[str]:
+    """A SQLAlchemy URL for an empty database: a SQLite file in `folder`, or a fresh
+    PostgreSQL database that is dropped afterwards (with this process's pool closed first)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'swescribe.db'}"
+        return
+    url, name = create_postgres_database()
+    try:
+        yield url
+    finally:
+        get_engine(url).dispose()
+        drop_postgres_database(name)
 
 
 @dataclass

@@ -7,7 +7,7 @@ import concurrent.futures
 import pytest
 from sqlalchemy import inspect
 
-from tests.integration.stack import create_postgres_database, drop_postgres_database
+from tests.integration.stack import scratch_database
 from workers import jobs
 from workers.db import get_engine, new_id, session_factory
 from workers.keys import create_key, find_key
@@ -16,13 +16,8 @@ from workers.migrate import upgrade
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'jobs.db'}"
-        return
-    url, name = create_postgres_database()
-    yield url
-    get_engine(url).dispose()
-    drop_postgres_database(name)
+    with scratch_database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
