@@ -136,6 +136,50 @@ class Settings(BaseSettings):
         default=None, description="The API's public address, for absolute links in webhooks (e.g. https://stt.example.se)."
     )
 
+    llm_base_url: str | None = Field(
+        default=None,
+        description=(
+            "OpenAI-compatible chat endpoint for summaries, up to /v1 (vLLM or Ollama serving Mistral Small, "
+            "https://api.mistral.ai/v1, Berget AI). Empty: `swescribe up` and `transcribe --summarize` start "
+            "the embedded llama.cpp server with the installed small model."
+        ),
+    )
+    llm_model: str | None = Field(
+        default=None,
+        description="Model name sent to the endpoint, e.g. mistral-small-latest; empty: the embedded model's name.",
+    )
+    llm_api_key: SecretStr | None = Field(default=None, description="Bearer key of the LLM endpoint; empty sends none.")
+    llm_timeout_s: float = Field(
+        default=600.0, gt=0, description="Seconds one chat request may take (a CPU-served model answers slowly)."
+    )
+    llm_max_retries: int = Field(
+        default=2, ge=0,
+        description="Retries of one chat request after a network error, 429/5xx or an answer that is not the summary JSON.",
+    )
+    llm_retry_base_s: float = Field(
+        default=5.0, ge=0, description="First LLM retry delay; each further retry waits twice as long."
+    )
+    llm_context_tokens: int = Field(
+        default=8192, ge=2048,
+        description=(
+            "Context window of the model, in tokens: longer transcripts are summarised in chunks that fit "
+            "(map-reduce). Mistral Small allows 32768; also the embedded server's context size."
+        ),
+    )
+    llm_max_output_tokens: int = Field(
+        default=1024, ge=128, description="Most tokens the model may write per request (one chunk's summary)."
+    )
+    llm_json_mode: Literal["json_schema", "json_object", "off"] = Field(
+        default="json_object",
+        description=(
+            "How the answer is held to JSON: json_object (response_format type json_object; vLLM, Ollama, "
+            "Mistral API, llama.cpp), json_schema (the summary schema as well), off. Answers are validated either way."
+        ),
+    )
+    llm_embedded_threads: int = Field(
+        default=0, ge=0, description="CPU threads of the embedded llama.cpp server; 0: all cores."
+    )
+
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'swescribe.db'}"
