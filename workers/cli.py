@@ -154,11 +154,37 @@ def keys_create(name: str) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8000, show_default=True)
-def up(host: str, port: int) -> None:
-    """Start the whole local stack: Redis if needed, a worker per queue, the API."""
+@click.option("--ingest-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also watch this ingest folder (default: SWESCRIBE_INGEST_DIR; unset: none).")
+def up(host: str, port: int, ingest_dir: Path | None) -> None:
+    """Start the whole local stack: Redis if needed, a worker per queue, the API (and an ingest watcher)."""
     from .local_stack import run_local_stack
 
-    sys.exit(run_local_stack(get_settings(), host, port))
+    settings = get_settings()
+    sys.exit(run_local_stack(settings, host, port, ingest_dir or settings.ingest_dir))
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--watch", is_flag=True, help="Keep watching DIR/inbox until stopped (Ctrl-C, SIGTERM).")
+@click.option("--settle-s", type=click.FloatRange(min=0), default=None,
+              help="Seconds a file's size and mtime must stay unchanged before it is taken (default: SWESCRIBE_INGEST_SETTLE_S).")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr (one pass).")
+def ingest(folder: Path, watch: bool, settle_s: float | None, progress: bool) -> None:
+    """Transcribe the recordings in FOLDER/inbox into FOLDER/outbox; recordings go to done/ or failed/.
+
+    Job options come from FOLDER/swescribe.toml or swescribe.json (language, model, prompt,
+    hotwords, webhook_url, diarize, summarize). One pass waits for its jobs; exit 1 if a file
+    failed, 2 if the folder or its options cannot be used.
+    """
+    from .ingest.command import IngestRequest, run_ingest
+
+    settings = get_settings()
+    request = IngestRequest(
+        folder=folder, watch=watch, settle_s=settings.ingest_settle_s if settle_s is None else settle_s,
+        poll_interval_s=settings.ingest_poll_interval_s, show_progress=progress,
+    )
+    sys.exit(run_ingest(request, settings))
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import click
 
@@ -21,8 +22,18 @@ READY_TIMEOUT_S = 60
 STOP_GRACE_S = 15
 
 
-def run_local_stack(settings: Settings, host: str, port: int) -> int:
+def run_local_stack(settings: Settings, host: str, port: int, ingest_dir: Path | None = None) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if ingest_dir is not None:
+        from .ingest.command import check_folder
+        from .ingest.folder_config import FolderConfigError
+        from .ingest.layout import IngestFolderError
+
+        try:
+            check_folder(ingest_dir, settings)
+        except (IngestFolderError, FolderConfigError) as e:
+            click.echo(f"swescribe: ingest folder: {e}", err=True)
+            return 2
     upgrade(settings.sqlalchemy_url)
     key = _first_key(settings)
     try:
@@ -37,6 +48,8 @@ def run_local_stack(settings: Settings, host: str, port: int) -> int:
         "worker-cpu": subprocess.Popen([*command, "worker", "--queues", "cpu", "--name", "cpu@%h"], env=env),
         "api": subprocess.Popen([*command, "api", "--host", host, "--port", str(port), "--no-migrate"], env=env),
     }
+    if ingest_dir is not None:
+        children["ingest"] = subprocess.Popen([*command, "ingest", str(ingest_dir), "--watch"], env=env)
     stopping = False
 
     def stop(_signum=None, _frame=None):

@@ -169,15 +169,27 @@ class Settings(BaseSettings):
     llm_max_output_tokens: int = Field(
         default=1024, ge=128, description="Most tokens the model may write per request (one chunk's summary)."
     )
-    llm_json_mode: Literal["json_schema", "json_object", "off"] = Field(
+    llm_json_mode: Literal["json_object", "json_schema", "json_object_schema", "off"] = Field(
         default="json_object",
         description=(
             "How the answer is held to JSON: json_object (response_format type json_object; vLLM, Ollama, "
-            "Mistral API, llama.cpp), json_schema (the summary schema as well), off. Answers are validated either way."
+            "Mistral API), json_schema (OpenAI-style with the summary schema), json_object_schema (llama-cpp-python's "
+            "server: the schema as a grammar), off. Answers are validated either way."
         ),
     )
     llm_embedded_threads: int = Field(
         default=0, ge=0, description="CPU threads of the embedded llama.cpp server; 0: all cores."
+    )
+
+    ingest_dir: Path | None = Field(
+        default=None,
+        description="Folder `swescribe up` watches: recordings in DIR/inbox are transcribed into DIR/outbox (unset: no watcher).",
+    )
+    ingest_settle_s: float = Field(
+        default=3.0, ge=0, description="A file in an ingest inbox is taken once its size and mtime stay unchanged this long."
+    )
+    ingest_poll_interval_s: float = Field(
+        default=1.0, gt=0, description="How often the ingest watcher scans its inbox and checks its jobs."
     )
 
     @property

@@ -1,0 +1,211 @@
+"""Pure parts of folder ingestion: settle detection, file names, the folder's config file,
+claims and the folder layout on a real temporary folder."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from workers.ingest.claims import claim_file, load_claims
+from workers.ingest.folder_config import FolderConfigError, FolderOptions, load_folder_config, parse_folder_config
+from workers.ingest.layout import IngestFolderError, folder_lock, move_no_overwrite, prepare_folder, write_atomically
+from workers.ingest.names import free_stem, printable, skip_reason, split_name
+from workers.ingest.results import summary_markdown, transcript_outputs
+from workers.ingest.settle import FileStat, SettleTracker
+from workers.ingest.submit import idempotency_key, owner_for
+
+
+# -- settle --------------------------------------------------------------------------------
+
+def test_a_file_settles_only_after_staying_unchanged_for_the_settle_time():
+    tracker = SettleTracker(settle_s=2.0)
+    a = FileStat(100, 1)
+    assert tracker.observe({"a.wav": a}, now=0.0) == []  # never on first sight
+    assert tracker.observe({"a.wav": a}, now=1.9) == []
+    assert tracker.observe({"a.wav": a}, now=2.0) == ["a.wav"]
+
+
+def test_growth_or_a_new_mtime_restarts_the_wait():
+    tracker = SettleTracker(settle_s=2.0)
+    tracker.observe({"a.wav": FileStat(100, 1)}, now=0.0)
+    assert tracker.observe({"a.wav": FileStat(200, 2)}, now=2.5) == []  # still growing
+    assert tracker.observe({"a.wav": FileStat(200, 3)}, now=4.0) == []  # touched, same size
+    assert tracker.observe({"a.wav": FileStat(200, 3)}, now=5.9) == []
+    assert tracker.observe({"a.wav": FileStat(200, 3)}, now=6.0) == ["a.wav"]
+
+
+def test_vanished_files_are_forgotten_and_settle_zero_still_needs_two_scans():
+    tracker = SettleTracker(settle_s=0)
+    assert tracker.observe({"a": FileStat(1, 1), "b": FileStat(1, 1)}, now=0.0) == []
+    assert tracker.observe({"b": FileStat(1, 1)}, now=0.0) == ["b"]
+    assert tracker.waiting() == ["b"]
+    tracker.forget("b")
+    assert tracker.waiting() == []
+    assert tracker.observe({"a": FileStat(1, 1)}, now=1.0) == []  # a reappeared: seen anew
+    with pytest.raises(ValueError):
+        SettleTracker(-1)
+
+
+# -- names ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", [
+    "möte.wav.part", "x.PARTIAL", "upload.tmp", "film.mp4.crdownload", "a.filepart", "notes.wav~", ".hidden.wav",
+    ".~lock.x", "a.m4a.download",
+])
+def test_partial_uploads_and_dotfiles_are_skipped(name):
+    assert skip_reason(name) is not None
+
+
+@pytest.mark.parametrize("name", ["möte 1.m4a", "Åsa & Örjan (2).flac", "a.partition.wav", "tmp.wav", "x"])
+def test_ordinary_names_are_taken(name):
+    assert skip_reason(name) is None
+
+
+def test_split_and_free_names_never_reuse_a_taken_name():
+    assert split_name("möte 1.m4a") == ("möte 1", ".m4a")
+    assert split_name("README") == ("README", "")
+    assert split_name("...") == ("...", "")
+    long_stem, suffix = split_name("å" * 200 + ".wav")
+    assert suffix == ".wav" and len(long_stem.encode()) <= 200 and long_stem == "å" * 100
+
+    taken = {"möte.json", "möte (2).srt"}
+    assert free_stem("möte", (".json", ".srt"), taken.__contains__) == "möte (3)"
+    assert free_stem("ny", (".json",), taken.__contains__) == "ny"
+
+
+def test_printable_names_for_messages():
+    raw = b"inspelning-\xff.wav".decode("utf-8", "surrogateescape")
+    assert printable(raw) == "inspelning-\ufffd.wav"
+    assert printable("rad\nbryt.wav") == "rad?bryt.wav"
+    assert printable("Göteborg möte.wav") == "Göteborg möte.wav"
+
+
+# -- config --------------------------------------------------------------------------------
+
+def test_config_in_toml_and_json():
+    options = parse_folder_config('language = "sv"\ndiarize = true\nsummarize = false\nhotwords = "Kiruna"\n', "toml", "x")
+    assert options.job_options() == {"language": "sv", "diarize": True, "summarize": False, "hotwords": "Kiruna"}
+    assert parse_folder_config('{"language": "auto", "prompt": "Förhör"}', "json", "x").job_options() == {
+        "language": "auto", "prompt": "Förhör"}
+    assert FolderOptions().job_options() == {}
+
+
+@pytest.mark.parametrize(("text", "kind", "message"), [
+    ('colour = "blue"', "toml", "unknown key 'colour'"),
+    ('language = "klingon"', "toml", "unknown language 'klingon'"),
+    ('diarize = "yes"', "toml", "diarize must be true or false"),
+    ("summarize = 1", "toml", "summarize must be true or false"),
+    ("language = 5", "toml", "language must be a string"),
+    ('language = "sv', "toml", "not valid TOML"),
+    ('["sv"]', "json", "table of options"),
+    ('{"prompt": "' + "x" * 2001 + '"}', "json", "prompt"),
+])
+def test_bad_config_is_refused_with_the_file_and_key(text, kind, message):
+    with pytest.raises(FolderConfigError) as error:
+        parse_folder_config(text, kind, "/in/swescribe." + kind)
+    assert message in str(error.value) and "/in/swescribe." + kind in str(error.value)
+
+
+def test_config_file_lookup(tmp_path):
+    assert load_folder_config(tmp_path) == FolderOptions()
+    (tmp_path / "swescribe.json").write_text('{"language": "en"}')
+    assert load_folder_config(tmp_path).language == "en"
+    (tmp_path / "swescribe.toml").write_text('language = "sv"')
+    with pytest.raises(FolderConfigError, match="keep one"):
+        load_folder_config(tmp_path)
+
+
+# -- keys ----------------------------------------------------------------------------------
+
+def test_dedupe_key_depends_on_content_and_options_only(tmp_path):
+    key = idempotency_key("ab" * 32, {"language": "sv"})
+    assert key.startswith("ingest:" + "ab" * 32) and len(key) <= 200
+    assert key == idempotency_key("ab" * 32, {"language": "sv"})
+    assert key != idempotency_key("ab" * 32, {"language": "en"})
+    assert owner_for(tmp_path) == owner_for(tmp_path) and len(owner_for(tmp_path)) <= 32
+    assert owner_for(tmp_path) != owner_for(tmp_path / "other")
+
+
+# -- results -------------------------------------------------------------------------------
+
+def test_outputs_in_every_format_and_the_summary_only_when_there_is_one():
+    from tests.transcripts import segment, transcript as make_transcript, words
+    from workers.pipeline.formats import to_json
+
+    transcript = make_transcript(segment(0, words((0.0, 0.5, "Hej"), (0.5, 1.0, "Åsa."))), duration_s=2.0)
+    stored = to_json(transcript)
+    outputs = transcript_outputs(stored)
+    assert set(outputs) == {".json", ".txt", ".srt", ".vtt"}
+    assert outputs[".json"] == stored and outputs[".vtt"].startswith("WEBVTT")
+    with_summary = json.dumps({**json.loads(stored), "summary": "## Sammanfattning\nMötet flyttas."})
+    assert transcript_outputs(with_summary)[".summary.md"] == "## Sammanfattning\nMötet flyttas.\n"
+    assert summary_markdown({"text": "Kort."}) == "Kort.\n"
+    assert summary_markdown(None) is None and summary_markdown("") is None
+
+
+# -- folder and claims ---------------------------------------------------------------------
+
+def test_prepare_creates_subfolders_and_refuses_links_and_missing_folders(tmp_path):
+    layout = prepare_folder(tmp_path)
+    assert all((tmp_path / n).is_dir() for n in ("inbox", "outbox", "done", "failed", ".processing"))
+    with pytest.raises(IngestFolderError, match="no such folder"):
+        prepare_folder(tmp_path / "saknas")
+    (tmp_path / "fil").write_text("x")
+    with pytest.raises(IngestFolderError, match="not a folder"):
+        prepare_folder(tmp_path / "fil")
+    other = tmp_path / "annan"
+    other.mkdir()
+    (other / "inbox").mkdir()
+    (other / "outbox").symlink_to(tmp_path / "outside")
+    with pytest.raises(IngestFolderError, match="symbolic link"):
+        prepare_folder(other)
+    with folder_lock(layout), pytest.raises(IngestFolderError, match="already working"):
+        with folder_lock(layout):
+            pass
+
+
+def test_atomic_write_and_move_never_overwrite(tmp_path):
+    write_atomically(tmp_path / "a.txt", b"first")
+    write_atomically(tmp_path / "a.txt", b"second")
+    assert (tmp_path / "a.txt").read_bytes() == b"second"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]  # no temporaries left
+    (tmp_path / "b.txt").write_text("b")
+    with pytest.raises(FileExistsError):
+        move_no_overwrite(tmp_path / "b.txt", tmp_path / "a.txt")
+    assert (tmp_path / "a.txt").read_bytes() == b"second" and (tmp_path / "b.txt").exists()
+    move_no_overwrite(tmp_path / "b.txt", tmp_path / "c.txt")
+    assert not (tmp_path / "b.txt").exists() and (tmp_path / "c.txt").read_text() == "b"
+
+
+def test_claims_survive_a_restart_and_half_made_claims_are_undone(tmp_path):
+    layout = prepare_folder(tmp_path)
+    name = "Åsa möte 2.flac"
+    (layout.inbox / name).write_bytes(b"audio")
+    claim = claim_file(layout, name)
+    assert not (layout.inbox / name).exists() and claim.audio.read_bytes() == b"audio"
+    claim.update(sha256="00" * 32)
+
+    # Killed between writing a claim's record and renaming its file: the file is still in the inbox.
+    (layout.inbox / "b.wav").write_bytes(b"b")
+    half = layout.processing / "half"
+    half.mkdir()
+    (half / "state.json").write_text(json.dumps({"name": "b.wav", "audio": "audio.wav", "claimed_at": "x"}))
+    (layout.processing / "empty").mkdir()
+
+    resumed = load_claims(layout)
+    assert [(c.name, c.state["sha256"]) for c in resumed] == [(name, "00" * 32)]
+    assert not half.exists() and not (layout.processing / "empty").exists()
+    assert (layout.inbox / "b.wav").exists()
+    with pytest.raises(FileNotFoundError):
+        claim_file(layout, "gone.wav")
+    assert os.listdir(layout.processing) == [claim.id]
+
+
+def test_state_paths_cannot_leave_the_folder(tmp_path):
+    layout = prepare_folder(tmp_path)
+    assert layout.inside("outbox/a.json") == layout.root / "outbox" / "a.json"
+    for bad in ("../x", "/etc/passwd", "outbox/../../x"):
+        with pytest.raises(IngestFolderError):
+            layout.inside(bad)

@@ -1,0 +1,124 @@
+"""The ingest folder on disk: its subfolders, the lock that keeps one ingester per folder, and
+the two file operations everything else is built from (atomic write, no-overwrite move)."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+SUBFOLDERS = ("inbox", "outbox", "done", "failed", ".processing")
+
+
+class IngestFolderError(Exception):
+    """The folder cannot be used (missing, not writable, a subfolder is a link, locked)."""
+
+
+@dataclass(frozen=True)
+class FolderLayout:
+    root: Path
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    @property
+    def outbox(self) -> Path:
+        return self.root / "outbox"
+
+    @property
+    def done(self) -> Path:
+        return self.root / "done"
+
+    @property
+    def failed(self) -> Path:
+        return self.root / "failed"
+
+    @property
+    def processing(self) -> Path:
+        return self.root / ".processing"
+
+    def relative(self, path: Path) -> str:
+        return str(path.relative_to(self.root))
+
+    def inside(self, relative: str) -> Path:
+        """A path stored in a state record, refused unless it stays inside the folder."""
+        path = self.root / relative
+        if os.path.isabs(relative) or ".." in Path(relative).parts:
+            raise IngestFolderError(f"state record names a path outside {self.root}: {relative!r}")
+        return path
+
+
+def prepare_folder(folder: Path) -> FolderLayout:
+    """Check `folder` and create its subfolders. Every subfolder must be a real folder inside
+    it: a link could make results or moved recordings land somewhere else."""
+    if not folder.exists():
+        raise IngestFolderError(f"{folder}: no such folder")
+    if not folder.is_dir():
+        raise IngestFolderError(f"{folder}: not a folder")
+    layout = FolderLayout(folder.resolve())
+    for name in SUBFOLDERS:
+        path = layout.root / name
+        if path.is_symlink():
+            raise IngestFolderError(f"{path}: is a symbolic link; {name}/ must be a real folder inside {layout.root}")
+        try:
+            path.mkdir(exist_ok=True)
+        except OSError as e:
+            raise IngestFolderError(f"{path}: cannot create it: {e.strerror or e}") from e
+        if not path.is_dir():
+            raise IngestFolderError(f"{path}: exists but is not a folder")
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise IngestFolderError(f"{path}: not writable")
+    return layout
+
+
+@contextlib.contextmanager
+def folder_lock(layout: FolderLayout):
+    """Exclusive for one process; the kernel drops it when the process dies, even by SIGKILL."""
+    path = layout.processing / ".lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as e:
+            raise IngestFolderError(f"{layout.root}: another swescribe ingest is already working on this folder") from e
+        yield
+    finally:
+        os.close(fd)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Readers see no file or the whole file: a hidden temporary beside it, then a rename."""
+    tmp = path.parent / f".{secrets.token_hex(6)}.writing"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def move_no_overwrite(source: Path, target: Path) -> None:
+    """Move within the folder; FileExistsError rather than replacing an existing file.
+
+    link+unlink is atomic about the target on one filesystem (link never replaces); a file
+    system without hard links gets a checked rename, safe because one process holds the lock.
+    """
+    try:
+        os.link(source, target, follow_symlinks=False)
+    except FileExistsError:
+        raise
+    except OSError:
+        if os.path.lexists(target):
+            raise FileExistsError(target) from None
+        os.rename(source, target)
+        return
+    os.unlink(source)

@@ -1,0 +1,277 @@
+"""The ingest loop: scan the inbox, take settled files, submit them, wait for their jobs, and
+put each outcome in place. One pass (`swescribe ingest DIR`) or for as long as it runs (--watch).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from ..db import Job, JobStatus
+from ..pipeline.audio import probe_audio
+from ..pipeline.errors import AudioDecodeError
+from ..storage import ObjectNotFound, Storage, StorageError
+from .claims import Claim, claim_file, load_claims
+from .layout import FolderLayout, IngestFolderError, move_no_overwrite, write_atomically
+from .names import free_stem, printable, skip_reason, split_name
+from .results import ERROR_SUFFIX, OUTBOX_SUFFIXES, error_text, transcript_outputs
+from .settle import FileStat, SettleTracker
+from .submit import Submitter, file_sha256
+
+logger = logging.getLogger(__name__)
+
+STATUS_QUERY_CHUNK = 500
+
+
+class SubmitFailed(Exception):
+    """Recordings could not be queued (storage or broker unavailable); they stay claimed."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str  # the recording's name in the inbox
+    ok: bool
+    audio_to: str  # where the recording went, relative to the folder
+    detail: str  # the outbox stem, or the reason it failed
+
+
+@dataclass
+class Ingester:
+    layout: FolderLayout
+    submitter: Submitter
+    sessions: sessionmaker
+    storage: Storage
+    settle_s: float
+    on_outcome: Callable[[Outcome], None] = lambda outcome: None
+    active: dict[str, Claim] = field(default_factory=dict)
+    # claim id -> why it could not be submitted yet (retried on the next step)
+    unsubmitted: dict[str, str] = field(default_factory=dict)
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.tracker = SettleTracker(self.settle_s)
+        self._skips_logged: set[str] = set()
+
+    # -- the two ways to run -------------------------------------------------------------
+
+    def run_once(self, sleep: Callable[[float], None] = time.sleep, poll_interval_s: float = 0.5,
+                 on_started: Callable[[int], None] = lambda total: None) -> list[str]:
+        """Resume earlier claims, take what in the inbox has settled, wait for every job.
+        Returns the names still being written (left for the next run). Raises SubmitFailed
+        when recordings could not be queued."""
+        self.resume()
+        self.take(self.scan(time.monotonic()))
+        if self.tracker.waiting():
+            sleep(self.settle_s)
+            self.take(self.scan(time.monotonic()))
+        if self.unsubmitted:
+            raise SubmitFailed(
+                f"{len(self.unsubmitted)} recording(s) could not be queued: {next(iter(self.unsubmitted.values()))}; "
+                "they stay in .processing and the next run queues them"
+            )
+        on_started(len(self.active))
+        while self.active:
+            self.poll()
+            if self.active:
+                sleep(poll_interval_s)
+        return self.tracker.waiting()
+
+    def watch(self, stop: threading.Event, poll_interval_s: float = 1.0) -> None:
+        """Keep the folder moving until `stop` is set."""
+        self.resume()
+        while not stop.is_set():
+            self.step(time.monotonic())
+            stop.wait(poll_interval_s)
+
+    def step(self, now: float) -> None:
+        self.take(self.scan(now))
+        for claim_id in list(self.unsubmitted):
+            if claim_id in self.active:
+                self._advance(self.active[claim_id])
+        self.poll()
+
+    # -- the stages ------------------------------------------------------------------------
+
+    def resume(self) -> None:
+        for claim in load_claims(self.layout):
+            logger.info("resuming %s (%s)", printable(claim.name), claim.id)
+            if "plan" in claim.state:
+                self._carry_out(claim)
+            else:
+                self.active[claim.id] = claim
+                self._advance(claim)
+
+    def scan(self, now: float) -> list[str]:
+        """Names to take now: settled regular files, and links or special files (refused)."""
+        stats: dict[str, FileStat] = {}
+        refuse: list[str] = []
+        with os.scandir(self.layout.inbox) as entries:
+            for entry in entries:
+                reason = skip_reason(entry.name)
+                if reason:
+                    self._log_skip(entry.name, reason)
+                    continue
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue
+                if stat.S_ISDIR(info.st_mode):
+                    self._log_skip(entry.name, "a folder; only files directly in inbox/ are taken")
+                elif stat.S_ISREG(info.st_mode):
+                    stats[entry.name] = FileStat(info.st_size, info.st_mtime_ns)
+                else:
+                    refuse.append(entry.name)  # claimed as is, then failed with the reason
+        return refuse + self.tracker.observe(stats, now)
+
+    def take(self, names: list[str]) -> None:
+        for name in names:
+            self.tracker.forget(name)
+            try:
+                claim = claim_file(self.layout, name)
+            except FileNotFoundError:
+                continue  # removed or renamed meanwhile
+            logger.info("took %s (%s)", printable(name), claim.id)
+            self.active[claim.id] = claim
+            self._advance(claim)
+
+    def _advance(self, claim: Claim) -> None:
+        """Hash, probe and submit; a recording that is not audio fails here, without a job."""
+        try:
+            if "sha256" not in claim.state:
+                info = os.lstat(claim.audio)
+                if not stat.S_ISREG(info.st_mode):
+                    kind = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a regular file"
+                    self._fail(claim, f"{kind}; only regular files are ingested (nothing outside the folder is read)")
+                    return
+                try:
+                    duration_s = probe_audio(claim.audio)
+                except AudioDecodeError as e:
+                    self._fail(claim, f"cannot decode audio: {e.reason}", code=AudioDecodeError.code)
+                    return
+                sha256, size = file_sha256(claim.audio)
+                claim.update(sha256=sha256, size_bytes=size, duration_s=duration_s)
+            job = self.submitter.ensure_job(claim)
+            self.submitter.enqueue(claim, job)
+        except (StorageError, OSError) as e:
+            self._not_submitted(claim, f"storage: {e}")
+            return
+        except Exception as e:  # noqa: BLE001 - kombu and the database drivers raise many types
+            self._not_submitted(claim, f"{type(e).__name__}: {e}")
+            return
+        self.unsubmitted.pop(claim.id, None)
+
+    def _not_submitted(self, claim: Claim, reason: str) -> None:
+        logger.warning("%s: not queued yet: %s", printable(claim.name), reason)
+        self.unsubmitted[claim.id] = reason
+
+    def poll(self) -> None:
+        """Put the outcome of every claim whose job has finished in place."""
+        waiting = {c.state["job_id"]: [] for c in self.active.values() if c.id not in self.unsubmitted and c.state.get("job_id")}
+        for claim in self.active.values():
+            if claim.state.get("job_id") in waiting and claim.id not in self.unsubmitted:
+                waiting[claim.state["job_id"]].append(claim)
+        found = self._jobs(list(waiting))
+        for job_id, claims in waiting.items():
+            job = found.get(job_id)
+            for claim in claims:
+                if job is None:
+                    # Deleted (through the API) while it waited: submitted again.
+                    claim.update(job_id=None, new_job_id=None, enqueued=False)
+                    self._advance(claim)
+                elif job.status in (JobStatus.completed.value, JobStatus.failed.value):
+                    self._finish(claim, job)
+
+    def _jobs(self, ids: list[str]) -> dict[str, Job]:
+        found: dict[str, Job] = {}
+        with self.sessions() as session:
+            for start in range(0, len(ids), STATUS_QUERY_CHUNK):
+                for job in session.scalars(select(Job).where(Job.id.in_(ids[start : start + STATUS_QUERY_CHUNK]))):
+                    found[job.id] = job
+        return found
+
+    def _finish(self, claim: Claim, job: Job) -> None:
+        if job.status == JobStatus.failed.value:
+            self._fail(claim, job.error_message or "the job failed", code=job.error_code, job_id=job.id)
+            return
+        try:
+            outputs = self._transcript_outputs(job.transcript_key)
+        except ObjectNotFound:
+            self._fail(claim, "the transcript is no longer stored", code="transcript_gone", job_id=job.id)
+            return
+        stem, suffix = split_name(claim.name)
+        out_stem = free_stem(stem, OUTBOX_SUFFIXES, lambda n: os.path.lexists(self.layout.outbox / n))
+        done_stem = free_stem(stem, (suffix,), lambda n: os.path.lexists(self.layout.done / n))
+        claim.update(plan={
+            "ok": True, "job_id": job.id, "transcript_key": job.transcript_key,
+            "audio_to": f"done/{done_stem}{suffix}",
+            "outputs": {s: f"outbox/{out_stem}{s}" for s in outputs},
+        })
+        self._carry_out(claim, outputs)
+
+    def _fail(self, claim: Claim, reason: str, code: str | None = None, job_id: str | None = None) -> None:
+        stem, suffix = split_name(claim.name)
+        failed_stem = free_stem(stem, (suffix, ERROR_SUFFIX), lambda n: os.path.lexists(self.layout.failed / n))
+        claim.update(plan={
+            "ok": False, "reason": reason,
+            "audio_to": f"failed/{failed_stem}{suffix}",
+            "outputs": {ERROR_SUFFIX: f"failed/{failed_stem}{ERROR_SUFFIX}"},
+            "error_text": error_text(printable(claim.name), reason, code, job_id),
+        })
+        self._carry_out(claim)
+
+    def _transcript_outputs(self, key: str) -> dict[str, str]:
+        return transcript_outputs(self.storage.read_bytes(key).decode("utf-8"))
+
+    def _carry_out(self, claim: Claim, outputs: dict[str, str] | None = None) -> None:
+        """Write the planned files and move the recording; safe to repeat after a crash."""
+        plan = claim.state["plan"]
+        if outputs is None:
+            try:
+                outputs = (self._transcript_outputs(plan["transcript_key"]) if plan["ok"]
+                           else {ERROR_SUFFIX: plan["error_text"]})
+            except ObjectNotFound:
+                claim.state.pop("plan")
+                self._fail(claim, "the transcript is no longer stored", code="transcript_gone", job_id=plan.get("job_id"))
+                return
+        for suffix, relative in plan["outputs"].items():
+            if suffix in outputs:
+                write_atomically(self.layout.inside(relative), outputs[suffix].encode("utf-8", "surrogateescape"))
+        self._move_audio(claim, self.layout.inside(plan["audio_to"]))
+        claim.remove()
+        self.active.pop(claim.id, None)
+        self.unsubmitted.pop(claim.id, None)
+        outcome = Outcome(claim.name, plan["ok"], plan["audio_to"],
+                          plan["outputs"].get(".json", "") if plan["ok"] else plan["reason"])
+        self.outcomes.append(outcome)
+        logger.info("%s -> %s", printable(claim.name), plan["audio_to"])
+        self.on_outcome(outcome)
+
+    def _move_audio(self, claim: Claim, target) -> None:
+        if not os.path.lexists(claim.audio):
+            return  # moved before a crash
+        if os.path.lexists(target) and os.path.samestat(os.lstat(target), os.lstat(claim.audio)):
+            os.unlink(claim.audio)  # linked before a crash, not yet unlinked
+            return
+        try:
+            move_no_overwrite(claim.audio, target)
+        except FileExistsError:
+            # Something appeared under the planned name meanwhile; never overwrite it.
+            stem, suffix = split_name(target.name)
+            free = free_stem(stem, (suffix,), lambda n: os.path.lexists(target.parent / n))
+            move_no_overwrite(claim.audio, target.parent / f"{free}{suffix}")
+
+    def _log_skip(self, name: str, reason: str) -> None:
+        if name not in self._skips_logged:
+            self._skips_logged.add(name)
+            logger.info("inbox/%s skipped: %s", printable(name), reason)
+
+
+__all__ = ["Ingester", "IngestFolderError", "Outcome", "SubmitFailed"]
