@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from workers.db import Job, as_utc
 
-JOB_OPTION_FIELDS = ("language", "model", "prompt", "hotwords", "webhook_url")
+JOB_OPTION_FIELDS = ("language", "model", "prompt", "hotwords", "webhook_url", "summarize")
 
 
 class JobOptions(BaseModel):
@@ -21,6 +21,13 @@ class JobOptions(BaseModel):
     webhook_url: str | None = Field(
         default=None, max_length=2000,
         description="Where job.completed / job.failed is POSTed, signed with the key's webhook secret (PUT /v1/webhook).",
+    )
+    summarize: bool = Field(
+        default=False,
+        description=(
+            "true: after the transcript, a Swedish summary (GET /v1/jobs/{id}/summary); "
+            "job.completed is then sent once the summary is done or failed, and carries it."
+        ),
     )
 
 
@@ -35,6 +42,11 @@ class FilePublic(BaseModel):
     sha256: str
 
 
+class SummaryStatePublic(BaseModel):
+    status: str = Field(description="none (not asked for), pending, running, completed or failed")
+    error: ErrorPublic | None = Field(default=None, description="Why the summary failed; the transcript is unaffected.")
+
+
 class JobPublic(BaseModel):
     id: str
     status: str = Field(description="queued, running, completed or failed")
@@ -47,6 +59,7 @@ class JobPublic(BaseModel):
     real_time_factor: float | None = Field(description="processing seconds per second of audio")
     attempts: int
     error: ErrorPublic | None
+    summary: SummaryStatePublic
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -60,6 +73,11 @@ class JobPublic(BaseModel):
             file=FilePublic(name=job.filename, size_bytes=job.audio_size_bytes, sha256=job.audio_sha256),
             duration_s=job.duration_s, timings_s=job.timings_s or {}, real_time_factor=rtf, attempts=job.attempts,
             error=ErrorPublic(code=job.error_code, message=job.error_message or "") if job.error_code else None,
+            summary=SummaryStatePublic(
+                status=job.summary_status or "none",
+                error=ErrorPublic(code=job.summary_error_code, message=job.summary_error or "")
+                if job.summary_status == "failed" and job.summary_error_code else None,
+            ),
             created_at=as_utc(job.created_at), started_at=as_utc(job.started_at), finished_at=as_utc(job.finished_at),
         )
 

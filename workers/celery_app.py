@@ -13,12 +13,14 @@ from .settings import Settings, get_settings
 
 TRANSCRIBE_TASK = "swescribe.transcribe"
 DELIVER_WEBHOOK_TASK = "swescribe.deliver_webhook"
+# Summaries run on the cpu queue: the GPU queue never waits for the LLM.
+SUMMARIZE_TASK = "swescribe.summarize"
 GPU_QUEUE = "gpu"
 CPU_QUEUE = "cpu"
 
 
 def make_celery(settings: Settings) -> Celery:
-    app = Celery("swescribe", broker=settings.redis_url, include=["workers.tasks.transcription", "workers.tasks.webhooks"])
+    app = Celery("swescribe", broker=settings.redis_url, include=["workers.tasks.transcription", "workers.tasks.webhooks", "workers.tasks.summaries"])
     app.conf.update(
         # A task is acknowledged only when it has finished, so a worker killed mid-job leaves
         # the message to be delivered again; one message at a time per worker process.
@@ -30,7 +32,11 @@ def make_celery(settings: Settings) -> Celery:
         broker_transport_options={"visibility_timeout": settings.visibility_timeout_s},
         task_time_limit=settings.job_time_limit_s,
         task_soft_time_limit=int(settings.job_time_limit_s * 0.95),
-        task_routes={TRANSCRIBE_TASK: {"queue": GPU_QUEUE}, DELIVER_WEBHOOK_TASK: {"queue": CPU_QUEUE}},
+        task_routes={
+            TRANSCRIBE_TASK: {"queue": GPU_QUEUE},
+            DELIVER_WEBHOOK_TASK: {"queue": CPU_QUEUE},
+            SUMMARIZE_TASK: {"queue": CPU_QUEUE},
+        },
         task_default_queue=CPU_QUEUE,
         task_ignore_result=True,
         task_serializer="json",

@@ -69,6 +69,22 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The summary (cpu queue, after the transcript): none (not asked for), pending, running,
+    # completed or failed; its document is stored next to the transcript (summary_key).
+    summary_status: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
+    summary_key: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    summary_error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    summary_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    summary_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    summary_finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class SummaryStatus(str, enum.Enum):
+    none = "none"
+    pending = "pending"
+    running = "running"
+    completed = "completed"
+    failed = "failed"
 
 
 class WebhookEndpoint(Base):

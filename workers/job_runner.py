@@ -15,6 +15,7 @@ from typing import Callable
 from sqlalchemy.orm import sessionmaker
 
 from . import jobs
+from .db import SummaryStatus
 from .languages import parse_language
 from .models import load_configured_model
 from .pipeline.audio import decode_audio
@@ -44,6 +45,8 @@ class WorkerContext:
     storage: Storage
     # Queues a webhook delivery by id (the cpu queue's task); tests may pass a list's append.
     enqueue_delivery: Callable[[str], None]
+    # Queues a job's summary by job id (the cpu queue's task); None: summaries are not made.
+    enqueue_summary: Callable[[str], None] | None = None
 
 
 def finish_failed(ctx: WorkerContext, job_id: str, code: str, message: str) -> None:
@@ -69,6 +72,18 @@ class _ProgressWriter:
         if force or now - self.last_write >= PROGRESS_WRITE_INTERVAL_S:
             jobs.report_progress(self.ctx.sessions, self.job_id, stage, round(value, 4))
             self.last_write = now
+
+
+def _queue_summary(ctx: WorkerContext, job_id: str) -> None:
+    """Hand the summary to the cpu queue; if that fails the summary fails, never the job."""
+    try:
+        if ctx.enqueue_summary is None:
+            raise RuntimeError("this worker cannot queue summaries")
+        ctx.enqueue_summary(job_id)
+    except Exception as e:  # noqa: BLE001 - kombu raises many connection error types
+        logger.warning("job %s: cannot queue its summary: %s", job_id, e)
+        if jobs.fail_summary(ctx.sessions, job_id, "queue_unavailable", f"the summary could not be queued: {e}"):
+            notify_job_finished(ctx.sessions, ctx.storage, ctx.settings, job_id, ctx.enqueue_delivery)
 
 
 def run_transcription_job(job_id: str, ctx: WorkerContext) -> None:
@@ -123,7 +138,11 @@ def run_transcription_job(job_id: str, ctx: WorkerContext) -> None:
         return
 
     if jobs.complete_job(ctx.sessions, job_id, key, audio.duration_s, timings):
-        notify_job_finished(ctx.sessions, ctx.storage, ctx.settings, job_id, ctx.enqueue_delivery)
+        if job.summary_status == SummaryStatus.pending.value:
+            # job.completed waits for the summary (done or failed) so that it can carry it.
+            _queue_summary(ctx, job_id)
+        else:
+            notify_job_finished(ctx.sessions, ctx.storage, ctx.settings, job_id, ctx.enqueue_delivery)
         return
     if jobs.get_job(ctx.sessions, job_id) is None:
         # Deleted while it ran: remove what this attempt wrote, so nothing is left behind.

@@ -9,7 +9,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .db import Job, JobStatus, utcnow
+from .db import Job, JobStatus, SummaryStatus, utcnow
 
 FINISHED = (JobStatus.completed.value, JobStatus.failed.value)
 
@@ -21,6 +21,10 @@ def job_prefix(job_id: str) -> str:
 
 def transcript_key(job_id: str) -> str:
     return f"{job_prefix(job_id)}/transcript.json"
+
+
+def summary_key(job_id: str) -> str:
+    return f"{job_prefix(job_id)}/summary.json"
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ def create_job(sessions: sessionmaker, new: NewJob, job_id: str) -> tuple[Job, b
             audio_key=new.audio_key, audio_sha256=new.audio_sha256, audio_size_bytes=new.audio_size_bytes,
             duration_s=new.duration_s, options=new.options, status=JobStatus.queued.value, progress=0.0,
             timings_s={}, attempts=0,
+            summary_status=SummaryStatus.pending.value if new.options.get("summarize") else SummaryStatus.none.value,
         )
         session.add(job)
         try:
@@ -159,6 +164,75 @@ def fail_job(sessions: sessionmaker, job_id: str, code: str, message: str) -> bo
         )
         session.commit()
         return bool(result.rowcount)
+
+
+SUMMARY_ACTIVE = (SummaryStatus.pending.value, SummaryStatus.running.value)
+
+
+def claim_summary(sessions: sessionmaker, job_id: str) -> Job | None:
+    """Mark the summary running for a new attempt; None if there is nothing to summarise (not
+    asked for, already finished, job not completed or gone). A summary found running is taken
+    over: its worker died and the broker redelivered the task."""
+    with sessions() as session:
+        result = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.completed.value, Job.summary_status.in_(SUMMARY_ACTIVE))
+            .values(summary_status=SummaryStatus.running.value, summary_attempts=Job.summary_attempts + 1)
+        )
+        session.commit()
+        return session.get(Job, job_id) if result.rowcount else None
+
+
+def complete_summary(sessions: sessionmaker, job_id: str, key: str) -> bool:
+    with sessions() as session:
+        result = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.summary_status == SummaryStatus.running.value)
+            .values(summary_status=SummaryStatus.completed.value, summary_key=key, summary_error_code=None,
+                    summary_error=None, summary_finished_at=utcnow())
+        )
+        session.commit()
+        return bool(result.rowcount)
+
+
+def fail_summary(sessions: sessionmaker, job_id: str, code: str, message: str) -> bool:
+    """The summary failed; the job and its transcript stay as they are."""
+    with sessions() as session:
+        result = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.summary_status.in_(SUMMARY_ACTIVE))
+            .values(summary_status=SummaryStatus.failed.value, summary_error_code=code, summary_error=message[:4000],
+                    summary_finished_at=utcnow())
+        )
+        session.commit()
+        return bool(result.rowcount)
+
+
+def request_summary(sessions: sessionmaker, job_id: str) -> bool:
+    """Ask for a (new) summary of a completed job; False while one is pending or running, or
+    when the job is not completed."""
+    with sessions() as session:
+        result = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.completed.value, Job.summary_status.not_in(SUMMARY_ACTIVE))
+            .values(summary_status=SummaryStatus.pending.value, summary_attempts=0, summary_error_code=None,
+                    summary_error=None, summary_finished_at=None)
+        )
+        session.commit()
+        return bool(result.rowcount)
+
+
+def reset_summary_request(sessions: sessionmaker, previous: Job) -> None:
+    """Undo request_summary when the task could not be queued: back to `previous`'s state."""
+    with sessions() as session:
+        session.execute(
+            update(Job)
+            .where(Job.id == previous.id, Job.summary_status == SummaryStatus.pending.value)
+            .values(summary_status=previous.summary_status, summary_attempts=previous.summary_attempts,
+                    summary_error_code=previous.summary_error_code, summary_error=previous.summary_error,
+                    summary_finished_at=previous.summary_finished_at)
+        )
+        session.commit()
 
 
 def delete_job(sessions: sessionmaker, job_id: str) -> bool:

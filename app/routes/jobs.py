@@ -1,17 +1,21 @@
-"""/v1/jobs: upload, list, inspect, fetch the transcript, delete."""
+"""/v1/jobs: upload, list, inspect, fetch the transcript and the summary, ask for a summary, delete."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from workers import jobs
+from workers.celery_app import CPU_QUEUE, SUMMARIZE_TASK
 from workers.languages import parse_language
 from workers.pipeline.formats import render, transcript_from_json
 from workers.settings import Settings
 from workers.storage import ObjectNotFound
+from workers.summary.render import to_markdown
+from workers.summary.schema import Summary
 from workers.webhooks import store
 
 from ..deps import CeleryDep, OwnerDep, SessionsDep, SettingsDep, StorageDep
@@ -39,7 +43,11 @@ _UPLOAD_BODY = multipart_openapi(
 
 
 def validate_options(fields: dict[str, str], settings: Settings, sessions, owner: str) -> dict:
-    options = JobOptions(**{k: (v.strip() or None) for k, v in fields.items()})
+    try:
+        options = JobOptions(**{k: v.strip() for k, v in fields.items() if v.strip()})
+    except ValidationError as e:
+        details = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors())
+        raise ApiError(400, "invalid_option", details) from e
     allowed_models = settings.allowed_models
     if options.language is not None:
         try:
@@ -110,6 +118,51 @@ def get_transcript(
         raise ApiError(410, "transcript_gone", f"the transcript of job {job_id} is no longer stored") from e
     body = stored if format == "json" else render(transcript_from_json(stored), format)
     return Response(body, media_type=MEDIA_TYPES[format])
+
+
+@router.get("/{job_id}/summary", summary="The Swedish summary as JSON, or Markdown with ?format=md",
+            responses={200: {"content": {"application/json": {}, "text/markdown; charset=utf-8": {}}},
+                       404: {"description": "no summary was asked for (POST one)"},
+                       409: {"description": "the summary is pending or running, or it failed (the error says why)"}})
+def get_summary(
+    job_id: str, owner: OwnerDep, sessions: SessionsDep, storage: StorageDep,
+    format: Literal["json", "md"] = "json",  # noqa: A002 - the public parameter name
+) -> Response:
+    job = own_job(sessions, job_id, owner)
+    status = job.summary_status or "none"
+    if status == "none":
+        raise ApiError(404, "summary_not_requested",
+                       f"no summary was asked for job {job_id}; upload with summarize=true or POST /v1/jobs/{job_id}/summary")
+    if status == "failed":
+        raise ApiError(409, "summary_failed",
+                       f"the summary failed ({job.summary_error_code}): {job.summary_error}; POST /v1/jobs/{job_id}/summary to try again")
+    if status != "completed" or not job.summary_key:
+        raise ApiError(409, "summary_not_ready", f"the summary of job {job_id} is {status}; it exists once it is completed")
+    try:
+        stored = storage.read_bytes(job.summary_key).decode("utf-8")
+    except ObjectNotFound as e:
+        raise ApiError(410, "summary_gone", f"the summary of job {job_id} is no longer stored") from e
+    if format == "md":
+        return Response(to_markdown(Summary.model_validate_json(stored), job.filename), media_type="text/markdown; charset=utf-8")
+    return Response(stored, media_type="application/json")
+
+
+@router.post("/{job_id}/summary", status_code=202, response_model=JobPublic,
+             summary="Ask for a (new) summary of a completed job, e.g. after one failed")
+def request_summary(job_id: str, owner: OwnerDep, sessions: SessionsDep, celery: CeleryDep) -> JobPublic:
+    job = own_job(sessions, job_id, owner)
+    if job.status != "completed":
+        raise ApiError(409, "transcript_not_ready", f"job {job_id} is {job.status}; a summary needs the completed transcript")
+    if not jobs.request_summary(sessions, job_id):
+        current = jobs.get_job(sessions, job_id, owner)
+        raise ApiError(409, "summary_in_progress",
+                       f"the summary of job {job_id} is {current.summary_status if current else 'gone'}; wait for it to finish")
+    try:
+        celery.send_task(SUMMARIZE_TASK, args=[job_id], queue=CPU_QUEUE)
+    except Exception as e:  # noqa: BLE001 - kombu raises many connection error types
+        jobs.reset_summary_request(sessions, job)
+        raise ApiError(503, "broker_unavailable", f"the job queue is unavailable; nothing changed: {e}") from e
+    return JobPublic.from_job(jobs.get_job(sessions, job_id, owner))
 
 
 @router.delete("/{job_id}", status_code=204, summary="Delete a job with its audio and results")

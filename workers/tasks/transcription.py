@@ -8,7 +8,7 @@ import logging
 from celery.exceptions import SoftTimeLimitExceeded
 
 from .. import jobs
-from ..celery_app import CPU_QUEUE, DELIVER_WEBHOOK_TASK, TRANSCRIBE_TASK, app
+from ..celery_app import CPU_QUEUE, DELIVER_WEBHOOK_TASK, SUMMARIZE_TASK, TRANSCRIBE_TASK, app
 from ..db import session_factory
 from ..job_runner import WorkerContext, finish_failed, run_transcription_job
 from ..pipeline.errors import TransientError
@@ -24,10 +24,16 @@ def enqueue_delivery(delivery_id: str) -> None:
     app.send_task(DELIVER_WEBHOOK_TASK, args=[delivery_id], queue=CPU_QUEUE)
 
 
+def enqueue_summary(job_id: str) -> None:
+    app.send_task(SUMMARIZE_TASK, args=[job_id], queue=CPU_QUEUE)
+
+
 @functools.lru_cache
 def worker_context() -> WorkerContext:
     settings = get_settings()
-    return WorkerContext(settings, session_factory(settings.sqlalchemy_url), storage_from_settings(settings), enqueue_delivery)
+    return WorkerContext(
+        settings, session_factory(settings.sqlalchemy_url), storage_from_settings(settings), enqueue_delivery, enqueue_summary
+    )
 
 
 @app.task(name=TRANSCRIBE_TASK, bind=True, max_retries=None)

@@ -9,8 +9,12 @@ from ..db import Job, as_utc, utcnow
 COMPLETED, FAILED = "job.completed", "job.failed"
 
 
-def job_event(job: Job, event: str, transcript_json: str | None, inline_max_bytes: int, base_url: str | None) -> str:
-    """The body for `event` about `job`. The transcript is inline when it fits, else linked."""
+def job_event(job: Job, event: str, transcript_json: str | None, inline_max_bytes: int, base_url: str | None,
+              summary_json: str | None = None) -> str:
+    """The body for `event` about `job`. The transcript is inline when it fits, else linked.
+
+    A job whose summary was asked for carries `summary`: its status (completed or failed; the
+    event is sent once the summary finished), the error if it failed, and the document."""
     base = (base_url or "").rstrip("/")
     data: dict = {
         "id": job.id,
@@ -28,6 +32,14 @@ def job_event(job: Job, event: str, transcript_json: str | None, inline_max_byte
         fits = len(transcript_json.encode("utf-8")) <= inline_max_bytes
         data["transcript"] = json.loads(transcript_json) if fits else None
         data["transcript_inline"] = fits
+    summary_status = getattr(job, "summary_status", None) or "none"
+    if event == COMPLETED and summary_status != "none":
+        data["links"]["summary"] = f"{base}/v1/jobs/{job.id}/summary"
+        data["summary"] = {
+            "status": summary_status,
+            "error": {"code": job.summary_error_code, "message": job.summary_error} if summary_status == "failed" else None,
+            "document": json.loads(summary_json) if summary_json is not None else None,
+        }
     return json.dumps({"type": event, "timestamp": _iso(utcnow()), "data": data}, ensure_ascii=False)
 
 

@@ -1,0 +1,99 @@
+"""The LLM client against a real HTTP server on 127.0.0.1 that fails in the ways endpoints do."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.chat_endpoint import ChatEndpoint, answer_json, completion
+from tests.meeting_transcripts import CASE_CALL, meeting
+from workers.summary.client import (
+    LlmEndpoint, LlmOutputError, LlmRejectedError, LlmUnavailableError, RetryPolicy,
+)
+from workers.summary.summarize import SummaryOptions, summarize_transcript
+
+TRANSCRIPT = meeting(CASE_CALL)
+OPTIONS = SummaryOptions(context_tokens=8192, max_output_tokens=512, retry=RetryPolicy(max_retries=2, base_delay_s=0.01))
+
+
+@pytest.fixture
+def endpoint():
+    server = ChatEndpoint()
+    yield server
+    server.close()
+
+
+def run(server: ChatEndpoint, timeout_s: float = 5.0, api_key: str | None = None):
+    llm = LlmEndpoint(base_url=server.base_url, model="mistral-small-latest", api_key=api_key, timeout_s=timeout_s)
+    return summarize_transcript(TRANSCRIPT, llm, OPTIONS)
+
+
+def test_a_valid_answer_becomes_a_grounded_summary(endpoint):
+    summary = run(endpoint, api_key="sk-test")
+    request = endpoint.requests[0]
+    assert request["headers"]["authorization"] == "Bearer sk-test"
+    assert request["body"]["model"] == "mistral-small-latest" and request["body"]["max_tokens"] == 512
+    assert request["body"]["response_format"] == {"type": "json_object"}
+    assert summary.decisions[0].citations[0].segment_id == 0
+    assert summary.dropped_ungrounded == 1, "the decision citing a made-up segment is dropped"
+    assert summary.usage.requests == 1 and summary.usage.prompt_tokens == 100 and summary.chunks == 1
+
+
+def test_server_errors_are_retried_then_succeed(endpoint):
+    endpoint.answers = [(500, "boom"), (503, "busy")]
+    assert run(endpoint).abstract
+    assert len(endpoint.requests) == 3
+
+
+def test_a_server_that_keeps_failing_gives_up_after_the_bounded_retries(endpoint):
+    endpoint.answers = [(500, "boom")] * 10
+    with pytest.raises(LlmUnavailableError, match=r"answered 500.*after 3 attempts"):
+        run(endpoint)
+    assert len(endpoint.requests) == 3
+
+
+def test_invalid_json_is_retried_and_then_reported(endpoint):
+    endpoint.answers = [(200, completion("Här är en sammanfattning: inget JSON alls"))] * 3
+    with pytest.raises(LlmOutputError, match="not JSON.*after 3 attempts"):
+        run(endpoint)
+
+
+def test_json_of_the_wrong_shape_is_reported_with_what_is_missing(endpoint):
+    endpoint.answers = [(200, completion('{"summary": "x"}'))] * 3
+    with pytest.raises(LlmOutputError, match="abstract: Field required"):
+        run(endpoint)
+
+
+def test_an_answer_cut_off_at_the_token_limit_says_so(endpoint):
+    endpoint.answers = [(200, completion('{"abstract": "Ett samt', finish_reason="length"))] * 3
+    with pytest.raises(LlmOutputError, match="cut off at the output token limit"):
+        run(endpoint)
+
+
+def test_fenced_json_is_accepted(endpoint):
+    endpoint.answers = [(200, completion("```json\n" + answer_json([1, 2]) + "\n```"))]
+    assert run(endpoint).action_items[0].citations[0].segment_id == 2
+
+
+def test_a_hanging_server_times_out_and_is_retried(endpoint):
+    endpoint.answers = [3.0]  # first request hangs past the timeout, the retry is answered
+    summary = run(endpoint, timeout_s=1.0)
+    assert summary.abstract and len(endpoint.requests) == 2
+
+
+def test_a_rejected_request_is_not_retried(endpoint):
+    endpoint.answers = [(401, '{"error": "invalid api key"}')]
+    with pytest.raises(LlmRejectedError, match="401"):
+        run(endpoint)
+    assert len(endpoint.requests) == 1
+
+
+def test_nothing_listening_is_unavailable():
+    llm = LlmEndpoint(base_url="http://127.0.0.1:9/v1", model="m", timeout_s=2)
+    with pytest.raises(LlmUnavailableError, match="cannot reach"):
+        summarize_transcript(TRANSCRIPT, llm, OPTIONS)
+
+
+def test_a_transcript_without_speech_needs_no_request(endpoint):
+    empty = meeting([])
+    summary = summarize_transcript(empty, LlmEndpoint(base_url=endpoint.base_url, model="m"), OPTIONS)
+    assert summary.decisions == [] and "inget" in summary.abstract and endpoint.requests == []

@@ -1,0 +1,47 @@
+"""The summary endpoint and options as the operator configured them (SWESCRIBE_LLM_*)."""
+
+from __future__ import annotations
+
+from ..settings import Settings
+from .client import LlmEndpoint, RetryPolicy
+from .embedded_model import EMBEDDED_MODEL_NAME
+from .embedded_server import EmbeddedServerError
+from .summarize import SummaryOptions
+
+
+def embedded_settings_env(base_url: str) -> dict[str, str]:
+    """Settings that point a process (the cpu worker) at a running embedded server."""
+    return {
+        "SWESCRIBE_LLM_BASE_URL": base_url,
+        "SWESCRIBE_LLM_MODEL": EMBEDDED_MODEL_NAME,
+        # llama-cpp-python's server turns a schema into a grammar: the small model then
+        # cannot leave the summary's JSON shape.
+        "SWESCRIBE_LLM_JSON_MODE": "json_object_schema",
+    }
+
+
+def endpoint_from_settings(settings: Settings) -> LlmEndpoint:
+    """The configured endpoint; EmbeddedServerError when none is configured."""
+    if not settings.llm_base_url:
+        raise EmbeddedServerError("no LLM endpoint: set SWESCRIBE_LLM_BASE_URL, or run `swescribe up`, which starts the embedded one")
+    return LlmEndpoint(
+        base_url=settings.llm_base_url,
+        model=settings.llm_model or EMBEDDED_MODEL_NAME,
+        api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
+        timeout_s=settings.llm_timeout_s,
+        json_mode=settings.llm_json_mode,
+    )
+
+
+def with_embedded(settings: Settings, base_url: str) -> Settings:
+    """The settings with the embedded server at `base_url` as endpoint."""
+    values = {k.removeprefix("SWESCRIBE_").lower(): v for k, v in embedded_settings_env(base_url).items()}
+    return settings.model_copy(update=values)
+
+
+def options_from_settings(settings: Settings) -> SummaryOptions:
+    return SummaryOptions(
+        context_tokens=settings.llm_context_tokens,
+        max_output_tokens=settings.llm_max_output_tokens,
+        retry=RetryPolicy(max_retries=settings.llm_max_retries, base_delay_s=settings.llm_retry_base_s),
+    )

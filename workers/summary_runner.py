@@ -1,0 +1,73 @@
+"""One summary, from a job id to a stored summary document: what the cpu queue's summarize task runs.
+
+The job is already completed with its transcript; nothing here can change that. Whatever goes
+wrong (LLM down, timing out, answering nonsense after the bounded retries, storage trouble)
+ends as summary status failed with a reason. Idempotent like the transcription runner: a
+finished summary is left alone, a running one is taken over, completion is a guarded update.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from . import jobs
+from .job_runner import WorkerContext
+from .pipeline.errors import PipelineError
+from .pipeline.formats import transcript_from_json
+from .storage import ObjectNotFound, StorageError
+from .summary.configured import endpoint_from_settings, options_from_settings
+from .summary.embedded_server import EmbeddedServerError
+from .summary.summarize import summarize_transcript
+from .webhooks.notify import notify_job_finished
+
+logger = logging.getLogger(__name__)
+
+# A summary whose task keeps dying with its worker (out of memory, killed) is given up.
+SUMMARY_ATTEMPTS_ALLOWED = 3
+
+
+def finish_summary_failed(ctx: WorkerContext, job_id: str, code: str, message: str) -> None:
+    if jobs.fail_summary(ctx.sessions, job_id, code, message):
+        notify_job_finished(ctx.sessions, ctx.storage, ctx.settings, job_id, ctx.enqueue_delivery)
+
+
+def run_summary_job(job_id: str, ctx: WorkerContext, progress: Callable[[float], None] = lambda _f: None) -> None:
+    job = jobs.claim_summary(ctx.sessions, job_id)
+    if job is None:
+        logger.info("job %s: no summary to make (not asked for, finished, or job gone)", job_id)
+        return
+    if job.summary_attempts > SUMMARY_ATTEMPTS_ALLOWED:
+        finish_summary_failed(ctx, job_id, "too_many_attempts",
+                              f"the summary was interrupted {job.summary_attempts - 1} times (worker killed or out of memory)")
+        return
+    key = jobs.summary_key(job_id)
+    try:
+        transcript = transcript_from_json(ctx.storage.read_bytes(job.transcript_key).decode("utf-8"))
+        summary = summarize_transcript(
+            transcript, endpoint_from_settings(ctx.settings), options_from_settings(ctx.settings), progress
+        )
+        ctx.storage.save_bytes(key, summary.model_dump_json(indent=2).encode("utf-8"))
+    except PipelineError as e:
+        logger.warning("job %s: summary failed: %s", job_id, e)
+        finish_summary_failed(ctx, job_id, e.code, str(e))
+        return
+    except EmbeddedServerError as e:
+        finish_summary_failed(ctx, job_id, "llm_not_configured", str(e))
+        return
+    except ObjectNotFound:
+        finish_summary_failed(ctx, job_id, "transcript_gone", "the transcript is no longer stored")
+        return
+    except StorageError as e:
+        finish_summary_failed(ctx, job_id, "storage_unavailable", f"cannot read the transcript or store the summary: {e}")
+        return
+    except ValueError as e:  # settings that leave no room for the transcript, a damaged transcript
+        finish_summary_failed(ctx, job_id, "invalid_input", str(e))
+        return
+
+    if jobs.complete_summary(ctx.sessions, job_id, key):
+        notify_job_finished(ctx.sessions, ctx.storage, ctx.settings, job_id, ctx.enqueue_delivery)
+        return
+    if jobs.get_job(ctx.sessions, job_id) is None:
+        ctx.storage.delete_prefix(jobs.job_prefix(job_id))  # deleted while it ran
+    logger.info("job %s: summary finished elsewhere or job deleted; result not recorded", job_id)
