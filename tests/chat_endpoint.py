@@ -28,7 +28,7 @@ def completion(content: str, prompt_tokens: int = 100, completion_tokens: int = 
     })
 
 
-def answer_json(segment_ids: list[int], fabricated_id: int | None = None, speaker: str = "SPEAKER_00") -> str:
+def answer_json(segment_ids: list[int], fabricated_id: int | None = None, speaker: str = "Talare 1") -> str:
     """A valid summary answer citing `segment_ids`, plus one decision citing `fabricated_id`."""
     first = segment_ids[:1]
     decisions = [{"text": "Ansökan beviljas.", "segments": first}]

@@ -42,12 +42,19 @@ def run_local_stack(settings: Settings, host: str, port: int, ingest_dir: Path |
         click.echo(f"swescribe: {e}", err=True)
         return 1
     env = {**os.environ, "SWESCRIBE_REDIS_URL": broker.url, "SWESCRIBE_DATA_DIR": str(settings.data_dir)}
+    llm = _start_embedded_llm(settings)
+    if llm is not None:
+        from .summary.configured import embedded_settings_env
+
+        env.update(embedded_settings_env(llm.base_url))
     command = [sys.executable, "-m", "workers.cli"]
     children = {
         "worker-gpu": subprocess.Popen([*command, "worker", "--queues", "gpu", "--name", "gpu@%h"], env=env),
         "worker-cpu": subprocess.Popen([*command, "worker", "--queues", "cpu", "--name", "cpu@%h"], env=env),
         "api": subprocess.Popen([*command, "api", "--host", host, "--port", str(port), "--no-migrate"], env=env),
     }
+    if llm is not None:
+        children["llm"] = llm.process
     if ingest_dir is not None:
         children["ingest"] = subprocess.Popen([*command, "ingest", str(ingest_dir), "--watch"], env=env)
     stopping = False
@@ -61,6 +68,8 @@ def run_local_stack(settings: Settings, host: str, port: int, ingest_dir: Path |
     try:
         if _wait_ready(f"http://{host}:{port}/healthz", children):
             _announce(settings, host, port, broker.url, key)
+            summaries = f"embedded model at {llm.base_url} (log {llm.log_path})" if llm else settings.llm_base_url or "off"
+            click.echo(f"  summaries (summarize=true): {summaries}", err=True)
         while not stopping:
             exited = [name for name, child in children.items() if child.poll() is not None]
             if exited:
@@ -72,6 +81,20 @@ def run_local_stack(settings: Settings, host: str, port: int, ingest_dir: Path |
         _stop_all(children.values())
         broker.stop()
         click.echo("swescribe: stopped", err=True)
+
+
+def _start_embedded_llm(settings: Settings):
+    """The embedded llama.cpp server when no LLM endpoint is configured (None otherwise, or
+    when it cannot run here: then summaries fail with that reason, transcripts are unaffected)."""
+    if settings.llm_base_url:
+        return None
+    from .summary.embedded_server import EmbeddedServerError, start_embedded_server
+
+    try:
+        return start_embedded_server(settings, settings.data_dir / "logs" / "llm.log")
+    except EmbeddedServerError as e:
+        click.echo(f"swescribe: summaries are off: {e}", err=True)
+        return None
 
 
 def _first_key(settings: Settings) -> str | None:

@@ -32,7 +32,8 @@ DOCKERFILES = sorted((REPO_ROOT / "docker").glob("*.Dockerfile"))
 
 GPU_WORKER = "worker-gpu"
 # Variables that hold credentials: each must be required (${VAR:?...}), never defaulted.
-SECRET_NAME = re.compile(r"PASSWORD|SECRET|API_KEY|TOKEN")
+# TOKEN(?!S): a token is a credential (HF_TOKEN); a count of tokens (SWESCRIBE_LLM_CONTEXT_TOKENS) is not.
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|API_KEY|TOKEN(?!S)")
 
 
 # --- loading and interpolation -------------------------------------------------------------

@@ -14,7 +14,7 @@ from workers.summary.chunking import (
 
 def test_lines_cite_ids_times_and_speakers():
     lines = transcript_lines(meeting(CASE_CALL, seconds_per_line=3725.0))
-    assert format_line(lines[1]).startswith("[1] 01:02:05 SPEAKER_01: Hej Anna")
+    assert format_line(lines[1]).startswith("[1] 01:02:05 Talare 2: Hej Anna")
     assert format_line(TranscriptLine(7, 5.0, 6.0, None, "utan talare")) == "[7] 00:00:05: utan talare"
 
 
@@ -37,7 +37,7 @@ def test_two_hours_split_in_order_within_budget_every_line_once():
 
 
 def test_a_line_longer_than_the_budget_is_cut_not_lost():
-    huge = TranscriptLine(3, 0.0, 30.0, "SPEAKER_00", "ord " * 5000)
+    huge = TranscriptLine(3, 0.0, 30.0, "Talare 1", "ord " * 5000)
     (chunk,) = chunk_lines((huge,), 200)
     assert chunk.lines[0].segment_id == 3 and chunk.lines[0].text.endswith("…")
     assert estimate_tokens(format_line(chunk.lines[0])) + 1 <= 200
@@ -59,7 +59,7 @@ def test_a_context_too_small_for_the_answer_is_a_clear_error():
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.text(min_size=1, max_size=400), min_size=1, max_size=80), st.integers(min_value=16, max_value=2000))
 def test_chunks_partition_any_transcript(texts, budget):
-    lines = tuple(TranscriptLine(i, float(i), i + 0.5, "SPEAKER_00", defuse(t)) for i, t in enumerate(texts))
+    lines = tuple(TranscriptLine(i, float(i), i + 0.5, "Talare 1", defuse(t)) for i, t in enumerate(texts))
     chunks = chunk_lines(lines, budget)
     assert [line.segment_id for c in chunks for line in c.lines] == [line.segment_id for line in lines]
     for chunk in chunks:

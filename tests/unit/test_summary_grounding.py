@@ -8,7 +8,7 @@ from workers.summary.grounding import ground_answer, to_summary
 from workers.summary.schema import ModelAnswer, Usage
 
 IDS = frozenset(range(9))
-SPEAKERS = frozenset({"SPEAKER_00", "SPEAKER_01"})
+SPEAKERS = frozenset({"Talare 1", "Talare 2"})
 
 
 def answer(**parts) -> ModelAnswer:
@@ -18,7 +18,7 @@ def answer(**parts) -> ModelAnswer:
 def test_items_citing_only_existing_segments_are_kept_with_sorted_distinct_ids():
     grounded, dropped = ground_answer(answer(
         decisions=[{"text": "Bidrag beviljas.", "segments": [2, 2]}],
-        action_items=[{"text": "Skicka hyresavtal.", "owner": "SPEAKER_01", "deadline": "15 april", "segments": [5, 4]}],
+        action_items=[{"text": "Skicka hyresavtal.", "owner": "Talare 2", "deadline": "15 april", "segments": [5, 4]}],
     ), IDS, SPEAKERS)
     assert dropped == 0
     assert grounded.decisions[0].segments == [2]
@@ -37,10 +37,10 @@ def test_items_with_a_made_up_or_missing_citation_are_dropped():
 
 def test_participants_must_be_speaker_labels_of_the_transcript():
     grounded, _ = ground_answer(answer(participants=[
-        {"speaker": "SPEAKER_00", "role": "handläggare"}, {"speaker": "SPEAKER_00", "role": "dubblett"},
-        {"speaker": "Anna Berg", "role": "handläggare"}, {"speaker": "SPEAKER_07"},
+        {"speaker": "Talare 1", "role": "handläggare"}, {"speaker": "Talare 1", "role": "dubblett"},
+        {"speaker": "Anna Berg", "role": "handläggare"}, {"speaker": "Talare 8"},
     ]), IDS, SPEAKERS)
-    assert [(p.speaker, p.role) for p in grounded.participants] == [("SPEAKER_00", "handläggare")]
+    assert [(p.speaker, p.role) for p in grounded.participants] == [("Talare 1", "handläggare")]
 
 
 def test_the_input_answer_is_not_changed():

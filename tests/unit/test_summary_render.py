@@ -9,9 +9,9 @@ from workers.summary.schema import Summary
 def summary(**changes) -> Summary:
     data = {
         "abstract": "Handläggaren beviljade bostadsbidrag.", "matter": "Bostadsbidrag.",
-        "participants": [{"speaker": "SPEAKER_00", "role": "handläggare"}, {"speaker": "SPEAKER_01", "role": None}],
+        "participants": [{"speaker": "Talare 1", "role": "handläggare"}, {"speaker": "Talare 2", "role": None}],
         "decisions": [{"text": "Bidrag beviljas från mars.", "citations": [{"segment_id": 2, "start_s": 3725.0, "end_s": 3730.0}]}],
-        "action_items": [{"text": "Skicka hyresavtal.", "owner": "SPEAKER_01", "deadline": "15 april",
+        "action_items": [{"text": "Skicka hyresavtal.", "owner": "Talare 2", "deadline": "15 april",
                           "citations": [{"segment_id": 4, "start_s": 24.0, "end_s": 29.5}]}],
         "open_questions": ["Påverkas bidraget om dottern flyttar?"],
         "model": "m", "chunks": 1, "dropped_ungrounded": 0, "usage": {},
@@ -25,8 +25,8 @@ def test_every_part_is_rendered_with_its_citations():
     for heading in ("## Ärende", "## Deltagare", "## Beslut", "## Åtgärder", "## Öppna frågor"):
         assert heading in md
     assert "- Bidrag beviljas från mars. (segment 2 (01:02:05))" in md
-    assert "- Skicka hyresavtal. — ansvarig: SPEAKER\\_01; senast: 15 april (segment 4 (00:00:24))" in md
-    assert "- SPEAKER\\_00: handläggare" in md and "- SPEAKER\\_01\n" in md
+    assert "- Skicka hyresavtal. — ansvarig: Talare 2; senast: 15 april (segment 4 (00:00:24))" in md
+    assert "- Talare 1: handläggare" in md and "- Talare 2\n" in md
 
 
 def test_empty_parts_say_so():

@@ -96,7 +96,7 @@ class Citation(BaseModel):
 
 
 class Participant(BaseModel):
-    speaker: str = Field(description="Speaker label as in the transcript, e.g. SPEAKER_00")
+    speaker: str = Field(description="Speaker label as in the transcript, e.g. Talare 1")
     role: str | None = None
 
 
