@@ -156,11 +156,19 @@ def complete_job(sessions: sessionmaker, job_id: str, transcript_key: str, durat
 
 
 def fail_job(sessions: sessionmaker, job_id: str, code: str, message: str) -> bool:
+    """Fail the job; a summary it asked for fails with it (there is no transcript to summarise)."""
+    no_summary = Job.summary_status == SummaryStatus.pending.value
     with sessions() as session:
         result = session.execute(
             update(Job)
             .where(Job.id == job_id, Job.status.not_in(FINISHED))
-            .values(status=JobStatus.failed.value, error_code=code, error_message=message[:4000], finished_at=utcnow())
+            .values(
+                status=JobStatus.failed.value, error_code=code, error_message=message[:4000], finished_at=utcnow(),
+                summary_status=case((no_summary, SummaryStatus.failed.value), else_=Job.summary_status),
+                summary_error_code=case((no_summary, "no_transcript"), else_=Job.summary_error_code),
+                summary_error=case((no_summary, "the transcription failed, so there is nothing to summarise"),
+                                   else_=Job.summary_error),
+            )
         )
         session.commit()
         return bool(result.rowcount)

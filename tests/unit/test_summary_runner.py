@@ -119,3 +119,17 @@ def test_without_an_endpoint_the_summary_fails_with_a_reason(ctx):
     job = jobs.get_job(ctx.sessions, job_id)
     assert (job.status, job.summary_status, job.summary_error_code) == ("completed", "failed", "llm_not_configured")
     assert "SWESCRIBE_LLM_BASE_URL" in job.summary_error
+
+
+def test_a_failed_transcription_fails_its_summary_too(ctx):
+    job_id = new_id()
+    new = jobs.NewJob(owner="k1", filename="trasig.wav", audio_key=f"jobs/{job_id}/audio.wav", audio_sha256="0" * 64,
+                      audio_size_bytes=10, duration_s=None, options={"summarize": True})
+    jobs.create_job(ctx.sessions, new, job_id)
+    jobs.start_attempt(ctx.sessions, job_id)
+    assert jobs.fail_job(ctx.sessions, job_id, "audio_decode_error", "not audio")
+    job = jobs.get_job(ctx.sessions, job_id)
+    assert (job.status, job.summary_status, job.summary_error_code) == ("failed", "failed", "no_transcript")
+    plain = completed_job(ctx, summarize=False)
+    assert not jobs.fail_job(ctx.sessions, plain, "late", "too late")
+    assert jobs.get_job(ctx.sessions, plain).summary_status == "none"
