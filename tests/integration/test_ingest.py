@@ -77,7 +77,8 @@ def test_a_folder_of_recordings_becomes_transcripts(ingest_stack, tmp_path):
     folder = tmp_path / "ärenden"
     inbox = folder / "inbox"
     inbox.mkdir(parents=True)
-    (folder / "swescribe.toml").write_text('language = "sv"\ndiarize = true\nhotwords = "Lindqvist"\n')
+    # diarize and summarize are passed on as job options (false here: this test is about the folder).
+    (folder / "swescribe.toml").write_text('language = "sv"\ndiarize = false\nsummarize = false\nhotwords = "Lindqvist"\n')
     odd = ["möte på förmiddagen å ä ö.flac", "två  mellanslag & (parentes) #1.flac", "citat'n;semikolon, komma.flac"]
     for name, source in zip(odd, SYNTHETIC):
         (inbox / name).write_bytes(source.read_bytes())
@@ -120,7 +121,7 @@ def test_a_folder_of_recordings_becomes_transcripts(ingest_stack, tmp_path):
 
     jobs = folder_jobs(ingest_stack, folder)
     assert len(jobs) == 3  # the duplicate shares its job
-    assert all(j.status == "completed" and j.options == {"language": "sv", "diarize": True, "hotwords": "Lindqvist"} for j in jobs)
+    assert all(j.status == "completed" and j.options == {"language": "sv", "diarize": False, "summarize": False, "hotwords": "Lindqvist"} for j in jobs)
     assert {j.filename for j in jobs} <= set(good)
 
     # The same content dropped again later: no new job, a second result under a free name.
@@ -179,8 +180,10 @@ def test_killed_mid_batch_and_restarted_every_file_is_handled_once(ingest_stack,
         process.wait()
     assert len(names(folder / "done")) < 30  # the kills did land mid-batch
 
+    failed_before = (folder / "failed" / "trasig.wav").exists()
     final = ingest(ingest_stack, folder, "--settle-s", "0.2")
-    assert final.returncode == 1, final.stderr + log.read_text()[-3000:]
+    # Exit 1 only when this run itself had a failure.
+    assert final.returncode == (0 if failed_before else 1), final.stderr + log.read_text()[-3000:]
 
     done, failed = names(folder / "done"), names(folder / "failed")
     assert done == sorted(n for n in expected if n != "trasig.wav")

@@ -25,6 +25,7 @@ from .names import free_stem, printable, skip_reason, split_name
 from .results import ERROR_SUFFIX, OUTBOX_SUFFIXES, error_text, transcript_outputs
 from .settle import FileStat, SettleTracker
 from .submit import Submitter, file_sha256
+from .summaries import SUMMARY_SUFFIX, stored_summary_key, summary_markdown, summary_pending
 
 logger = logging.getLogger(__name__)
 
@@ -186,7 +187,8 @@ class Ingester:
                     # Deleted (through the API) while it waited: submitted again.
                     claim.update(job_id=None, new_job_id=None, enqueued=False)
                     self._advance(claim)
-                elif job.status in (JobStatus.completed.value, JobStatus.failed.value):
+                elif job.status == JobStatus.failed.value or (job.status == JobStatus.completed.value
+                                                             and not summary_pending(job)):
                     self._finish(claim, job)
 
     def _jobs(self, ids: list[str]) -> dict[str, Job]:
@@ -201,8 +203,11 @@ class Ingester:
         if job.status == JobStatus.failed.value:
             self._fail(claim, job.error_message or "the job failed", code=job.error_code, job_id=job.id)
             return
+        summary_key = stored_summary_key(job)
+        if job.summary_status == "failed":
+            logger.warning("%s: no summary: %s", printable(claim.name), job.summary_error)
         try:
-            outputs = self._transcript_outputs(job.transcript_key)
+            outputs = self._transcript_outputs(job.transcript_key, summary_key, claim.name)
         except ObjectNotFound:
             self._fail(claim, "the transcript is no longer stored", code="transcript_gone", job_id=job.id)
             return
@@ -210,7 +215,7 @@ class Ingester:
         out_stem = free_stem(stem, OUTBOX_SUFFIXES, lambda n: os.path.lexists(self.layout.outbox / n))
         done_stem = free_stem(stem, (suffix,), lambda n: os.path.lexists(self.layout.done / n))
         claim.update(plan={
-            "ok": True, "job_id": job.id, "transcript_key": job.transcript_key,
+            "ok": True, "job_id": job.id, "transcript_key": job.transcript_key, "summary_key": summary_key,
             "audio_to": f"done/{done_stem}{suffix}",
             "outputs": {s: f"outbox/{out_stem}{s}" for s in outputs},
         })
@@ -227,15 +232,18 @@ class Ingester:
         })
         self._carry_out(claim)
 
-    def _transcript_outputs(self, key: str) -> dict[str, str]:
-        return transcript_outputs(self.storage.read_bytes(key).decode("utf-8"))
+    def _transcript_outputs(self, key: str, summary_key: str | None, name: str) -> dict[str, str]:
+        outputs = transcript_outputs(self.storage.read_bytes(key).decode("utf-8"))
+        if summary_key:
+            outputs[SUMMARY_SUFFIX] = summary_markdown(self.storage, summary_key, printable(name))
+        return outputs
 
     def _carry_out(self, claim: Claim, outputs: dict[str, str] | None = None) -> None:
         """Write the planned files and move the recording; safe to repeat after a crash."""
         plan = claim.state["plan"]
         if outputs is None:
             try:
-                outputs = (self._transcript_outputs(plan["transcript_key"]) if plan["ok"]
+                outputs = (self._transcript_outputs(plan["transcript_key"], plan.get("summary_key"), claim.name) if plan["ok"]
                            else {ERROR_SUFFIX: plan["error_text"]})
             except ObjectNotFound:
                 claim.state.pop("plan")

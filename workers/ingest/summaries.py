@@ -1,0 +1,29 @@
+"""The job's summary (when the folder asks for summarize = true) as outbox/<name>.summary.md.
+
+Summaries are made after the transcript, on the cpu queue: a completed job whose summary is
+still pending or running is waited for, so the transcript and its summary arrive together.
+"""
+
+from __future__ import annotations
+
+from ..db import Job, SummaryStatus
+from ..storage import Storage
+from ..summary.render import to_markdown
+from ..summary.schema import Summary
+
+SUMMARY_SUFFIX = ".summary.md"
+_WAITING = (SummaryStatus.pending.value, SummaryStatus.running.value)
+
+
+def summary_pending(job: Job) -> bool:
+    return job.summary_status in _WAITING
+
+
+def stored_summary_key(job: Job) -> str | None:
+    """The key of a finished summary; None when none was asked for or it failed."""
+    return job.summary_key if job.summary_status == SummaryStatus.completed.value else None
+
+
+def summary_markdown(storage: Storage, key: str, title: str) -> str:
+    """ObjectNotFound when the stored summary is gone."""
+    return to_markdown(Summary.model_validate_json(storage.read_bytes(key).decode("utf-8")), title)
