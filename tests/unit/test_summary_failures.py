@@ -55,6 +55,13 @@ def test_invalid_json_is_retried_and_then_reported(endpoint):
     endpoint.answers = [(200, completion("Här är en sammanfattning: inget JSON alls"))] * 3
     with pytest.raises(LlmOutputError, match="not JSON.*after 3 attempts"):
         run(endpoint)
+    # Asked again at temperature 0 the model would repeat itself; retries sample a little.
+    assert [r["body"]["temperature"] for r in endpoint.requests] == [0.0, 0.3, 0.3]
+
+
+def test_an_invalid_answer_then_a_valid_one_succeeds(endpoint):
+    endpoint.answers = [(200, completion('{"abstract": ""}'))]
+    assert run(endpoint).abstract and len(endpoint.requests) == 2
 
 
 def test_json_of_the_wrong_shape_is_reported_with_what_is_missing(endpoint):

@@ -76,9 +76,9 @@ def response_format(mode: JsonMode, schema: dict) -> dict | None:
     return None
 
 
-def chat(endpoint: LlmEndpoint, messages: list[dict], *, max_tokens: int, schema: dict) -> ChatReply:
-    """One chat completion at temperature 0. Raises LlmUnavailableError or LlmRejectedError."""
-    body: dict = {"model": endpoint.model, "messages": messages, "max_tokens": max_tokens, "temperature": 0.0}
+def chat(endpoint: LlmEndpoint, messages: list[dict], *, max_tokens: int, schema: dict, temperature: float = 0.0) -> ChatReply:
+    """One chat completion. Raises LlmUnavailableError or LlmRejectedError."""
+    body: dict = {"model": endpoint.model, "messages": messages, "max_tokens": max_tokens, "temperature": temperature}
     fmt = response_format(endpoint.json_mode, schema)
     if fmt is not None:
         body["response_format"] = fmt

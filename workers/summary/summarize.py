@@ -19,6 +19,9 @@ from .prompt import chunk_messages, instructions_tokens, partial_json, reduce_me
 from .schema import ModelAnswer, Summary, Usage, answer_json_schema
 
 NO_SPEECH_ABSTRACT = "Inspelningen innehåller inget transkriberat tal."
+# A repeated request at temperature 0 gets the same invalid answer again: retries after an
+# answer that was not the summary JSON sample a little instead.
+RETRY_TEMPERATURE = 0.3
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$")
 
 
@@ -97,15 +100,22 @@ def summarize_transcript(
 
     def ask(messages: list[dict]) -> ModelAnswer:
         nonlocal calls_done
+        invalid_answers = 0
 
         def attempt() -> ModelAnswer:
+            nonlocal invalid_answers
             started = time.perf_counter()
-            reply = chat_fn(endpoint, messages, max_tokens=options.max_output_tokens, schema=schema)
+            temperature = RETRY_TEMPERATURE if invalid_answers else 0.0
+            reply = chat_fn(endpoint, messages, max_tokens=options.max_output_tokens, schema=schema, temperature=temperature)
             usage.requests += 1
             usage.prompt_tokens += reply.prompt_tokens
             usage.completion_tokens += reply.completion_tokens
             usage.seconds = round(usage.seconds + (time.perf_counter() - started), 3)
-            return parse_answer(reply)
+            try:
+                return parse_answer(reply)
+            except LlmOutputError:
+                invalid_answers += 1
+                raise
 
         answer = with_retries(attempt, options.retry, sleep)
         calls_done += 1
