@@ -223,3 +223,34 @@ def test_the_watcher_takes_a_slowly_written_file_only_once_it_settled(ingest_sta
         assert watcher.wait(timeout=30) == 0, log.read_text()
     assert "långsam uppladdning.flac -> done/" in log.read_text()
     assert len(folder_jobs(ingest_stack, folder)) == 1
+
+
+def test_up_runs_the_watcher_for_its_ingest_folder(tmp_path, model_cache):
+    from workers.local_redis import free_port
+
+    folder = tmp_path / "uppe"
+    (folder / "inbox").mkdir(parents=True)
+    port = free_port()
+    env = {
+        **os.environ, "SWESCRIBE_DATA_DIR": str(tmp_path / "data"), "SWESCRIBE_MODEL_CACHE_DIR": str(model_cache),
+        "SWESCRIBE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "SWESCRIBE_ASR_CPU_THREADS": "2",
+        "SWESCRIBE_INGEST_DIR": str(folder), "SWESCRIBE_INGEST_SETTLE_S": "0.5",
+    }
+    env.pop("SWESCRIBE_DATABASE_URL", None)
+    log_path = tmp_path / "up.log"
+    with open(log_path, "wb") as log:
+        up = subprocess.Popen([sys.executable, "-m", "workers.cli", "up", "--port", str(port)], env=env, cwd=REPO_ROOT,
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        (folder / "inbox" / "via up.flac").write_bytes(SYNTHETIC[0].read_bytes())
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not (folder / "done" / "via up.flac").exists():
+            assert up.poll() is None, log_path.read_text()[-3000:]
+            time.sleep(0.3)
+        assert (folder / "outbox" / "via up.json").exists(), log_path.read_text()[-3000:]
+        assert f"watching {folder.resolve() / 'inbox'}" in log_path.read_text()
+        os.killpg(up.pid, signal.SIGINT)
+        assert up.wait(timeout=60) == 0
+    finally:
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)

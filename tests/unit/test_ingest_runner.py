@@ -236,3 +236,31 @@ def test_a_failed_job_fails_the_file_and_a_new_drop_tries_again(env):
     run_job(env, sent[1])
     ing.poll()
     assert listing(layout.done) == ["a.flac"] and jobs.get_job(sessions, sent[0]) is None
+
+
+def test_with_the_queue_down_a_pass_stops_and_the_next_one_resumes(env):
+    from workers.ingest.runner import SubmitFailed
+
+    sessions, storage, layout, sent = env
+    for i in range(25):
+        (layout.inbox / f"klipp {i:02d}.flac").write_bytes(CLIP.read_bytes() + bytes([i]))  # distinct content
+
+    def broker_down(job_id):
+        raise ConnectionRefusedError("Error 111 connecting to 127.0.0.1:6379")
+
+    down = Ingester(layout, Submitter(sessions=sessions, storage=storage, send=broker_down, owner=owner_for(layout.root),
+                                      options={}), sessions, storage, settle_s=0)
+    with pytest.raises(SubmitFailed, match="could not be queued: the job queue is unavailable: Error 111"):
+        down.run_once(sleep=lambda s: None)
+    claimed = [n for n in listing(layout.processing)]
+    assert len(claimed) == 1 and len(listing(layout.inbox)) == 24  # stopped at the first failure, nothing lost
+
+    ing = ingester(env)
+    ing.resume()
+    ing.take(ing.scan(0.0))
+    ing.take(ing.scan(1.0))
+    assert len(set(sent)) == 25 and listing(layout.inbox) == []
+    for job_id in set(sent):
+        run_job(env, job_id)
+    ing.poll()
+    assert len(listing(layout.done)) == 25 and jobs.list_jobs(sessions, owner_for(layout.root), None, 50, 0)[1] == 25

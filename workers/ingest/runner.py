@@ -13,8 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
+from .. import jobs
 from ..db import Job, JobStatus
 from ..pipeline.audio import probe_audio
 from ..pipeline.errors import AudioDecodeError
@@ -24,12 +26,20 @@ from .layout import FolderLayout, IngestFolderError, move_no_overwrite, write_at
 from .names import free_stem, printable, skip_reason, split_name
 from .results import ERROR_SUFFIX, OUTBOX_SUFFIXES, error_text, transcript_outputs
 from .settle import FileStat, SettleTracker
-from .submit import Submitter, file_sha256
-from .summaries import SUMMARY_SUFFIX, stored_summary_key, summary_markdown, summary_pending
+from .submit import QueueUnavailable, Submitter, file_sha256
+from .summaries import SUMMARY_SUFFIX, SUMMARY_WAITING, stored_summary_key, summary_markdown
 
 logger = logging.getLogger(__name__)
 
 STATUS_QUERY_CHUNK = 500
+TAKE_CHUNK = 20
+
+
+def _finished(status: str, summary_status: str | None) -> bool:
+    """Failed, or completed with no summary still to come (the two are delivered together)."""
+    if status == JobStatus.failed.value:
+        return True
+    return status == JobStatus.completed.value and summary_status not in SUMMARY_WAITING
 
 
 class SubmitFailed(Exception):
@@ -69,16 +79,23 @@ class Ingester:
         Returns the names still being written (left for the next run). Raises SubmitFailed
         when recordings could not be queued."""
         self.resume()
-        self.take(self.scan(time.monotonic()))
+        self.take(self.scan(time.monotonic()))  # links and special files; nothing settles on first sight
+        names: list[str] = []
         if self.tracker.waiting():
             sleep(self.settle_s)
-            self.take(self.scan(time.monotonic()))
+            names = self.scan(time.monotonic())
+        on_started(len(self.active) + len(names))
+        for start in range(0, len(names), TAKE_CHUNK):
+            if self.unsubmitted:
+                break  # the queue or storage is down: the rest stays in the inbox for the next run
+            # Finished jobs are delivered while a long batch is still being submitted.
+            self.take(names[start : start + TAKE_CHUNK])
+            self.poll()
         if self.unsubmitted:
             raise SubmitFailed(
                 f"{len(self.unsubmitted)} recording(s) could not be queued: {next(iter(self.unsubmitted.values()))}; "
                 "they stay in .processing and the next run queues them"
             )
-        on_started(len(self.active))
         while self.active:
             self.poll()
             if self.active:
@@ -93,10 +110,10 @@ class Ingester:
             stop.wait(poll_interval_s)
 
     def step(self, now: float) -> None:
-        self.take(self.scan(now))
         for claim_id in list(self.unsubmitted):
             if claim_id in self.active:
                 self._advance(self.active[claim_id])
+        self.take(self.scan(now))
         self.poll()
 
     # -- the stages ------------------------------------------------------------------------
@@ -134,6 +151,8 @@ class Ingester:
 
     def take(self, names: list[str]) -> None:
         for name in names:
+            if self.unsubmitted:
+                return  # the queue or storage is down: the rest stays in the inbox meanwhile
             self.tracker.forget(name)
             try:
                 claim = claim_file(self.layout, name)
@@ -144,30 +163,45 @@ class Ingester:
             self._advance(claim)
 
     def _advance(self, claim: Claim) -> None:
-        """Hash, probe and submit; a recording that is not audio fails here, without a job."""
+        """Hash, probe and submit; a recording that is not audio fails here, without a job.
+        The job store, storage or queue being down leaves the claim to be retried."""
+        if "sha256" not in claim.state and not self._inspect(claim):
+            return
         try:
-            if "sha256" not in claim.state:
-                info = os.lstat(claim.audio)
-                if not stat.S_ISREG(info.st_mode):
-                    kind = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a regular file"
-                    self._fail(claim, f"{kind}; only regular files are ingested (nothing outside the folder is read)")
-                    return
-                try:
-                    duration_s = probe_audio(claim.audio)
-                except AudioDecodeError as e:
-                    self._fail(claim, f"cannot decode audio: {e.reason}", code=AudioDecodeError.code)
-                    return
-                sha256, size = file_sha256(claim.audio)
-                claim.update(sha256=sha256, size_bytes=size, duration_s=duration_s)
             job = self.submitter.ensure_job(claim)
             self.submitter.enqueue(claim, job)
-        except (StorageError, OSError) as e:
-            self._not_submitted(claim, f"storage: {e}")
+        except QueueUnavailable as e:
+            self._not_submitted(claim, str(e))
             return
-        except Exception as e:  # noqa: BLE001 - kombu and the database drivers raise many types
-            self._not_submitted(claim, f"{type(e).__name__}: {e}")
+        except StorageError as e:
+            self._not_submitted(claim, f"storage unavailable: {e}")
+            return
+        except SQLAlchemyError as e:
+            self._not_submitted(claim, f"job database unavailable: {e}")
+            return
+        except OSError as e:  # a full disk under storage or the folder
+            self._not_submitted(claim, f"cannot write: {e}")
             return
         self.unsubmitted.pop(claim.id, None)
+
+    def _inspect(self, claim: Claim) -> bool:
+        """Record the recording's hash and duration; False if it failed (not audio, unreadable)."""
+        try:
+            info = os.lstat(claim.audio)
+            if not stat.S_ISREG(info.st_mode):
+                kind = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a regular file"
+                self._fail(claim, f"{kind}; only regular files are ingested (nothing outside the folder is read)")
+                return False
+            duration_s = probe_audio(claim.audio)
+            sha256, size = file_sha256(claim.audio)
+        except AudioDecodeError as e:
+            self._fail(claim, f"cannot decode audio: {e.reason}", code=AudioDecodeError.code)
+            return False
+        except OSError as e:
+            self._fail(claim, f"cannot read the file: {e.strerror or e}", code="unreadable")
+            return False
+        claim.update(sha256=sha256, size_bytes=size, duration_s=duration_s)
+        return True
 
     def _not_submitted(self, claim: Claim, reason: str) -> None:
         logger.warning("%s: not queued yet: %s", printable(claim.name), reason)
@@ -179,24 +213,27 @@ class Ingester:
         for claim in self.active.values():
             if claim.state.get("job_id") in waiting and claim.id not in self.unsubmitted:
                 waiting[claim.state["job_id"]].append(claim)
-        found = self._jobs(list(waiting))
+        states = self._states(list(waiting))
         for job_id, claims in waiting.items():
-            job = found.get(job_id)
+            if job_id in states and not _finished(*states[job_id]):
+                continue
+            job = jobs.get_job(self.sessions, job_id) if job_id in states else None
             for claim in claims:
                 if job is None:
                     # Deleted (through the API) while it waited: submitted again.
                     claim.update(job_id=None, new_job_id=None, enqueued=False)
                     self._advance(claim)
-                elif job.status == JobStatus.failed.value or (job.status == JobStatus.completed.value
-                                                             and not summary_pending(job)):
+                else:
                     self._finish(claim, job)
 
-    def _jobs(self, ids: list[str]) -> dict[str, Job]:
-        found: dict[str, Job] = {}
+    def _states(self, ids: list[str]) -> dict[str, tuple[str, str | None]]:
+        """job id -> (status, summary status), in one light query per chunk: this runs every poll."""
+        found: dict[str, tuple[str, str | None]] = {}
         with self.sessions() as session:
             for start in range(0, len(ids), STATUS_QUERY_CHUNK):
-                for job in session.scalars(select(Job).where(Job.id.in_(ids[start : start + STATUS_QUERY_CHUNK]))):
-                    found[job.id] = job
+                query = select(Job.id, Job.status, Job.summary_status).where(Job.id.in_(ids[start : start + STATUS_QUERY_CHUNK]))
+                for job_id, status, summary_status in session.execute(query):
+                    found[job_id] = (status, summary_status)
         return found
 
     def _finish(self, claim: Claim, job: Job) -> None:

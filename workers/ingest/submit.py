@@ -28,6 +28,10 @@ logger = logging.getLogger(__name__)
 CHUNK_BYTES = 1024 * 1024
 
 
+class QueueUnavailable(Exception):
+    """The task could not be sent (broker down); the job exists and is sent on a later try."""
+
+
 def owner_for(folder: Path) -> str:
     """Jobs of one folder share an owner (32 characters at most, like an API key id)."""
     return "ingest-" + hashlib.sha256(str(folder).encode("utf-8", "surrogateescape")).hexdigest()[:16]
@@ -105,5 +109,8 @@ class Submitter:
         if claim.state.get("enqueued") or job.id != claim.state.get("new_job_id"):
             return
         if job.status == JobStatus.queued.value:
-            self.send(job.id)
+            try:
+                self.send(job.id)
+            except Exception as e:  # noqa: BLE001 - kombu and redis raise many connection error types
+                raise QueueUnavailable(f"the job queue is unavailable: {e}") from e
         claim.update(enqueued=True)

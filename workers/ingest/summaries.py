@@ -12,11 +12,7 @@ from ..summary.render import to_markdown
 from ..summary.schema import Summary
 
 SUMMARY_SUFFIX = ".summary.md"
-_WAITING = (SummaryStatus.pending.value, SummaryStatus.running.value)
-
-
-def summary_pending(job: Job) -> bool:
-    return job.summary_status in _WAITING
+SUMMARY_WAITING = (SummaryStatus.pending.value, SummaryStatus.running.value)
 
 
 def stored_summary_key(job: Job) -> str | None:
