@@ -73,10 +73,12 @@ def start_embedded_server(settings: Settings, log_path: Path, port: int | None =
     port = port or free_port()
     threads = settings.llm_embedded_threads or os.cpu_count() or 1
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    # The server lets HOST and PORT from the environment override its arguments.
+    env = {k: v for k, v in os.environ.items() if k not in ("HOST", "PORT")}
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             server_command(model_file, port, settings.llm_context_tokens, threads),
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, env=env,
         )
     return EmbeddedServer(process, f"http://127.0.0.1:{port}/v1", log_path)
 
