@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
 from ..settings import Settings
+from ..storage import StorageError
 from .folder_config import FolderConfigError, FolderOptions, load_folder_config
 from .layout import FolderLayout, IngestFolderError, folder_lock, prepare_folder
 from .names import printable
@@ -65,13 +67,17 @@ def run_ingest(request: IngestRequest, settings: Settings) -> int:
     from ..migrate import upgrade
     from ..storage import storage_from_settings
 
-    upgrade(settings.sqlalchemy_url)
-    sessions = session_factory(settings.sqlalchemy_url)
-    storage = storage_from_settings(settings)
+    try:
+        upgrade(settings.sqlalchemy_url)
+        sessions = session_factory(settings.sqlalchemy_url)
+        storage = storage_from_settings(settings)
+        owner = owner_for(layout.root)
+        if options.webhook_url is not None:
+            _ensure_webhook_secret(sessions, owner, layout)
+    except (SQLAlchemyError, ValueError) as e:
+        click.echo(f"swescribe ingest: cannot use the job database or storage: {e}", err=True)
+        return EXIT_SOME_FAILED
     celery = make_celery(settings)
-    owner = owner_for(layout.root)
-    if options.webhook_url is not None:
-        _ensure_webhook_secret(sessions, owner, layout)
 
     submitter = Submitter(
         sessions=sessions, storage=storage, owner=owner, options=options.job_options(),
@@ -105,6 +111,11 @@ def _once(layout, submitter, sessions, storage, request: IngestRequest) -> int:
     except SubmitFailed as e:
         bar.close()
         click.echo(f"swescribe ingest: {e}", err=True)
+        return EXIT_SOME_FAILED
+    except (SQLAlchemyError, StorageError) as e:
+        bar.close()
+        click.echo(f"swescribe ingest: stopped: {e}; recordings taken so far stay in .processing and the next run "
+                   "resumes them", err=True)
         return EXIT_SOME_FAILED
     bar.close()
     done = sum(o.ok for o in ingester.outcomes)

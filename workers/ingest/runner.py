@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 STATUS_QUERY_CHUNK = 500
 TAKE_CHUNK = 20
+WATCH_ERROR_PAUSE_S = 5.0
 
 
 def _finished(status: str, summary_status: str | None) -> bool:
@@ -106,7 +107,13 @@ class Ingester:
         """Keep the folder moving until `stop` is set."""
         self.resume()
         while not stop.is_set():
-            self.step(time.monotonic())
+            try:
+                self.step(time.monotonic())
+            except (SQLAlchemyError, StorageError, OSError) as e:
+                # The database or a disk being away for a while must not end the watcher;
+                # every claim is on disk and is picked up again on the next step.
+                logger.error("ingest step failed, trying again: %s", e)
+                stop.wait(WATCH_ERROR_PAUSE_S)
             stop.wait(poll_interval_s)
 
     def step(self, now: float) -> None:
