@@ -264,3 +264,18 @@ def test_with_the_queue_down_a_pass_stops_and_the_next_one_resumes(env):
         run_job(env, job_id)
     ing.poll()
     assert len(listing(layout.done)) == 25 and jobs.list_jobs(sessions, owner_for(layout.root), None, 50, 0)[1] == 25
+
+
+def test_a_folder_with_a_webhook_gets_a_signing_secret_once(env):
+    from workers.ingest.command import _ensure_webhook_secret
+    from workers.webhooks import store
+
+    sessions, _storage, layout, _sent = env
+    owner = owner_for(layout.root)
+    _ensure_webhook_secret(sessions, owner, layout)
+    secret_file = layout.root / ".webhook-secret"
+    secret = secret_file.read_text().strip()
+    assert secret.startswith("whsec_") and secret == store.get_endpoint(sessions, owner).secret
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    _ensure_webhook_secret(sessions, owner, layout)  # a second start keeps the same secret
+    assert secret_file.read_text().strip() == store.get_endpoint(sessions, owner).secret == secret
