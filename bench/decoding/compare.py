@@ -128,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-area", type=int, default=2, help="synthetic fixtures per dialect area; 0 = all")
     parser.add_argument("--model", default="whisper-base-offline")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "accuracy" / "decoding.json")
+    parser.add_argument("--merge", action="store_true", help="keep the other configs already in --out (runs split in parts)")
     args = parser.parse_args(argv)
 
     names = args.only.split(",") if args.only else list(CONFIGS)
@@ -139,21 +140,37 @@ def main(argv: list[str] | None = None) -> int:
     model = load_configured_model(args.model, Settings())
 
     results = {}
+    if args.merge and args.out.is_file():
+        results = json.loads(args.out.read_text(encoding="utf-8"))["configs"]
     for name in tqdm(names, desc="configs", unit="config", file=sys.stderr):
         results[name] = run_config(model, CONFIGS[name], entries, name)
         print(f"{name}: {json.dumps({k: v for k, v in results[name].items() if k not in ('hypotheses', 'options')})}", file=sys.stderr)
+        # Written after every config, so an interrupted comparison keeps what it measured.
+        _write(args.out, model, entries, {n: results[n] for n in CONFIGS if n in results})
+    print(table({n: results[n] for n in CONFIGS if n in results}))
+    return 0
 
+
+def _write(out: Path, model, entries: list[EvalEntry], results: dict) -> None:
     report = {
         "date": datetime.now(timezone.utc).isoformat(timespec="minutes"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.processor() or platform.platform()}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {_cpu_name()}",
         "model": asdict(model.info),
         "recordings": {"real": [e.id for e in entries if not e.synthetic], "synthetic": [e.id for e in entries if e.synthetic]},
         "configs": results,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    print(table(results))
-    return 0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.platform()
 
 
 if __name__ == "__main__":
