@@ -40,7 +40,10 @@ def main(verbose: int) -> None:
 @click.option("--batch-size", type=click.IntRange(min=1), default=None,
               help="Batched inference: windows decoded at once; short files are packed together (default: SWESCRIBE_ASR_BATCH_SIZE).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
-def transcribe(paths, model_name, language, formats, out_dir, prompt, hotwords, batch_size, progress) -> None:
+@click.option("--summarize/--no-summarize", default=False, show_default=True,
+              help="Swedish summary per file: key `summary` in the JSON output and OUT/<stem>.summary.md. Uses "
+                   "SWESCRIBE_LLM_BASE_URL, or starts the embedded model for the run.")
+def transcribe(paths, model_name, language, formats, out_dir, prompt, hotwords, batch_size, progress, summarize) -> None:
     """Transcribe audio or video files; writes OUT/<stem>.<format> for each."""
     from .transcribe_command import TranscribeRequest, run_transcribe
 
@@ -55,6 +58,7 @@ def transcribe(paths, model_name, language, formats, out_dir, prompt, hotwords, 
         hotwords=hotwords,
         batch_size=batch_size or settings.asr_batch_size,
         show_progress=progress,
+        summarize=summarize,
     )
     sys.exit(run_transcribe(request, settings))
 

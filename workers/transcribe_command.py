@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ class TranscribeRequest:
     hotwords: str | None
     batch_size: int
     show_progress: bool
+    # A Swedish summary per file: key `summary` in the JSON output and <stem>.summary.md.
+    summarize: bool = False
 
 
 def run_transcribe(request: TranscribeRequest, settings: Settings) -> int:
@@ -63,6 +66,38 @@ def run_transcribe(request: TranscribeRequest, settings: Settings) -> int:
         click.echo(f"swescribe: {e}", err=True)
         return EXIT_USAGE
 
+    with contextlib.ExitStack() as stack:
+        summarizer = None
+        if request.summarize:
+            from .summarize_command import EmbeddedServerError, open_summarizer
+
+            try:
+                summarizer = open_summarizer(settings, stack, request.show_progress)
+            except EmbeddedServerError as e:
+                click.echo(f"swescribe: cannot summarise: {e}", err=True)
+                return EXIT_MODEL_ERROR
+        return _run_all(request, model, options, summarizer)
+
+
+def _write_outputs(request: TranscribeRequest, path: Path, transcript: Transcript, summarizer) -> str | None:
+    """Write every output of one file; the summary's error, if it failed. The transcript is
+    written before the summary is asked for, so a slow or failing LLM never costs it."""
+    for fmt in request.formats:
+        write_atomically(request.out_dir / f"{path.stem}.{fmt}", render(transcript, fmt))
+    if summarizer is None:
+        return None
+    from .summarize_command import json_with_summary, summary_markdown
+
+    result = summarizer(path.name, transcript)
+    if "json" in request.formats:
+        write_atomically(request.out_dir / f"{path.stem}.json", json_with_summary(transcript, result))
+    markdown = summary_markdown(path, result)
+    if markdown is not None:
+        write_atomically(request.out_dir / f"{path.stem}.summary.md", markdown)
+    return result.error
+
+
+def _run_all(request: TranscribeRequest, model, options: TranscribeOptions, summarizer) -> int:
     durations = {p: probe_duration_s(p) or 0.0 for p in request.paths}
     bar = tqdm(
         total=sum(durations.values()), unit="s", desc="audio", file=sys.stderr,
@@ -76,8 +111,10 @@ def run_transcribe(request: TranscribeRequest, settings: Settings) -> int:
                 tqdm.write(f"error: {_reason(path, result)}", file=sys.stderr)
                 continue
             try:
-                for fmt in request.formats:
-                    write_atomically(request.out_dir / f"{path.stem}.{fmt}", render(result, fmt))
+                summary_error = _write_outputs(request, path, result, summarizer)
+                if summary_error:
+                    failed += 1
+                    tqdm.write(f"error: {path}: summary failed (transcript written): {summary_error}", file=sys.stderr)
             except OSError as e:
                 failed += 1
                 tqdm.write(f"error: {path}: cannot write output: {e}", file=sys.stderr)
