@@ -98,3 +98,27 @@ def receiver():
     yield make
     for r in made:
         r.close()
+
+
+# The embedded summary model's context in tests: short transcripts only, and a smaller KV cache.
+TEST_LLM_CONTEXT_TOKENS = 4096
+
+
+@pytest.fixture(scope="session")
+def embedded_llm(model_cache, tmp_path_factory) -> Iterator[str]:
+    """The embedded summary model under a real llama.cpp server on a free 127.0.0.1 port,
+    started once per session; yields its base URL (up to /v1)."""
+    from workers.settings import Settings
+    from workers.summary.embedded_server import EmbeddedServerError, start_embedded_server, wait_ready
+
+    settings = Settings(_env_file=None, data_dir=tmp_path_factory.mktemp("llm"), model_cache_dir=model_cache,
+                        llm_context_tokens=TEST_LLM_CONTEXT_TOKENS)
+    try:
+        server = start_embedded_server(settings, settings.data_dir / "llm.log")
+        wait_ready(server)
+    except EmbeddedServerError as e:
+        pytest.fail(f"the embedded LLM server cannot run: {e}")
+    try:
+        yield server.base_url
+    finally:
+        server.stop()
