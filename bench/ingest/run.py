@@ -189,7 +189,7 @@ def render_section(results: dict) -> str:
         "",
         "Every recording is its own job and so its own Whisper window: the worker decodes one 2-4 s clip at a time, "
         "and the batch size only helps within a job. The packing of many short files into one batch that "
-        "`swescribe transcribe --batch-size 8` does (bench/asr: 74.5 clips/min) is not used on the job path, so a "
+        "`swescribe transcribe --batch-size 8` does (bench/asr: 74.5 clips/min on a quieter machine) is not used on the job path, so a "
         "folder of many short clips is transcribed at the per-job rate above; a folder of long recordings is not "
         "affected.",
         "",
