@@ -11,8 +11,8 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from .evaluation.manifests import ManifestError, load_manifest
-from .evaluation.report import write_reports
+from .evaluation.manifests import ManifestError, load_manifests
+from .evaluation.report import POOLED_LABEL, group_title, write_reports
 from .evaluation.results import EntryResult, summarize
 from .models import load_configured_model
 from .pipeline.errors import AudioDecodeError, PipelineError
@@ -41,7 +41,7 @@ def options_from_config(config: Path | None) -> TranscribeOptions:
 
 def run_eval(manifests: tuple[Path, ...], model_name: str, config: Path | None, out_dir: Path, settings: Settings) -> int:
     try:
-        entries = [e for m in (manifests or (DEFAULT_MANIFEST,)) for e in load_manifest(m)]
+        entries = load_manifests(manifests or (DEFAULT_MANIFEST,))
         options = options_from_config(config)
         model = load_configured_model(model_name, settings)
     except (ManifestError, ValueError, OSError) as e:
@@ -66,10 +66,18 @@ def run_eval(manifests: tuple[Path, ...], model_name: str, config: Path | None, 
     summary = summarize(results, asdict(model.info), _describe(options))
     for path in write_reports(summary, out_dir):
         click.echo(f"wrote {path}", err=True)
-    for name, group in summary["by_group"].items():
-        click.echo(f"{name}: WER {group.get('wer', float('nan')):.4f} CER {group.get('cer', float('nan')):.4f}", err=True)
-    click.echo(f"{summary['overall']['wer']:.4f}")
+    _echo_figures(summary)
     return 0
+
+
+def _echo_figures(summary: dict) -> None:
+    """Each group on stderr; the pooled WER alone on stdout's last line (the scripts' contract)."""
+    for name, group in summary["by_group"].items():
+        overall = group["overall"]
+        click.echo(f"{group_title(name, group)}: WER {overall.get('wer', float('nan')):.4f} "
+                   f"CER {overall.get('cer', float('nan')):.4f}", err=True)
+    click.echo(f"overall WER, all groups pooled ({POOLED_LABEL}):", err=True)
+    click.echo(f"{summary['all_groups'].get('wer', float('nan')):.4f}")
 
 
 def _describe(options: TranscribeOptions) -> dict:

@@ -26,11 +26,14 @@ def test_eval_on_real_speech_writes_reports_and_prints_the_wer_last(tmp_path, mo
     assert result.returncode == 0, result.stderr
     wer = float(result.stdout.strip().splitlines()[-1])
     summary = json.loads((tmp_path / "acc" / "eval.json").read_text())
-    assert summary["overall"]["wer"] == pytest.approx(wer, abs=1e-4)
+    assert summary["all_groups"]["wer"] == pytest.approx(wer, abs=1e-4)
     assert 0 < wer < 0.6
     assert list(summary["by_group"]) == ["real_speech"]
+    assert summary["by_group"]["real_speech"]["speech"] == "real"
+    assert summary["by_group"]["real_speech"]["overall"]["wer"] == summary["all_groups"]["wer"]
     assert summary["options"]["beam_size"] == 1
     assert len(summary["recordings"]) == len(real_speech_entries)
+    assert "real_speech (real speech): WER" in result.stderr and "all groups pooled" in result.stderr
     assert (tmp_path / "acc" / "eval.png").stat().st_size > 1000
 
 

@@ -1,4 +1,9 @@
-"""Scores of an evaluation run, grouped: overall, per group, per dialect area, per condition."""
+"""Scores of an evaluation run, per group: each group's overall, its dialect areas and its
+recording conditions, kept apart so real and synthetic speech are never merged in one figure.
+
+A figure pooled over all groups is kept (`all_groups`, the number `swescribe eval` prints last
+for scripts), labelled as a mix of every group and never broken down by area or condition.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,13 @@ from typing import Callable, Iterable
 
 import jiwer
 
-from .manifests import EvalEntry
+from .manifests import UNKNOWN, EvalEntry
 from .normalize import normalize_swedish
 from .scoring import error_rates
 
 WORST_SHOWN = 10
+POOLED_NOTE = ("every group pooled, real and synthetic speech together: one number for scripts; "
+               "read the per-group figures for accuracy")
 
 
 @dataclass(frozen=True)
@@ -25,11 +32,15 @@ class EntryResult:
         return len(normalize_swedish(self.hypothesis).split())
 
 
-def group_scores(results: list[EntryResult], key: Callable[[EvalEntry], str]) -> dict[str, dict]:
-    groups: dict[str, list[EntryResult]] = {}
+def split_by(results: Iterable[EntryResult], key: Callable[[EvalEntry], str]) -> dict[str, list[EntryResult]]:
+    parts: dict[str, list[EntryResult]] = {}
     for result in results:
-        groups.setdefault(key(result.entry), []).append(result)
-    return {name: scores(members) for name, members in sorted(groups.items())}
+        parts.setdefault(key(result.entry), []).append(result)
+    return dict(sorted(parts.items()))
+
+
+def group_scores(results: list[EntryResult], key: Callable[[EvalEntry], str]) -> dict[str, dict]:
+    return {name: scores(members) for name, members in split_by(results, key).items()}
 
 
 def scores(results: Iterable[EntryResult]) -> dict:
@@ -45,6 +56,30 @@ def scores(results: Iterable[EntryResult]) -> dict:
         summary["non_speech_recordings"] = len(silent)
         summary["words_on_non_speech"] = sum(r.word_count for r in silent)
     return summary
+
+
+def speech_kind(results: list[EntryResult]) -> str:
+    """"synthetic", "real" or (only for results not loaded through load_manifests) "mixed"."""
+    kinds = {r.entry.synthetic for r in results}
+    return "mixed" if len(kinds) > 1 else ("synthetic" if kinds == {True} else "real")
+
+
+def group_summary(results: list[EntryResult]) -> dict:
+    """One group: its overall scores, then its areas and conditions (each within this group only)."""
+    manifests = sorted({str(r.entry.manifest) for r in results if r.entry.manifest is not None})
+    return {
+        "speech": speech_kind(results),
+        "manifests": manifests,
+        "overall": scores(results),
+        "by_dialect_area": group_scores(results, lambda e: e.dialect_area),
+        "by_condition": group_scores(results, lambda e: e.condition),
+        "worst": worst(results),
+    }
+
+
+def is_labelled(breakdown: dict[str, dict]) -> bool:
+    """False when the manifest gave no labels (everything "unknown"): nothing to break down."""
+    return set(breakdown) != {UNKNOWN}
 
 
 def worst(results: list[EntryResult], count: int = WORST_SHOWN) -> list[dict]:
@@ -65,14 +100,12 @@ def worst(results: list[EntryResult], count: int = WORST_SHOWN) -> list[dict]:
 
 
 def summarize(results: list[EntryResult], model: dict, options: dict) -> dict:
+    groups = split_by(results, lambda e: e.group)
     return {
         "model": model,
         "options": options,
-        "overall": scores(results),
-        "by_group": group_scores(results, lambda e: e.group),
-        "by_dialect_area": group_scores(results, lambda e: e.dialect_area),
-        "by_condition": group_scores(results, lambda e: e.condition),
-        "worst": worst(results),
+        "all_groups": {**scores(results), "groups": list(groups), "note": POOLED_NOTE},
+        "by_group": {name: group_summary(members) for name, members in groups.items()},
         "recordings": [
             {"id": r.entry.id, "group": r.entry.group, "dialect_area": r.entry.dialect_area, "condition": r.entry.condition,
              "synthetic": r.entry.synthetic, "reference": r.entry.text, "hypothesis": r.hypothesis, "seconds": round(r.seconds, 3)}
