@@ -1,6 +1,8 @@
 """Webhook building blocks: Standard Webhooks signatures, the SSRF guard, the retry policy."""
 
+import ipaddress
 import json
+import multiprocessing
 import random
 import socket
 import time
@@ -46,11 +48,29 @@ def fake_resolver(*addresses):
     ("address", "kind"),
     [("127.0.0.1", "loopback"), ("10.1.2.3", "private"), ("192.168.0.10", "private"), ("172.16.5.5", "private"),
      ("169.254.169.254", "link-local"), ("224.0.0.1", "multicast"), ("0.0.0.0", "unspecified"), ("::1", "loopback"),
-     ("fd00::1", "private"), ("::ffff:10.0.0.1", "private"), ("fe80::1", "link-local")],
+     ("fd00::1", "private"), ("::ffff:10.0.0.1", "private"), ("fe80::1", "link-local"),
+     ("100.64.0.1", "carrier-grade NAT"), ("100.127.255.254", "carrier-grade NAT"), ("::ffff:100.64.1.1", "carrier-grade NAT"),
+     ("2002:7f00:1::", "loopback"), ("2002:a00:1::", "private"), ("fec0::1", "site-local"), ("240.0.0.1", "private|reserved"),
+     ("192.0.2.10", "private"), ("198.18.0.1", "private"), ("64:ff9b::a00:1", "private|reserved")],
 )
 def test_internal_targets_are_refused(address, kind):
     with pytest.raises(UnsafeWebhookUrl, match=kind):
         check_webhook_url("https://case.example/hook", resolve=fake_resolver(address))
+
+
+def test_every_refused_address_is_not_globally_routable():
+    # The catch-all: whatever has no name of its own is still refused when it is not global.
+    from workers.webhooks.url_guard import _forbidden
+
+    assert _forbidden(ipaddress.ip_address("192.88.99.1")) is None, "6to4 relay anycast is global"
+    for network in ("100.64.0.0/10", "192.0.0.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"):
+        address = ipaddress.ip_network(network)[1]
+        assert _forbidden(address) is not None, address
+
+
+def test_allowing_private_targets_allows_carrier_grade_nat_too():
+    allowed = UrlPolicy(allow_private=True)
+    assert check_webhook_url("https://case.example/hook", allowed, resolve=fake_resolver("100.64.0.1")) == ["100.64.0.1"]
 
 
 def test_one_internal_address_among_public_ones_is_enough_to_refuse():
@@ -60,6 +80,9 @@ def test_one_internal_address_among_public_ones_is_enough_to_refuse():
 
 def test_public_targets_pass_and_the_operator_can_allow_private_ones():
     assert check_webhook_url("https://case.example/hook", resolve=fake_resolver("93.184.215.14")) == ["93.184.215.14"]
+    both = fake_resolver("2606:4700::1111", "93.184.215.14", "2606:4700::1111")
+    assert check_webhook_url("https://case.example/hook", resolve=both) == ["2606:4700::1111", "93.184.215.14"], \
+        "the resolver's order of preference, once each"
     allowed = UrlPolicy(allow_private=True)
     assert check_webhook_url("http://127.0.0.1:9000/hook", allowed) == ["127.0.0.1"]
 
@@ -102,3 +125,21 @@ def test_backoff_grows_with_jitter_and_gives_up_after_a_day():
         assert bound / 2 <= delay <= bound
     assert len({round(d, 6) for d in delays[:8]}) == 8, "jittered, not a fixed ladder"
     assert policy.next_delay_s(20, age_s=24 * 3600 - 1, rng=rng) is None
+
+
+def _draw_jitter(results):
+    results.put([RetryPolicy().next_delay_s(10, age_s=0) for _ in range(3)])
+
+
+def test_forked_processes_draw_different_jitter_by_default():
+    # Celery forks its pool from one parent: a generator seeded before the fork would hand
+    # every child the same sequence.
+    fork = multiprocessing.get_context("fork")
+    results = fork.Queue()
+    children = [fork.Process(target=_draw_jitter, args=(results,)) for _ in range(2)]
+    for child in children:
+        child.start()
+    first, second = (results.get(timeout=30) for _ in children)
+    for child in children:
+        child.join(timeout=30)
+    assert first != second and len(set(first)) == 3

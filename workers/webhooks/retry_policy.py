@@ -4,7 +4,7 @@ Retried: connection errors, timeouts, 429 and 5xx, with exponential backoff and 
 (so a receiver coming back is not hit by every queued delivery at once), until the delivery
 is older than the give-up age (24 h by default). Not retried: other 4xx (the receiver refuses
 this message) and 3xx (redirects are never followed: a redirect could point inside the
-network). 410 Gone disables the endpoint.
+network). 410 Gone ends the delivery; see delivery.py for what else it stops.
 """
 
 from __future__ import annotations
@@ -12,6 +12,11 @@ from __future__ import annotations
 import enum
 import random
 from dataclasses import dataclass
+
+# Jitter comes from the operating system, not from a seeded generator: Celery forks its pool
+# processes from one parent, and a generator made before the fork would give every process
+# the same "random" delays, so their retries would land together again.
+SYSTEM_RANDOM = random.SystemRandom()
 
 
 class Outcome(str, enum.Enum):
@@ -42,7 +47,7 @@ class RetryPolicy:
     max_delay_s: float = 3600.0
     give_up_after_s: float = 24 * 3600.0
 
-    def next_delay_s(self, attempts_made: int, age_s: float, rng: random.Random = random.Random()) -> float | None:
+    def next_delay_s(self, attempts_made: int, age_s: float, rng: random.Random = SYSTEM_RANDOM) -> float | None:
         """Seconds until the next try after `attempts_made` tries, or None to give up."""
         bound = min(self.max_delay_s, self.first_delay_s * 2 ** max(attempts_made - 1, 0))
         delay = bound / 2 + rng.uniform(0, bound / 2)

@@ -1,10 +1,12 @@
 """Refuse webhook URLs that point into the operator's own network (SSRF).
 
 A case-handling system is reached over the network; a URL that resolves to loopback, a
-private range, link-local (169.254.169.254 is the cloud metadata service), multicast or a
-reserved range would let an API key holder make this service call internal systems. Such
-URLs are refused unless the operator allows private targets by setting (e.g. a case system on
-the same LAN). Every address a name resolves to is checked, not just the first.
+private range, link-local (169.254.169.254 is the cloud metadata service), multicast, the
+carrier-grade NAT range 100.64.0.0/10 or any other address that is not globally routable
+would let an API key holder make this service call internal systems. Such URLs are refused
+unless the operator allows private targets by setting (e.g. a case system on the same LAN).
+Every address a name resolves to is checked, not just the first, and the sender connects to
+those checked addresses only (sender.py), so a name cannot resolve to something else later.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ class UrlPolicy:
 
 
 def check_webhook_url(url: str, policy: UrlPolicy = UrlPolicy(), resolve=socket.getaddrinfo) -> list[str]:
-    """Validate `url`; return the addresses it resolves to, all of them allowed."""
+    """Validate `url`; return the addresses it resolves to, all of them allowed, in the
+    resolver's order of preference (the sender dials them in that order)."""
     parts = urlsplit(url)
     if parts.scheme not in ALLOWED_SCHEMES or (parts.scheme == "http" and not policy.allow_http):
         raise UnsafeWebhookUrl(f"webhook URL must be {'http or https' if policy.allow_http else 'https'}: {url!r}")
@@ -44,7 +47,7 @@ def check_webhook_url(url: str, policy: UrlPolicy = UrlPolicy(), resolve=socket.
         infos = resolve(parts.hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as e:
         raise UnsafeWebhookUrl(f"webhook host {parts.hostname!r} does not resolve ({e})") from e
-    addresses = sorted({info[4][0] for info in infos})
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
     if not addresses:
         raise UnsafeWebhookUrl(f"webhook host {parts.hostname!r} does not resolve")
     for address in addresses:
@@ -57,15 +60,32 @@ def check_webhook_url(url: str, policy: UrlPolicy = UrlPolicy(), resolve=socket.
     return addresses
 
 
+# Python 3.11 counts 100.64.0.0/10 (RFC 6598, shared by carrier-grade NAT and many internal
+# networks) as neither private nor global; it is named here so the refusal says what it is.
+_CARRIER_GRADE_NAT = ipaddress.ip_network("100.64.0.0/10")
+
+
 def _forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    address = _embedded_ipv4(address)
     checks = [
         ("loopback", address.is_loopback),
         ("link-local", address.is_link_local),
         ("multicast", address.is_multicast),
         ("unspecified", address.is_unspecified),
+        ("carrier-grade NAT", address in _CARRIER_GRADE_NAT),
         ("private", address.is_private),
         ("reserved", address.is_reserved),
+        ("site-local", isinstance(address, ipaddress.IPv6Address) and address.is_site_local),
+        # Whatever the named checks miss (e.g. documentation and benchmarking ranges): only
+        # globally routable targets are allowed.
+        ("non-global", not address.is_global),
     ]
     return next((name for name, hit in checks if hit), None)
+
+
+def _embedded_ipv4(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """The IPv4 address an IPv6 address stands for (::ffff:a.b.c.d, 6to4 2002:aabb:ccdd::), else itself:
+    2002:7f00:1:: counts as global but carries 127.0.0.1."""
+    if isinstance(address, ipaddress.IPv6Address):
+        return address.ipv4_mapped or address.sixtofour or address
+    return address
