@@ -9,9 +9,9 @@ from datetime import timedelta
 
 from sqlalchemy.orm import sessionmaker
 
-from ..db import as_utc, utcnow
+from ..db import WebhookDelivery, WebhookEndpoint, as_utc, utcnow
 from . import store
-from .retry_policy import Outcome, RetryPolicy, classify
+from .retry_policy import SYSTEM_RANDOM, Outcome, RetryPolicy, classify
 from .sender import send
 from .url_guard import UrlPolicy
 
@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class DeliveryOptions:
-    """timeout_s: per request (the receiver must answer within it).
+    """timeout_s: the whole of one attempt (connect, send, the receiver's status and headers).
     lease_s: how long one attempt holds a delivery before another may take it."""
 
     url_policy: UrlPolicy = UrlPolicy()
@@ -29,7 +29,10 @@ class DeliveryOptions:
     lease_s: float = 120.0
 
 
-def deliver_once(sessions: sessionmaker, delivery_id: str, options: DeliveryOptions, rng: random.Random = random.Random()) -> float | None:
+_STATUS = {Outcome.delivered: "delivered", Outcome.failed: "failed", Outcome.endpoint_gone: "endpoint_gone"}
+
+
+def deliver_once(sessions: sessionmaker, delivery_id: str, options: DeliveryOptions, rng: random.Random = SYSTEM_RANDOM) -> float | None:
     """Attempt the delivery if it is due; return seconds until it should be tried again, or None."""
     delivery = store.claim(sessions, delivery_id, timedelta(seconds=options.lease_s))
     if delivery is None:
@@ -44,19 +47,30 @@ def deliver_once(sessions: sessionmaker, delivery_id: str, options: DeliveryOpti
 
     result = send(delivery.url, endpoint.secret, delivery.message_id, delivery.payload.encode("utf-8"), options.url_policy, options.timeout_s)
     outcome = Outcome.failed if result.refused else classify(result.status_code)
-    delay = None
-    if outcome is Outcome.retry:
-        age_s = (utcnow() - as_utc(delivery.created_at)).total_seconds()
-        delay = options.retry.next_delay_s(delivery.attempts + 1, age_s, rng)
-    status = {
-        Outcome.delivered: "delivered",
-        Outcome.failed: "failed",
-        Outcome.endpoint_gone: "endpoint_gone",
-        Outcome.retry: store.PENDING if delay is not None else "abandoned",
-    }[outcome]
+    delay = _retry_delay(delivery, options.retry, rng) if outcome is Outcome.retry else None
+    status = _STATUS.get(outcome) or (store.PENDING if delay is not None else "abandoned")
     next_at = utcnow() + timedelta(seconds=delay) if delay is not None else None
     store.record_attempt(sessions, delivery.id, result.status_code, result.latency_ms, result.error, status, next_at)
-    if outcome is Outcome.endpoint_gone and delivery.to_default_endpoint:
-        store.disable_endpoint(sessions, delivery.owner, f"{delivery.url} answered 410 Gone")
+    if outcome is Outcome.endpoint_gone:
+        _url_gone(sessions, delivery, endpoint)
     logger.info("webhook %s to %s: %s (%s)", delivery.message_id, delivery.url, status, result.error or result.status_code)
     return delay
+
+
+def _retry_delay(delivery: WebhookDelivery, retry: RetryPolicy, rng: random.Random) -> float | None:
+    """The retry window runs from the event, or from the last redelivery asked for."""
+    window_start = as_utc(delivery.redelivered_at or delivery.created_at)
+    return retry.next_delay_s(delivery.attempts + 1, (utcnow() - window_start).total_seconds(), rng)
+
+
+def _url_gone(sessions: sessionmaker, delivery: WebhookDelivery, endpoint: WebhookEndpoint) -> None:
+    """A 410 says the URL is gone for good. This delivery is finished (never retried); the
+    owner's other deliveries waiting for that URL are finished unsent; if it is the owner's
+    default URL, that is disabled until set again. A job uploaded later naming the same URL
+    as its webhook_url is still sent: the client asked for that URL again."""
+    reason = f"{delivery.url} answered 410 Gone"
+    ended = store.end_pending_to(sessions, delivery.owner, delivery.url, reason)
+    if delivery.to_default_endpoint or endpoint.url == delivery.url:
+        store.disable_endpoint(sessions, delivery.owner, reason)
+    if ended:
+        logger.info("webhook URL %s is gone: %d pending deliveries to it ended unsent", delivery.url, ended)

@@ -100,15 +100,29 @@ def for_job(sessions: sessionmaker, job_id: str) -> list[tuple[WebhookDelivery, 
 
 
 def redeliver(sessions: sessionmaker, job_id: str) -> list[str]:
-    """Make the job's deliveries pending again, due now, with their original webhook-id."""
+    """Make the job's deliveries pending again, due now, with their original webhook-id.
+    created_at stays the time of the event; redelivered_at records this request."""
+    now = utcnow()
     with sessions() as session:
         ids = list(session.scalars(select(WebhookDelivery.id).where(WebhookDelivery.job_id == job_id)))
         session.execute(
             update(WebhookDelivery).where(WebhookDelivery.job_id == job_id)
-            .values(status=PENDING, next_attempt_at=utcnow(), finished_at=None, created_at=utcnow())
+            .values(status=PENDING, next_attempt_at=now, finished_at=None, redelivered_at=now)
         )
         session.commit()
         return ids
+
+
+def end_pending_to(sessions: sessionmaker, owner: str, url: str, reason: str) -> int:
+    """Finish the owner's pending deliveries to `url` as endpoint_gone, unsent; how many."""
+    with sessions() as session:
+        result = session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.owner == owner, WebhookDelivery.url == url, WebhookDelivery.status == PENDING)
+            .values(status="endpoint_gone", last_error=reason, next_attempt_at=None, finished_at=utcnow())
+        )
+        session.commit()
+        return result.rowcount
 
 
 def delete_for_job(sessions: sessionmaker, job_id: str) -> None:
