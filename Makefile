@@ -31,7 +31,7 @@ test: install
 	$(BIN)/pytest
 
 test-fast: install
-	$(BIN)/pytest -m "not model and not accuracy and not integration"
+	$(BIN)/pytest -m "not model and not diarization and not accuracy and not integration and not llm"
 
 bench-asr: install
 	$(BIN)/python bench/asr/run.py

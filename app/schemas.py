@@ -8,7 +8,10 @@ from pydantic import BaseModel, Field
 
 from workers.db import Job, as_utc
 
-JOB_OPTION_FIELDS = ("language", "model", "prompt", "hotwords", "webhook_url", "summarize")
+JOB_OPTION_FIELDS = (
+    "language", "model", "prompt", "hotwords", "webhook_url", "summarize",
+    "diarize", "num_speakers", "min_speakers", "max_speakers",
+)
 
 
 class JobOptions(BaseModel):
@@ -22,6 +25,10 @@ class JobOptions(BaseModel):
         default=None, max_length=2000,
         description="Where job.completed / job.failed is POSTed, signed with the key's webhook secret (PUT /v1/webhook).",
     )
+    diarize: bool = Field(default=False, description="true: tell speakers apart (Talare 1, Talare 2, ...) word by word.")
+    num_speakers: int | None = Field(default=None, ge=1, le=50, description="Exact number of speakers, when known (with diarize).")
+    min_speakers: int | None = Field(default=None, ge=1, le=50, description="At least this many speakers (with diarize).")
+    max_speakers: int | None = Field(default=None, ge=1, le=50, description="At most this many speakers (with diarize).")
     summarize: bool = Field(
         default=False,
         description=(
@@ -116,6 +123,7 @@ class DeliveryPublic(BaseModel):
     attempts: list[AttemptPublic]
     next_attempt_at: datetime | None
     created_at: datetime
+    redelivered_at: datetime | None = Field(description="when POST .../webhook/redeliver last queued it again")
 
 
 class DeliveryList(BaseModel):

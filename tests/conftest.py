@@ -56,6 +56,22 @@ def offline_model(model_cache):
 
 
 @pytest.fixture(scope="session")
+def conversation_entries() -> list[dict]:
+    """The synthetic multi-voice conversations with RTTM ground truth."""
+    entries = load_manifest(FIXTURES_DIR / "conversations" / "manifest.jsonl")
+    for entry in entries:
+        entry["rttm_path"] = FIXTURES_DIR / "conversations" / entry["rttm"]
+    return entries
+
+
+@pytest.fixture(scope="session")
+def offline_diarizer():
+    from workers.pipeline.diarization_model import load_diarizer, resolve_diarizer
+
+    return load_diarizer(resolve_diarizer("pyannote-offline"), device="cpu", cpu_threads=2)
+
+
+@pytest.fixture(scope="session")
 def s3_endpoint(tmp_path_factory) -> Iterator[str]:
     port = free_port()
     log = (tmp_path_factory.mktemp("moto") / "server.log").open("wb")

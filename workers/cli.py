@@ -14,7 +14,7 @@ from .settings import get_settings
 
 logger = logging.getLogger(__name__)
 
-OUTPUT_FORMATS = ("json", "txt", "srt", "vtt")
+OUTPUT_FORMATS = ("json", "txt", "srt", "vtt", "rttm")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -43,10 +43,25 @@ def main(verbose: int) -> None:
 @click.option("--summarize/--no-summarize", default=False, show_default=True,
               help="Swedish summary per file: key `summary` in the JSON output and OUT/<stem>.summary.md. Uses "
                    "SWESCRIBE_LLM_BASE_URL, or starts the embedded model for the run.")
-def transcribe(paths, model_name, language, formats, out_dir, prompt, hotwords, batch_size, progress, summarize) -> None:
+@click.option("--diarize/--no-diarize", default=False, show_default=True,
+              help="Tell speakers apart (Talare 1, Talare 2, ...) word by word; needed for --format rttm.")
+@click.option("--num-speakers", type=click.IntRange(1, 50), default=None, help="Exact number of speakers, when known.")
+@click.option("--min-speakers", type=click.IntRange(1, 50), default=None, help="At least this many speakers.")
+@click.option("--max-speakers", type=click.IntRange(1, 50), default=None, help="At most this many speakers.")
+def transcribe(paths, model_name, language, formats, out_dir, prompt, hotwords, batch_size, progress, summarize,
+               diarize, num_speakers, min_speakers, max_speakers) -> None:
     """Transcribe audio or video files; writes OUT/<stem>.<format> for each."""
+    from .pipeline.diarize import speaker_count_problem
+
     from .transcribe_command import TranscribeRequest, run_transcribe
 
+    speaker_counts = (num_speakers, min_speakers, max_speakers)
+    if not diarize and ("rttm" in formats or any(c is not None for c in speaker_counts)):
+        raise click.UsageError("--format rttm and the speaker counts need --diarize")
+    problem = speaker_count_problem(*speaker_counts)
+    if problem:
+        raise click.UsageError(problem.replace("num_speakers", "--num-speakers").replace("min_speakers", "--min-speakers")
+                               .replace("max_speakers", "--max-speakers"))
     settings = get_settings()
     request = TranscribeRequest(
         paths=tuple(paths),
@@ -59,6 +74,8 @@ def transcribe(paths, model_name, language, formats, out_dir, prompt, hotwords, 
         batch_size=batch_size or settings.asr_batch_size,
         show_progress=progress,
         summarize=summarize,
+        diarize=diarize,
+        speaker_counts=speaker_counts,
     )
     sys.exit(run_transcribe(request, settings))
 
@@ -169,15 +186,15 @@ def up(host: str, port: int, ingest_dir: Path | None) -> None:
 
 
 @main.command()
-@click.argument("folder", type=click.Path(path_type=Path))
+@click.argument("folder", metavar="DIR", type=click.Path(path_type=Path))
 @click.option("--watch", is_flag=True, help="Keep watching DIR/inbox until stopped (Ctrl-C, SIGTERM).")
 @click.option("--settle-s", type=click.FloatRange(min=0), default=None,
               help="Seconds a file's size and mtime must stay unchanged before it is taken (default: SWESCRIBE_INGEST_SETTLE_S).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr (one pass).")
 def ingest(folder: Path, watch: bool, settle_s: float | None, progress: bool) -> None:
-    """Transcribe the recordings in FOLDER/inbox into FOLDER/outbox; recordings go to done/ or failed/.
+    """Transcribe the recordings in DIR/inbox into DIR/outbox; recordings go to done/ or failed/.
 
-    Job options come from FOLDER/swescribe.toml or swescribe.json (language, model, prompt,
+    Job options come from DIR/swescribe.toml or swescribe.json (language, model, prompt,
     hotwords, webhook_url, diarize, summarize). One pass waits for its jobs; exit 1 if a file
     failed, 2 if the folder or its options cannot be used.
     """

@@ -17,11 +17,12 @@ from sqlalchemy.orm import sessionmaker
 from . import jobs
 from .db import SummaryStatus
 from .languages import parse_language
-from .models import load_configured_model
+from .models import diarize_options, load_configured_diarizer, load_configured_model
 from .pipeline.audio import decode_audio
 from .pipeline.errors import AudioDecodeError, PermanentError
 from .pipeline.formats import to_json
 from .pipeline.progress import sub_range
+from .pipeline.run import DiarizationStep, add_speakers
 from .pipeline.transcribe import TranscribeOptions, transcribe
 from .settings import Settings
 from .storage import Storage
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 # Job progress ranges per stage; each stage only ever raises progress.
 STAGES = {"load_model": (0.0, 0.02), "decode": (0.02, 0.05), "transcribe": (0.05, 0.97), "store": (0.97, 1.0)}
+# With diarization, recognition and diarization share the range (comparable cost on a CPU).
+STAGES_DIARIZING = {**STAGES, "transcribe": (0.05, 0.5), "diarize": (0.5, 0.97)}
 PROGRESS_WRITE_INTERVAL_S = 1.0
 # Attempts are the first run, the retries after transient errors, and redeliveries after a
 # worker died (killed, out of memory, hard time limit); a job that keeps killing its worker
@@ -58,12 +61,12 @@ def finish_failed(ctx: WorkerContext, job_id: str, code: str, message: str) -> N
 class _ProgressWriter:
     """Writes stage and progress to the job row, at most once a second within a stage."""
 
-    def __init__(self, ctx: WorkerContext, job_id: str):
-        self.ctx, self.job_id = ctx, job_id
+    def __init__(self, ctx: WorkerContext, job_id: str, stages: dict[str, tuple[float, float]]):
+        self.ctx, self.job_id, self.stages = ctx, job_id, stages
         self.last_write = 0.0
 
     def stage(self, name: str):
-        start, end = STAGES[name]
+        start, end = self.stages[name]
         self._write(name, start, force=True)
         return sub_range(lambda value: self._write(name, value), start, end)
 
@@ -99,7 +102,7 @@ def run_transcription_job(job_id: str, ctx: WorkerContext) -> None:
             f"the job was interrupted {job.attempts - 1} times (worker killed, out of memory or over its time limit)",
         )
         return
-    progress = _ProgressWriter(ctx, job_id)
+    progress = _ProgressWriter(ctx, job_id, STAGES_DIARIZING if job.options.get("diarize") else STAGES)
     timings: dict[str, float] = {}
     try:
         started = time.perf_counter()
@@ -120,6 +123,9 @@ def run_transcription_job(job_id: str, ctx: WorkerContext) -> None:
             batch_size=ctx.settings.asr_batch_size,
         )
         transcript = transcribe(model, audio, options, progress.stage("transcribe"))
+        if job.options.get("diarize"):
+            step = DiarizationStep(load_configured_diarizer(ctx.settings), diarize_options(job.options))
+            transcript = add_speakers(transcript, audio, step, progress.stage("diarize"))
         timings.update(transcript.timings_s)
 
         progress.stage("store")

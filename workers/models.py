@@ -1,18 +1,38 @@
-"""The speech model as configured by the operator's settings (one place for CLI and workers)."""
+"""The speech and diarization models as configured by the operator's settings (one place for
+CLI and workers)."""
 
 from __future__ import annotations
 
 from .pipeline.asr_model import DeviceOptions, LoadedModel, load_model
+from .pipeline.diarization_model import LoadedDiarizer, load_diarizer, resolve_diarizer
+from .pipeline.diarize import DiarizeOptions
 from .pipeline.model_registry import HubOptions, resolve_model
 from .settings import Settings
 
 
-def load_configured_model(name: str, settings: Settings) -> LoadedModel:
-    hub = HubOptions(
+def hub_options(settings: Settings) -> HubOptions:
+    return HubOptions(
         cache_dir=settings.model_cache_dir,
         token=settings.hf_token.get_secret_value() if settings.hf_token else None,
         probe_timeout_s=settings.hub_timeout_s,
     )
-    source = resolve_model(name, cache_dir=settings.models_dir, hub=hub)
+
+
+def load_configured_model(name: str, settings: Settings) -> LoadedModel:
+    source = resolve_model(name, cache_dir=settings.models_dir, hub=hub_options(settings))
     device = DeviceOptions(settings.asr_device, settings.asr_compute_type, settings.asr_cpu_threads)
     return load_model(source, device)
+
+
+def load_configured_diarizer(settings: Settings) -> LoadedDiarizer:
+    source = resolve_diarizer(settings.diarization_model, hub_options(settings))
+    return load_diarizer(source, settings.diarization_device, settings.diarization_cpu_threads)
+
+
+def diarize_options(options: dict) -> DiarizeOptions:
+    """Speaker counts from a job's stored options (validated when the job was created)."""
+    return DiarizeOptions(
+        num_speakers=options.get("num_speakers"),
+        min_speakers=options.get("min_speakers"),
+        max_speakers=options.get("max_speakers"),
+    )

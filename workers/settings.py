@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     asr_batch_size: int = Field(
         default=1, ge=1, description="Windows decoded at once; above 1 uses batched inference (GPU throughput)."
     )
+    diarization_model: str = Field(
+        default="pyannote-offline",
+        description="Speaker diarization pipeline: pyannote-offline (installed with the package), community-1 "
+        "(pyannote/speaker-diarization-community-1, production), a pyannote pipeline repo id, or a local folder.",
+    )
+    diarization_device: str = Field(default="auto", description="auto (CUDA when torch sees a GPU, else CPU), cuda or cpu.")
+    diarization_cpu_threads: int = Field(default=0, ge=0, description="torch CPU threads for diarization; 0 lets torch decide.")
     hf_token: SecretStr | None = Field(default=None, description="Hugging Face token for gated or private models.")
     hub_timeout_s: float = Field(
         default=5.0, gt=0, description="Seconds the Hugging Face Hub gets to answer before a model counts as unreachable."
@@ -122,7 +129,7 @@ class Settings(BaseSettings):
         default=False,
         description="1 allows webhook URLs on loopback, private and link-local addresses (a case system on the same LAN).",
     )
-    webhook_timeout_s: float = Field(default=10.0, gt=0, description="Seconds a webhook receiver has to answer.")
+    webhook_timeout_s: float = Field(default=10.0, gt=0, description="Seconds a webhook receiver has to answer, in all (connect, send, response).")
     webhook_retry_window_h: float = Field(
         default=24.0, gt=0, description="Failed webhook deliveries are retried with backoff for this many hours."
     )

@@ -17,11 +17,12 @@ from .pipeline.audio import decode_audio, probe_duration_s
 from .pipeline.batch import PackingOptions, transcribe_many
 from .pipeline.errors import AudioDecodeError, PipelineError
 from .pipeline.formats import render
-from .pipeline.run import transcribe_file
+from .pipeline.diarize import DiarizeOptions
+from .pipeline.run import DiarizationStep, transcribe_file
 from .pipeline.transcribe import TranscribeOptions
 from .pipeline.types import Transcript
 from .languages import parse_language
-from .models import load_configured_model
+from .models import load_configured_diarizer, load_configured_model
 from .settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,9 @@ class TranscribeRequest:
     show_progress: bool
     # A Swedish summary per file: key `summary` in the JSON output and <stem>.summary.md.
     summarize: bool = False
+    # Speakers word by word; (num_speakers, min_speakers, max_speakers), validated by the CLI.
+    diarize: bool = False
+    speaker_counts: tuple[int | None, int | None, int | None] = (None, None, None)
 
 
 def run_transcribe(request: TranscribeRequest, settings: Settings) -> int:
@@ -59,6 +63,9 @@ def run_transcribe(request: TranscribeRequest, settings: Settings) -> int:
             batch_size=request.batch_size,
         )
         model = load_configured_model(request.model, settings)
+        diarization = None
+        if request.diarize:
+            diarization = DiarizationStep(load_configured_diarizer(settings), DiarizeOptions(*request.speaker_counts))
     except PipelineError as e:
         click.echo(f"swescribe: {e}", err=True)
         return EXIT_MODEL_ERROR
@@ -76,14 +83,14 @@ def run_transcribe(request: TranscribeRequest, settings: Settings) -> int:
             except EmbeddedServerError as e:
                 click.echo(f"swescribe: cannot summarise: {e}", err=True)
                 return EXIT_MODEL_ERROR
-        return _run_all(request, model, options, summarizer)
+        return _run_all(request, model, options, summarizer, diarization)
 
 
 def _write_outputs(request: TranscribeRequest, path: Path, transcript: Transcript, summarizer) -> str | None:
     """Write every output of one file; the summary's error, if it failed. The transcript is
     written before the summary is asked for, so a slow or failing LLM never costs it."""
     for fmt in request.formats:
-        write_atomically(request.out_dir / f"{path.stem}.{fmt}", render(transcript, fmt))
+        write_atomically(request.out_dir / f"{path.stem}.{fmt}", render(transcript, fmt, name=path.stem))
     if summarizer is None:
         return None
     from .summarize_command import json_with_summary, summary_markdown
@@ -97,7 +104,7 @@ def _write_outputs(request: TranscribeRequest, path: Path, transcript: Transcrip
     return result.error
 
 
-def _run_all(request: TranscribeRequest, model, options: TranscribeOptions, summarizer) -> int:
+def _run_all(request: TranscribeRequest, model, options: TranscribeOptions, summarizer, diarization) -> int:
     durations = {p: probe_duration_s(p) or 0.0 for p in request.paths}
     bar = tqdm(
         total=sum(durations.values()), unit="s", desc="audio", file=sys.stderr,
@@ -105,7 +112,7 @@ def _run_all(request: TranscribeRequest, model, options: TranscribeOptions, summ
     )
     failed = 0
     try:
-        for path, result in _transcribe_all(model, request, options, durations, bar):
+        for path, result in _transcribe_all(model, request, options, durations, bar, diarization):
             if isinstance(result, Exception):
                 failed += 1
                 tqdm.write(f"error: {_reason(path, result)}", file=sys.stderr)
@@ -157,13 +164,16 @@ class _BarHook:
         self(1.0)
 
 
-def _transcribe_all(model, request, options, durations, bar) -> Iterator[tuple[Path, Transcript | Exception]]:
+def _transcribe_all(model, request, options, durations, bar, diarization) -> Iterator[tuple[Path, Transcript | Exception]]:
     """Yield (path, transcript or the per-file error) in input order of processing.
 
     PipelineErrors that are not about one file (the model going away) propagate.
     """
     max_packed_s = PackingOptions().max_window_s
-    packable = [p for p in request.paths if request.batch_size > 1 and 0 < durations[p] <= max_packed_s]
+    # Packing merges files into shared windows: only for recognition alone.
+    packable = [
+        p for p in request.paths if diarization is None and request.batch_size > 1 and 0 < durations[p] <= max_packed_s
+    ]
     for start in range(0, len(packable), PACK_GROUP_SIZE):
         yield from _transcribe_packed(model, packable[start : start + PACK_GROUP_SIZE], request, options, durations, bar)
     for path in request.paths:
@@ -171,7 +181,7 @@ def _transcribe_all(model, request, options, durations, bar) -> Iterator[tuple[P
             continue
         hook = _BarHook(bar, durations[path])
         try:
-            yield path, transcribe_file(model, path, options, hook)
+            yield path, transcribe_file(model, path, options, hook, diarization)
         except (AudioDecodeError, OSError) as e:
             yield path, e
         finally:

@@ -11,7 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from workers import jobs
 from workers.celery_app import CPU_QUEUE, SUMMARIZE_TASK
 from workers.languages import parse_language
-from workers.pipeline.formats import render, transcript_from_json
+from workers.pipeline.diarize import speaker_count_problem
+from workers.pipeline.formats import formats_for, render, transcript_from_json
 from workers.settings import Settings
 from workers.storage import ObjectNotFound
 from workers.summary.render import to_markdown
@@ -31,6 +32,7 @@ MEDIA_TYPES = {
     "txt": "text/plain; charset=utf-8",
     "srt": "application/x-subrip; charset=utf-8",
     "vtt": "text/vtt; charset=utf-8",
+    "rttm": "text/plain; charset=utf-8",
 }
 
 _UPLOAD_BODY = multipart_openapi(
@@ -60,6 +62,13 @@ def validate_options(fields: dict[str, str], settings: Settings, sessions, owner
         checked_webhook_url(options.webhook_url, settings)
         if store.get_endpoint(sessions, owner) is None:
             raise ApiError(400, "no_webhook_secret", "create this key's webhook signing secret first: PUT /v1/webhook")
+    speaker_counts = (options.num_speakers, options.min_speakers, options.max_speakers)
+    if any(count is not None for count in speaker_counts):
+        if not options.diarize:
+            raise ApiError(400, "invalid_option", "num_speakers, min_speakers and max_speakers need diarize=true")
+        problem = speaker_count_problem(*speaker_counts)
+        if problem:
+            raise ApiError(400, "invalid_option", problem)
     return options.model_dump(exclude_none=True)
 
 
@@ -103,11 +112,11 @@ def get_job(job_id: str, owner: OwnerDep, sessions: SessionsDep) -> JobPublic:
     return JobPublic.from_job(own_job(sessions, job_id, owner))
 
 
-@router.get("/{job_id}/transcript", summary="The transcript as json, txt, srt or vtt",
+@router.get("/{job_id}/transcript", summary="The transcript as json, txt, srt, vtt or rttm (speaker turns, diarized jobs)",
             responses={200: {"content": {t: {} for t in MEDIA_TYPES.values()}}})
 def get_transcript(
     job_id: str, owner: OwnerDep, sessions: SessionsDep, storage: StorageDep,
-    format: Literal["json", "txt", "srt", "vtt"] = "json",  # noqa: A002 - the public parameter name
+    format: Literal["json", "txt", "srt", "vtt", "rttm"] = "json",  # noqa: A002 - the public parameter name
 ) -> Response:
     job = own_job(sessions, job_id, owner)
     if job.status != "completed" or not job.transcript_key:
@@ -116,8 +125,12 @@ def get_transcript(
         stored = storage.read_bytes(job.transcript_key).decode("utf-8")
     except ObjectNotFound as e:
         raise ApiError(410, "transcript_gone", f"the transcript of job {job_id} is no longer stored") from e
-    body = stored if format == "json" else render(transcript_from_json(stored), format)
-    return Response(body, media_type=MEDIA_TYPES[format])
+    if format == "json":
+        return Response(stored, media_type=MEDIA_TYPES[format])
+    transcript = transcript_from_json(stored)
+    if format not in formats_for(transcript):
+        raise ApiError(409, "not_diarized", f"job {job_id} was not diarized; format {format} needs diarize=true")
+    return Response(render(transcript, format, name=job_id), media_type=MEDIA_TYPES[format])
 
 
 @router.get("/{job_id}/summary", summary="The Swedish summary as JSON, or Markdown with ?format=md",

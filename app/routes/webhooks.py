@@ -41,6 +41,7 @@ def list_deliveries(job_id: str, owner: OwnerDep, sessions: SessionsDep) -> Deli
         DeliveryPublic(
             id=d.id, webhook_id=d.message_id, event=d.event, url=d.url, status=d.status,
             next_attempt_at=as_utc(d.next_attempt_at), created_at=as_utc(d.created_at),
+            redelivered_at=as_utc(d.redelivered_at),
             attempts=[AttemptPublic(attempted_at=as_utc(a.attempted_at), status_code=a.status_code,
                                     latency_ms=a.latency_ms, error=a.error) for a in attempts],
         )

@@ -115,3 +115,47 @@ def test_unknown_language_is_a_usage_error(run, tmp_path, real_speech_entries):
 def test_unknown_format_is_a_usage_error(run, tmp_path, real_speech_entries):
     result = run("transcribe", real_speech_entries[0]["path"], "--format", "docx", "--out", tmp_path)
     assert result.returncode == 2 and "docx" in result.stderr
+
+
+# --- speakers -----------------------------------------------------------------------------
+
+@pytest.mark.model
+@pytest.mark.diarization
+def test_diarize_writes_speakers_in_every_format(run, tmp_path, conversation_entries):
+    entry = next(e for e in conversation_entries if e["id"] == "conv2_samtal")
+    out = tmp_path / "out"
+    result = run("transcribe", entry["path"], "--diarize", "--num-speakers", "2", "--out", out, "--no-progress",
+                 *[arg for fmt in ("json", "txt", "srt", "vtt", "rttm") for arg in ("--format", fmt)],
+                 extra_env={"SWESCRIBE_DIARIZATION_CPU_THREADS": "2"}, timeout=600)
+    assert result.returncode == 0, result.stderr
+    transcript = transcript_from_json((out / "conv2_samtal.json").read_text())
+    assert [s.id for s in transcript.speakers] == ["Talare 1", "Talare 2"]
+    assert all(w.speaker for w in transcript.words)
+    text = (out / "conv2_samtal.txt").read_text()
+    assert text.startswith("Talare 1: ") and "\nTalare 2: " in text
+    assert "Talare 1: " in (out / "conv2_samtal.srt").read_text()
+    assert "<v Talare 2>" in (out / "conv2_samtal.vtt").read_text()
+    rttm = (out / "conv2_samtal.rttm").read_text().splitlines()
+    assert rttm and all(line.split()[:2] == ["SPEAKER", "conv2_samtal"] for line in rttm)
+    assert {line.split()[7] for line in rttm} == {"Talare_1", "Talare_2"}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--format", "rttm"], "need --diarize"),
+    (["--num-speakers", "2"], "need --diarize"),
+    (["--diarize", "--min-speakers", "3", "--max-speakers", "2"], "larger than --max-speakers"),
+    (["--diarize", "--num-speakers", "2", "--max-speakers", "3"], "either --num-speakers or"),
+    (["--diarize", "--num-speakers", "0"], "0 is not in the range"),
+])
+def test_speaker_options_are_checked_before_any_work(run, tmp_path, real_speech_entries, args, message):
+    result = run("transcribe", real_speech_entries[0]["path"], *args, "--out", tmp_path / "out")
+    assert result.returncode == 2 and message in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_missing_production_diarization_model_is_a_clear_error(run, tmp_path, real_speech_entries):
+    result = run("transcribe", real_speech_entries[0]["path"], "--diarize", "--out", tmp_path / "out",
+                 extra_env={"SWESCRIBE_DIARIZATION_MODEL": "community-1", "HF_HUB_OFFLINE": "1"})
+    assert result.returncode == 3
+    assert "pyannote/speaker-diarization-community-1" in result.stderr and "hf download" in result.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

@@ -53,6 +53,33 @@ def test_upload_transcribe_and_fetch_every_format(stack, api_key, real_speech_en
         assert client.get(f"/v1/jobs/{job['id']}/transcript", params={"format": "docx"}).status_code == 422
 
 
+@pytest.mark.diarization
+def test_a_diarized_job_says_who_spoke_in_every_format(stack, api_key, conversation_entries, real_speech_entries):
+    entry = next(e for e in conversation_entries if e["id"] == "conv2_samtal")
+    with stack.client(api_key) as client:
+        response = upload(client, entry["path"], diarize="true", max_speakers="3")
+        assert response.status_code == 202, response.text
+        assert response.json()["options"]["diarize"] is True
+        job, progress = wait_for_job(client, response.json()["id"], timeout_s=400)
+        assert job["status"] == "completed", job
+        assert progress == sorted(progress) and job["progress"] == 1.0
+        assert {"transcribe", "diarize"} <= set(job["timings_s"])
+
+        base = f"/v1/jobs/{job['id']}/transcript"
+        transcript = client.get(base).json()
+        assert [s["id"] for s in transcript["speakers"]] == ["Talare 1", "Talare 2"]
+        assert all(w["speaker"] == s["speaker"] for s in transcript["segments"] for w in s["words"])
+        assert client.get(base, params={"format": "txt"}).text.startswith("Talare 1: ")
+        assert "<v Talare" in client.get(base, params={"format": "vtt"}).text
+        rttm = client.get(base, params={"format": "rttm"}).text.splitlines()
+        assert rttm and all(line.startswith(f"SPEAKER {job['id']} 1 ") for line in rttm)
+
+        plain = upload(client, real_speech_entries[1]["path"]).json()
+        wait_for_job(client, plain["id"])
+        refused = client.get(f"/v1/jobs/{plain['id']}/transcript", params={"format": "rttm"})
+        assert refused.status_code == 409 and "diarize=true" in refused.json()["error"]["message"]
+
+
 def test_keys_see_only_their_own_jobs(stack, api_key, real_speech_entries):
     other = stack.create_key("other")
     with stack.client(api_key) as mine, stack.client(other) as theirs, stack.client() as nobody:
@@ -95,6 +122,10 @@ def test_bad_uploads_get_a_clear_4xx_and_leave_nothing(stack, api_key, tmp_path,
             (upload(client, good, colour="blue"), 400, "unknown option 'colour'"),
             (upload(client, good, language="klingon"), 400, "unknown language"),
             (upload(client, good, model="kb-whisper-large"), 400, "not offered here"),
+            (upload(client, good, num_speakers="2"), 400, "need diarize=true"),
+            (upload(client, good, diarize="true", min_speakers="3", max_speakers="2"), 400, "larger than max_speakers"),
+            (upload(client, good, diarize="true", num_speakers="0"), 400, "num_speakers"),
+            (upload(client, good, diarize="maybe"), 400, "diarize"),
         ]
         for response, status, reason in cases:
             assert response.status_code == status, response.text

@@ -64,6 +64,10 @@ def test_completed_job_reaches_both_urls_signed_and_retried(hook_stack, receiver
         assert again.status_code == 202
         wait_for(lambda: len(default.received) == 2)
         assert default.received[0][0]["webhook-id"] == default.received[1][0]["webhook-id"]
+        listed = {d["url"]: d for d in client.get(f"/v1/jobs/{job['id']}/deliveries").json()["deliveries"]}
+        # The listing keeps when the event was first created and says when it was sent again.
+        assert listed[default.url]["created_at"] == by_url[default.url]["created_at"]
+        assert listed[default.url]["redelivered_at"] > listed[default.url]["created_at"]
 
 
 def test_a_failed_job_sends_job_failed(hook_stack, receiver):

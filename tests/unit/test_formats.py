@@ -5,10 +5,12 @@ import pytest
 
 from tests.transcripts import segment, transcript, words
 from workers.pipeline.formats import (
+    formats_for,
     MAX_CUE_CHARS,
     MAX_CUE_DURATION_S,
     SCHEMA_VERSION,
     render,
+    to_json,
     subtitle_cues,
     to_srt,
     to_text,
@@ -84,3 +86,61 @@ def test_srt_cues_never_go_backwards():
 def test_unknown_format_is_an_error():
     with pytest.raises(ValueError, match="unknown format"):
         render(SAMPLE, "docx")
+
+
+# --- diarized transcripts -----------------------------------------------------------------
+
+def diarized():
+    from workers.pipeline.diarize import Diarization
+    from workers.pipeline.speakers import assign_speakers
+    from workers.pipeline.types import Speaker, SpeakerTurn
+
+    t = transcript(
+        segment(0, words((0.0, 0.5, "Hej,"), (0.6, 1.2, "välkommen."), (1.5, 1.8, "Tack."))),
+        segment(1, words((2.0, 2.5, "Vi"), (2.6, 3.0, "börjar."))),
+    )
+    turns = (SpeakerTurn(0.0, 1.3, "Talare 1"), SpeakerTurn(1.3, 1.9, "Talare 2"), SpeakerTurn(1.9, 3.2, "Talare 1"))
+    return assign_speakers(t, Diarization(turns, (Speaker("Talare 1", 2.6), Speaker("Talare 2", 0.6)), "pyannote-offline", 0.4))
+
+
+def test_diarized_json_carries_speakers_everywhere_and_round_trips():
+    t = diarized()
+    data = json.loads(to_json(t))
+    assert data["diarization_model"] == "pyannote-offline"
+    assert data["speakers"] == [{"id": "Talare 1", "talk_time_s": 2.6}, {"id": "Talare 2", "talk_time_s": 0.6}]
+    assert [s["speaker"] for s in data["segments"]] == ["Talare 1", "Talare 2", "Talare 1"]
+    assert all(w["speaker"] == s["speaker"] for s in data["segments"] for w in s["words"])
+    assert len(data["speaker_turns"]) == 3
+    assert transcript_from_json(to_json(t)) == t
+
+
+def test_diarized_text_names_the_speaker_once_per_change():
+    assert render(diarized(), "txt") == "Talare 1: Hej, välkommen.\nTalare 2: Tack.\nTalare 1: Vi börjar.\n"
+
+
+def test_diarized_subtitles_carry_the_speaker():
+    srt, vtt = render(diarized(), "srt"), render(diarized(), "vtt")
+    assert "Talare 2: Tack." in srt
+    assert "<v Talare 2>Tack." in vtt and "<v Talare 1>Hej, välkommen." in vtt
+
+
+def test_rttm_lists_the_turns_with_tokens_without_spaces():
+    rttm = render(diarized(), "rttm", name="möte 12")
+    lines = rttm.splitlines()
+    assert lines[1] == "SPEAKER möte_12 1 1.300 0.600 <NA> <NA> Talare_2 <NA> <NA>"
+    assert len(lines) == 3 and all(len(line.split()) == 10 for line in lines)
+
+
+def test_rttm_needs_a_diarized_transcript():
+    plain = transcript(segment(0, words((0.0, 0.5, "Hej"))))
+    assert "rttm" not in formats_for(plain) and "rttm" in formats_for(diarized())
+    with pytest.raises(ValueError, match="not diarized"):
+        render(plain, "rttm")
+
+
+def test_transcripts_stored_before_diarization_still_load():
+    data = json.loads(to_json(transcript(segment(0, words((0.0, 0.5, "Hej"))))))
+    for key in ("speakers", "speaker_turns", "diarization_model"):
+        del data[key]
+    loaded = transcript_from_json(json.dumps(data))
+    assert loaded.speakers == () and loaded.diarization_model is None

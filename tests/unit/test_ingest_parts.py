@@ -90,6 +90,8 @@ def test_config_in_toml_and_json():
     assert parse_folder_config('{"language": "auto", "prompt": "Förhör"}', "json", "x").job_options() == {
         "language": "auto", "prompt": "Förhör"}
     assert FolderOptions().job_options() == {}
+    assert parse_folder_config("diarize = true\nmax_speakers = 4\n", "toml", "x").job_options() == {
+        "diarize": True, "max_speakers": 4}
 
 
 @pytest.mark.parametrize(("text", "kind", "message"), [
@@ -101,6 +103,10 @@ def test_config_in_toml_and_json():
     ('language = "sv', "toml", "not valid TOML"),
     ('["sv"]', "json", "table of options"),
     ('{"prompt": "' + "x" * 2001 + '"}', "json", "prompt"),
+    ("num_speakers = 2", "toml", "need diarize = true"),
+    ("diarize = true\nmin_speakers = 4\nmax_speakers = 2", "toml", "larger than max_speakers"),
+    ("diarize = true\nnum_speakers = 0", "toml", "num_speakers must be between 1 and 50"),
+    ('diarize = true\nnum_speakers = "2"', "toml", "num_speakers must be a whole number"),
 ])
 def test_bad_config_is_refused_with_the_file_and_key(text, kind, message):
     with pytest.raises(FolderConfigError) as error:
@@ -142,6 +148,22 @@ def test_outputs_in_every_format_and_the_summary_only_when_there_is_one():
     with_summary = json.dumps({**json.loads(stored), "summary": "## Sammanfattning\nMötet flyttas."})
     assert transcript_outputs(with_summary)[".summary.md"] == "## Sammanfattning\nMötet flyttas.\n"
     assert summary_markdown({"text": "Kort."}) == "Kort.\n"
+
+
+def test_a_diarized_transcript_also_gets_rttm_named_after_the_recording():
+    from tests.transcripts import segment, transcript as make_transcript, words
+    from workers.pipeline.diarize import Diarization
+    from workers.pipeline.formats import to_json
+    from workers.pipeline.speakers import assign_speakers
+    from workers.pipeline.types import Speaker, SpeakerTurn
+
+    plain = make_transcript(segment(0, words((0.0, 0.5, "Hej"), (0.6, 1.0, "där."))), duration_s=2.0)
+    turns = (SpeakerTurn(0.0, 0.55, "Talare 1"), SpeakerTurn(0.55, 1.2, "Talare 2"))
+    diarized = assign_speakers(plain, Diarization(turns, (Speaker("Talare 1", 0.55), Speaker("Talare 2", 0.65)), "m", 0.1))
+    outputs = transcript_outputs(to_json(diarized), "möte 3")
+    assert set(outputs) == {".json", ".txt", ".srt", ".vtt", ".rttm"}
+    assert outputs[".rttm"].startswith("SPEAKER möte_3 1 0.000 0.550 ")
+    assert outputs[".txt"] == "Talare 1: Hej\nTalare 2: där.\n"
     assert summary_markdown(None) is None and summary_markdown("") is None
 
 

@@ -2,6 +2,7 @@
 
     language = "sv"          # or "auto", or another code Whisper knows
     diarize = true
+    max_speakers = 4         # or num_speakers / min_speakers; need diarize = true
     summarize = true
     prompt = "Förhör med Anna Lindqvist om händelsen i Kiruna."
     hotwords = "Lindqvist Kiruna"
@@ -17,9 +18,10 @@ import json
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, field_validator, model_validator
 
 from ..languages import parse_language
+from ..pipeline.diarize import speaker_count_problem
 
 CONFIG_NAMES = ("swescribe.toml", "swescribe.json")
 
@@ -39,6 +41,9 @@ class FolderOptions(BaseModel):
     hotwords: StrictStr | None = Field(default=None, max_length=1000, description="Words to favour, space separated.")
     webhook_url: StrictStr | None = Field(default=None, max_length=2000, description="Where job events are POSTed.")
     diarize: StrictBool | None = Field(default=None, description="Attribute words to speakers.")
+    num_speakers: StrictInt | None = Field(default=None, description="Exact number of speakers (with diarize).")
+    min_speakers: StrictInt | None = Field(default=None, description="At least this many speakers (with diarize).")
+    max_speakers: StrictInt | None = Field(default=None, description="At most this many speakers (with diarize).")
     summarize: StrictBool | None = Field(default=None, description="Write a Swedish summary.")
 
     @field_validator("language")
@@ -47,6 +52,17 @@ class FolderOptions(BaseModel):
         if value is not None:
             parse_language(value)  # ValueError with the reason
         return value
+
+    @model_validator(mode="after")
+    def _speaker_counts(self) -> "FolderOptions":
+        counts = (self.num_speakers, self.min_speakers, self.max_speakers)
+        if any(count is not None for count in counts):
+            if not self.diarize:
+                raise ValueError("num_speakers, min_speakers and max_speakers need diarize = true")
+            problem = speaker_count_problem(*counts)
+            if problem:
+                raise ValueError(problem)
+        return self
 
     def job_options(self) -> dict:
         return self.model_dump(exclude_none=True)
@@ -77,6 +93,8 @@ def _describe(error: ValidationError) -> str:
             problems.append(f"{key} must be true or false")
         elif item["type"] == "string_type":
             problems.append(f"{key} must be a string")
+        elif item["type"] == "int_type":
+            problems.append(f"{key} must be a whole number")
         else:
             message = item["msg"].removeprefix("Value error, ")
             problems.append(f"{key}: {message}")

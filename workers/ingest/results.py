@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import json
 
-from ..pipeline.formats import FORMATS, render, transcript_from_json
+from ..pipeline.formats import FORMATS, formats_for, render, transcript_from_json
 
 OUTBOX_SUFFIXES = tuple(f".{fmt}" for fmt in FORMATS) + (".summary.md",)
 ERROR_SUFFIX = ".error.txt"
 
 
-def transcript_outputs(stored_json: str) -> dict[str, str]:
-    """Suffix -> text for outbox/: the stored JSON as is, the other formats rendered from it,
-    and ".summary.md" only when the transcript carries a summary."""
+def transcript_outputs(stored_json: str, name: str = "audio") -> dict[str, str]:
+    """Suffix -> text for outbox/: the stored JSON as is, the other formats rendered from it
+    (".rttm" only when diarized, with `name` as its file id), and ".summary.md" only when the
+    transcript carries a summary."""
     transcript = transcript_from_json(stored_json)
     outputs = {".json": stored_json}
-    outputs.update({f".{fmt}": render(transcript, fmt) for fmt in FORMATS if fmt != "json"})
+    outputs.update({f".{fmt}": render(transcript, fmt, name=name) for fmt in formats_for(transcript) if fmt != "json"})
     summary = summary_markdown(json.loads(stored_json).get("summary"))
     if summary:
         outputs[".summary.md"] = summary

@@ -277,7 +277,7 @@ class Ingester:
         self._carry_out(claim)
 
     def _transcript_outputs(self, key: str, summary_key: str | None, name: str) -> dict[str, str]:
-        outputs = transcript_outputs(self.storage.read_bytes(key).decode("utf-8"))
+        outputs = transcript_outputs(self.storage.read_bytes(key).decode("utf-8"), os.path.splitext(printable(name))[0])
         if summary_key:
             outputs[SUMMARY_SUFFIX] = summary_markdown(self.storage, summary_key, printable(name))
         return outputs

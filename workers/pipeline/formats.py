@@ -1,4 +1,4 @@
-"""Render a Transcript as versioned JSON, plain text, SRT or WebVTT.
+"""Render a Transcript as versioned JSON, plain text, SRT, WebVTT or RTTM (speaker turns).
 
 JSON is the system of record (other formats are derived from it and it round-trips through
 `transcript_from_json`); bump SCHEMA_VERSION on any incompatible change.
@@ -11,10 +11,12 @@ from dataclasses import replace
 from typing import Any
 
 from .guards import join_words
-from .types import ModelInfo, Segment, Transcript, Word
+from .types import ModelInfo, Segment, Speaker, SpeakerTurn, Transcript, Word
 
 SCHEMA_VERSION = 1
-FORMATS = ("json", "txt", "srt", "vtt")
+FORMATS = ("json", "txt", "srt", "vtt", "rttm")
+# RTTM carries speaker turns only: it exists for diarized transcripts.
+SPEAKER_ONLY_FORMATS = ("rttm",)
 
 # Subtitle cues are cut so they stay readable: at most two lines of ~42 characters
 # (EBU/Netflix practice) and 7 s on screen.
@@ -22,7 +24,13 @@ MAX_CUE_CHARS = 84
 MAX_CUE_DURATION_S = 7.0
 
 
-def render(transcript: Transcript, fmt: str) -> str:
+def formats_for(transcript: Transcript) -> tuple[str, ...]:
+    """The formats this transcript can be rendered in (RTTM only when it was diarized)."""
+    return tuple(f for f in FORMATS if f not in SPEAKER_ONLY_FORMATS or transcript.diarization_model is not None)
+
+
+def render(transcript: Transcript, fmt: str, name: str = "audio") -> str:
+    """`name` identifies the recording where a format needs it (RTTM's file id)."""
     if fmt == "json":
         return to_json(transcript)
     if fmt == "txt":
@@ -31,6 +39,8 @@ def render(transcript: Transcript, fmt: str) -> str:
         return to_srt(transcript)
     if fmt == "vtt":
         return to_vtt(transcript)
+    if fmt == "rttm":
+        return to_rttm(transcript, name)
     raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 
@@ -48,6 +58,10 @@ def to_dict(transcript: Transcript) -> dict[str, Any]:
         },
         "timings_s": dict(transcript.timings_s),
         "text": transcript.text,
+        # null and empty lists when the recording was not diarized.
+        "diarization_model": transcript.diarization_model,
+        "speakers": [{"id": sp.id, "talk_time_s": sp.talk_time_s} for sp in transcript.speakers],
+        "speaker_turns": [{"start_s": t.start_s, "end_s": t.end_s, "speaker": t.speaker} for t in transcript.speaker_turns],
         "segments": [
             {
                 "id": s.id,
@@ -94,11 +108,27 @@ def transcript_from_json(text: str) -> Transcript:
             )
             for s in data["segments"]
         ),
+        # Absent from transcripts stored before diarization existed.
+        speakers=tuple(Speaker(**sp) for sp in data.get("speakers", ())),
+        speaker_turns=tuple(SpeakerTurn(**t) for t in data.get("speaker_turns", ())),
+        diarization_model=data.get("diarization_model"),
     )
 
 
 def to_text(transcript: Transcript) -> str:
-    lines = [s.text for s in transcript.segments if s.text]
+    """One line per segment; diarized, one line per speaker change: "Talare 1: ..."."""
+    segments = [s for s in transcript.segments if s.text]
+    if transcript.diarization_model is None:
+        lines = [s.text for s in segments]
+    else:
+        lines = []
+        previous = object()
+        for segment in segments:
+            if segment.speaker == previous:
+                lines[-1] += " " + segment.text
+            else:
+                lines.append(f"{segment.speaker}: {segment.text}")
+            previous = segment.speaker
     return "\n".join(lines) + ("\n" if lines else "")
 
 
@@ -135,7 +165,7 @@ def _timestamp(seconds: float, decimal_marker: str) -> str:
 
 def to_srt(transcript: Transcript) -> str:
     blocks = [
-        f"{i}\n{_timestamp(c.start_s, ',')} --> {_timestamp(c.end_s, ',')}\n{c.text}\n"
+        f"{i}\n{_timestamp(c.start_s, ',')} --> {_timestamp(c.end_s, ',')}\n{_speaker_prefix(c)}{c.text}\n"
         for i, c in enumerate(subtitle_cues(transcript), start=1)
     ]
     return "\n".join(blocks)
@@ -144,7 +174,7 @@ def to_srt(transcript: Transcript) -> str:
 def to_vtt(transcript: Transcript) -> str:
     blocks = ["WEBVTT\n"]
     blocks += [
-        f"{_timestamp(c.start_s, '.')} --> {_timestamp(c.end_s, '.')}\n{_vtt_escape(c.text)}\n"
+        f"{_timestamp(c.start_s, '.')} --> {_timestamp(c.end_s, '.')}\n{_vtt_voice(c)}{_vtt_escape(c.text)}\n"
         for c in subtitle_cues(transcript)
     ]
     return "\n".join(blocks)
@@ -153,3 +183,27 @@ def to_vtt(transcript: Transcript) -> str:
 def _vtt_escape(text: str) -> str:
     # "-->" and markup characters would end or corrupt a WebVTT cue.
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _speaker_prefix(cue: Segment) -> str:
+    return f"{cue.speaker}: " if cue.speaker else ""
+
+
+def _vtt_voice(cue: Segment) -> str:
+    # WebVTT voice span: players show or style the speaker; the closing tag is optional.
+    return f"<v {_vtt_escape(cue.speaker)}>" if cue.speaker else ""
+
+
+def to_rttm(transcript: Transcript, name: str = "audio") -> str:
+    """NIST RTTM, one SPEAKER line per exclusive turn; fields may not contain whitespace."""
+    if transcript.diarization_model is None:
+        raise ValueError("RTTM needs a diarized transcript (speaker turns); this one was not diarized")
+    file_id = _rttm_token(name)
+    return "".join(
+        f"SPEAKER {file_id} 1 {t.start_s:.3f} {t.end_s - t.start_s:.3f} <NA> <NA> {_rttm_token(t.speaker)} <NA> <NA>\n"
+        for t in transcript.speaker_turns
+    )
+
+
+def _rttm_token(text: str) -> str:
+    return "_".join(text.split()) or "audio"

@@ -34,7 +34,7 @@ KNOWN_MODEL_NAMES = (*KB_WHISPER_REPOS, OFFLINE_MODEL_NAME)
 # Files faster-whisper needs from a CTranslate2 Whisper repo; KB-Whisper repos also hold
 # PyTorch and ONNX weights that are not worth gigabytes of download.
 _HUB_ALLOW_PATTERNS = ["config.json", "preprocessor_config.json", "model.bin", "tokenizer.json", "vocabulary.*"]
-_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+REPO_ID_PATTERN = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 DEFAULT_HUB_ENDPOINT = "https://huggingface.co"
 
 
@@ -75,7 +75,7 @@ def resolve_model(name_or_dir: str, *, cache_dir: Path, hub: HubOptions = HubOpt
     folder = Path(name_or_dir).expanduser()
     if folder.is_dir():
         return ModelSource(name_or_dir, _check_model_folder(folder), None)
-    if _REPO_ID.match(name_or_dir) and not folder.exists():
+    if REPO_ID_PATTERN.match(name_or_dir) and not folder.exists():
         return _resolve_hub(name_or_dir, name_or_dir, hub)
     raise ModelNotFoundError(
         f"unknown model {name_or_dir!r}: not a folder and not a known name "
@@ -93,11 +93,11 @@ def _check_model_folder(folder: Path) -> Path:
     return folder.resolve()
 
 
-def how_to_get(repo_id: str) -> str:
+def how_to_get(repo_id: str, setting: str = "SWESCRIBE_ASR_MODEL") -> str:
     folder = f"/srv/models/{repo_id.split('/')[-1]}"
     return (
         f"on a machine with Hub access run `hf download {repo_id} --local-dir {folder}` "
-        f"(huggingface_hub's CLI), copy {folder} here and set SWESCRIBE_ASR_MODEL={folder}"
+        f"(huggingface_hub's CLI), copy {folder} here and set {setting}={folder}"
     )
 
 
@@ -126,7 +126,7 @@ def _resolve_hub(name: str, repo_id: str, hub: HubOptions) -> ModelSource:
         raise ModelUnavailableError(
             f"model {name!r} ({repo_id}) is not in the local cache and HF_HUB_OFFLINE is set; {how_to_get(repo_id)}"
         )
-    _probe_hub(name, repo_id, hub)
+    probe_hub(name, repo_id, hub, how_to_get(repo_id))
     try:
         path = download(local_files_only=False)
     except Exception as e:  # noqa: BLE001 - huggingface_hub raises many network types
@@ -134,8 +134,9 @@ def _resolve_hub(name: str, repo_id: str, hub: HubOptions) -> ModelSource:
     return ModelSource(name, _check_model_folder(path), path.name)
 
 
-def _probe_hub(name: str, repo_id: str, hub: HubOptions) -> None:
-    """Ask the Hub about the repo with a short deadline; raise a clear error if it cannot answer."""
+def probe_hub(name: str, repo_id: str, hub: HubOptions, advice: str) -> None:
+    """Ask the Hub about the repo with a short deadline; raise a clear error (ending in
+    `advice`: how to get the model) if it cannot answer."""
     endpoint = os.environ.get("HF_ENDPOINT", DEFAULT_HUB_ENDPOINT).rstrip("/")
     request = urllib.request.Request(f"{endpoint}/api/models/{repo_id}")
     if hub.token:
@@ -148,12 +149,12 @@ def _probe_hub(name: str, repo_id: str, hub: HubOptions) -> None:
             raise ModelNotFoundError(f"model {name!r}: the Hub at {endpoint} has no repo {repo_id}") from e
         if e.code in (401, 403):
             raise ModelUnavailableError(
-                f"model {name!r} ({repo_id}) needs a Hub token with access (HTTP {e.code}); {how_to_get(repo_id)}"
+                f"model {name!r} ({repo_id}) needs a Hub token with access (HTTP {e.code}); {advice}"
             ) from e
-        raise ModelUnavailableError(f"model {name!r}: the Hub at {endpoint} answered HTTP {e.code}; {how_to_get(repo_id)}") from e
+        raise ModelUnavailableError(f"model {name!r}: the Hub at {endpoint} answered HTTP {e.code}; {advice}") from e
     except (urllib.error.URLError, TimeoutError, OSError, ValueError) as e:
         reason = getattr(e, "reason", e)
         raise ModelUnavailableError(
             f"model {name!r} ({repo_id}) is not in the local cache and the Hub at {endpoint} "
-            f"is unreachable ({reason}); {how_to_get(repo_id)}"
+            f"is unreachable ({reason}); {advice}"
         ) from e

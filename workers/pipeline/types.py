@@ -50,6 +50,22 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class SpeakerTurn:
+    """One stretch of speech by one speaker, from diarization. Speaker ids are the labels
+    shown to readers ("Talare 1", numbered by first appearance)."""
+
+    start_s: float
+    end_s: float
+    speaker: str
+
+
+@dataclass(frozen=True)
+class Speaker:
+    id: str
+    talk_time_s: float
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     """Which weights produced a transcript, for reproducibility."""
 
@@ -68,6 +84,12 @@ class Transcript:
     model: ModelInfo
     # Seconds spent per stage, e.g. {"decode": 0.2, "transcribe": 3.1}; stages add their own.
     timings_s: dict[str, float] = field(default_factory=dict)
+    # Filled by diarization: who spoke, for how long, and the (non-overlapping) turns that
+    # words were attributed from. Empty when the recording was not diarized.
+    speakers: tuple[Speaker, ...] = ()
+    speaker_turns: tuple[SpeakerTurn, ...] = ()
+    # The diarization pipeline that attributed speakers; None when not diarized.
+    diarization_model: str | None = None
 
     @property
     def words(self) -> tuple[Word, ...]:

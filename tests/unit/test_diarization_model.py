@@ -1,0 +1,70 @@
+"""Finding the diarization pipeline: names, folders, the Hub; clear errors, never a hang."""
+
+import time
+
+import pytest
+
+from tests.unit.test_model_registry import closed_port
+from workers.pipeline.diarization_model import OFFLINE_DIARIZATION_NAME, resolve_diarizer
+from workers.pipeline.errors import ModelNotFoundError, ModelUnavailableError
+from workers.pipeline.model_registry import HubOptions
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    return HubOptions(cache_dir=tmp_path / "hub", probe_timeout_s=2.0)
+
+
+def test_the_offline_profile_needs_no_folder_or_network():
+    source = resolve_diarizer(OFFLINE_DIARIZATION_NAME)
+    assert source.name == "pyannote-offline" and source.path is None
+
+
+def test_unknown_name_lists_the_known_ones():
+    with pytest.raises(ModelNotFoundError, match="pyannote-offline, community-1"):
+        resolve_diarizer("pyannote-gigantic")
+
+
+def test_a_folder_without_a_pipeline_config_is_refused_with_how_to_get_one(tmp_path):
+    (tmp_path / "pytorch_model.bin").write_bytes(b"x")
+    with pytest.raises(ModelNotFoundError) as caught:
+        resolve_diarizer(str(tmp_path))
+    assert "no config.yaml" in str(caught.value)
+    assert "hf download pyannote/speaker-diarization-community-1" in str(caught.value)
+
+
+def test_a_pipeline_folder_is_used_as_is(tmp_path):
+    (tmp_path / "config.yaml").write_text("pipeline: {}\n")
+    source = resolve_diarizer(str(tmp_path))
+    assert source.path == tmp_path.resolve()
+
+
+def test_community_1_offline_without_a_cached_copy_says_how_to_get_it(hub, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelUnavailableError) as caught:
+        resolve_diarizer("community-1", hub)
+    message = str(caught.value)
+    assert "pyannote/speaker-diarization-community-1" in message and "HF_HUB_OFFLINE" in message
+    assert "hf download pyannote/speaker-diarization-community-1" in message
+    assert "SWESCRIBE_DIARIZATION_MODEL=" in message and "accept the repo's terms" in message
+
+
+def test_an_unreachable_hub_fails_fast_and_never_falls_back(hub, monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{closed_port()}")
+    started = time.monotonic()
+    with pytest.raises(ModelUnavailableError, match="unreachable.*SWESCRIBE_DIARIZATION_MODEL="):
+        resolve_diarizer("community-1", hub)
+    assert time.monotonic() - started < 5
+
+
+def test_a_cached_pipeline_resolves_without_network(hub, monkeypatch):
+    snapshot = hub.cache_dir / "models--pyannote--speaker-diarization-community-1" / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.yaml").write_text("pipeline: {}\n")
+    refs = hub.cache_dir / "models--pyannote--speaker-diarization-community-1" / "refs"
+    refs.mkdir()
+    (refs / "main").write_text("abc123")
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{closed_port()}")
+    source = resolve_diarizer("community-1", hub)
+    assert source.path == snapshot.resolve() and source.revision == "abc123"

