@@ -88,7 +88,7 @@ def to_markdown(summary: dict, chart_name: str) -> str:
     return "\n".join(lines)
 
 
-def _bars(ax, title: str, rows: dict[str, dict]) -> None:
+def _bars(ax, title: str, rows: dict[str, dict], label_rotation: int = 40) -> None:
     names = [n for n, s in rows.items() if s.get("wer") is not None]
     if not names or not is_labelled(rows):
         ax.set_axis_off()
@@ -99,9 +99,9 @@ def _bars(ax, title: str, rows: dict[str, dict]) -> None:
     ax.bar_label(bars, fmt="%.0f", fontsize=7)  # a 0 % bar is otherwise invisible
     ax.set_title(title, fontsize=9)
     ax.set_ylabel("WER %")
-    ax.tick_params(axis="x", rotation=40, labelsize=8)
+    ax.tick_params(axis="x", rotation=label_rotation, labelsize=8)
     for label in ax.get_xticklabels():
-        label.set_horizontalalignment("right")
+        label.set_horizontalalignment("right" if label_rotation else "center")
 
 
 def write_chart(summary: dict, path: Path) -> None:
@@ -114,7 +114,8 @@ def write_chart(summary: dict, path: Path) -> None:
     groups = summary["by_group"]
     fig = plt.figure(figsize=(13, 3.6 * (1 + len(groups))))
     grid = fig.add_gridspec(1 + len(groups), 2)
-    _bars(fig.add_subplot(grid[0, :]), "WER by group", {group_title(n, g): g["overall"] for n, g in groups.items()})
+    _bars(fig.add_subplot(grid[0, :]), "WER by group", {group_title(n, g): g["overall"] for n, g in groups.items()},
+          label_rotation=0)
     for row, (name, group) in enumerate(groups.items(), start=1):
         area = "dialect-area vocabulary" if group["speech"] != "real" else "dialect area"
         _bars(fig.add_subplot(grid[row, 0]), f"{group_title(name, group)}: WER by {area}", group["by_dialect_area"])
