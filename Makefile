@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FIXTURE := audio_fixtures/synthetic/sv_clean_f4_04.flac
 
-.PHONY: install run demo test test-fast bench-asr bench-service fixtures clean
+.PHONY: install run demo test test-fast bench-asr bench-service bench-diarization fixtures clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "swescribe needs Python 3.11")'
@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[diarization,test]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -39,9 +39,13 @@ bench-asr: install
 bench-service: install
 	$(BIN)/python bench/service/run.py
 
+bench-diarization: install
+	$(BIN)/python bench/diarization/run.py
+
 # Regenerates the synthetic fixtures; needs Debian's espeak-ng and sox.
 fixtures:
 	$(BIN)/python audio_fixtures/make_fixtures.py
+	$(BIN)/python audio_fixtures/make_conversations.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -37,7 +37,7 @@ RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/swe
 RUN --mount=type=bind,target=/src,rw \
     python3.11 -m venv /opt/venv \
  && pip install --upgrade pip \
- && pip install /src
+ && pip install '/src[diarization]'
 
 USER swescribe
 WORKDIR /home/swescribe

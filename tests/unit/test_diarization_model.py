@@ -68,3 +68,21 @@ def test_a_cached_pipeline_resolves_without_network(hub, monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{closed_port()}")
     source = resolve_diarizer("community-1", hub)
     assert source.path == snapshot.resolve() and source.revision == "abc123"
+
+
+def test_a_host_without_the_diarization_extra_gets_a_clear_error(monkeypatch):
+    import builtins
+
+    from workers.pipeline import diarization_model
+
+    real_import = builtins.__import__
+
+    def no_pyannote(name, *args, **kwargs):
+        if name.startswith("pyannote"):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_pyannote)
+    diarization_model.load_diarizer.cache_clear()
+    with pytest.raises(ModelNotFoundError, match=r"pip install 'swescribe\[diarization\]'"):
+        diarization_model.load_diarizer(resolve_diarizer(OFFLINE_DIARIZATION_NAME), device="cpu")
