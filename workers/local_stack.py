@@ -50,7 +50,8 @@ def run_local_stack(settings: Settings, host: str, port: int, ingest_dir: Path |
     command = [sys.executable, "-m", "workers.cli"]
     children = {
         "worker-gpu": subprocess.Popen([*command, "worker", "--queues", "gpu", "--name", "gpu@%h"], env=env),
-        # Two processes: one summary at a time on the embedded model, webhooks never wait behind it.
+        # Two processes, so webhooks never wait behind a summary; summaries on the embedded
+        # model take turns (SWESCRIBE_LLM_ONE_AT_A_TIME).
         "worker-cpu": subprocess.Popen([*command, "worker", "--queues", "cpu", "--concurrency", "2", "--name", "cpu@%h"], env=env),
         "api": subprocess.Popen([*command, "api", "--host", host, "--port", str(port), "--no-migrate"], env=env),
     }

@@ -187,6 +187,12 @@ class Settings(BaseSettings):
     llm_embedded_threads: int = Field(
         default=0, ge=0, description="CPU threads of the embedded llama.cpp server; 0: all cores."
     )
+    llm_one_at_a_time: bool = Field(
+        default=False,
+        description="Summaries on this host wait for each other (a file lock in SWESCRIBE_DATA_DIR): for a server that "
+        "answers one request at a time, so a queued summary's timeout does not run while another is generated. "
+        "swescribe up sets it for the embedded model.",
+    )
 
     ingest_dir: Path | None = Field(
         default=None,

@@ -8,13 +8,17 @@ finished summary is left alone, a running one is taken over, completion is a gua
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
+from collections.abc import Iterator
 from typing import Callable
 
 from . import jobs
 from .job_runner import WorkerContext
 from .pipeline.errors import PipelineError
 from .pipeline.formats import transcript_from_json
+from .settings import Settings
 from .storage import ObjectNotFound, StorageError
 from .summary.configured import endpoint_from_settings, options_from_settings
 from .summary.embedded_server import EmbeddedServerError
@@ -25,6 +29,23 @@ logger = logging.getLogger(__name__)
 
 # A summary whose task keeps dying with its worker (out of memory, killed) is given up.
 SUMMARY_ATTEMPTS_ALLOWED = 3
+
+
+@contextlib.contextmanager
+def llm_turn(settings: Settings) -> Iterator[None]:
+    """Wait for this host's other summaries when the endpoint takes one request at a time
+    (SWESCRIBE_LLM_ONE_AT_A_TIME); otherwise no wait. The lock is released when the process
+    dies, so a killed worker never leaves it taken."""
+    if not settings.llm_one_at_a_time:
+        yield
+        return
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.data_dir / "llm.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def finish_summary_failed(ctx: WorkerContext, job_id: str, code: str, message: str) -> None:
@@ -44,9 +65,10 @@ def run_summary_job(job_id: str, ctx: WorkerContext, progress: Callable[[float],
     key = jobs.summary_key(job_id)
     try:
         transcript = transcript_from_json(ctx.storage.read_bytes(job.transcript_key).decode("utf-8"))
-        summary = summarize_transcript(
-            transcript, endpoint_from_settings(ctx.settings), options_from_settings(ctx.settings), progress
-        )
+        with llm_turn(ctx.settings):
+            summary = summarize_transcript(
+                transcript, endpoint_from_settings(ctx.settings), options_from_settings(ctx.settings), progress
+            )
         ctx.storage.save_bytes(key, summary.model_dump_json(indent=2).encode("utf-8"))
     except PipelineError as e:
         logger.warning("job %s: summary failed: %s", job_id, e)

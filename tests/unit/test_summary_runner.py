@@ -133,3 +133,41 @@ def test_a_failed_transcription_fails_its_summary_too(ctx):
     plain = completed_job(ctx, summarize=False)
     assert not jobs.fail_job(ctx.sessions, plain, "late", "too late")
     assert jobs.get_job(ctx.sessions, plain).summary_status == "none"
+
+
+@pytest.mark.parametrize("one_at_a_time", [True, False])
+def test_summaries_take_turns_only_when_the_endpoint_needs_it(tmp_path, one_at_a_time):
+    import threading
+    import time
+
+    from workers.summary_runner import llm_turn
+
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data", llm_one_at_a_time=one_at_a_time)
+    events: list[str] = []
+    first_inside = threading.Event()
+
+    def first():
+        with llm_turn(settings):
+            events.append("first in")
+            first_inside.set()
+            time.sleep(0.5)
+            events.append("first out")
+
+    def second():
+        first_inside.wait(5)
+        with llm_turn(settings):
+            events.append("second in")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    expected = ["first in", "first out", "second in"] if one_at_a_time else ["first in", "second in", "first out"]
+    assert events == expected
+
+
+def test_the_embedded_server_makes_summaries_take_turns():
+    from workers.summary.configured import embedded_settings_env
+
+    assert Settings(_env_file=None, **{k[10:].lower(): v for k, v in embedded_settings_env("http://127.0.0.1:1/v1").items()}).llm_one_at_a_time

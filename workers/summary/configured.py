@@ -17,6 +17,9 @@ def embedded_settings_env(base_url: str) -> dict[str, str]:
         # llama-cpp-python's server turns a schema into a grammar: the small model then
         # cannot leave the summary's JSON shape.
         "SWESCRIBE_LLM_JSON_MODE": "json_object_schema",
+        # llama.cpp's server answers one request at a time: a second summary would wait
+        # inside the server with its request timeout running.
+        "SWESCRIBE_LLM_ONE_AT_A_TIME": "true",
     }
 
 
