@@ -105,9 +105,25 @@ def run_transcription_job(job_id: str, ctx: WorkerContext) -> None:
     progress = _ProgressWriter(ctx, job_id, STAGES_DIARIZING if job.options.get("diarize") else STAGES)
     timings: dict[str, float] = {}
     try:
+        # Options were validated when the job was created; a stored job that no longer fits
+        # them (an older format, an edited row) fails with the reason.
+        options = TranscribeOptions(
+            language=parse_language(job.options.get("language") or ctx.settings.asr_language),
+            initial_prompt=job.options.get("prompt"),
+            hotwords=job.options.get("hotwords"),
+            batch_size=ctx.settings.asr_batch_size,
+        )
+        speaker_counts = diarize_options(job.options) if job.options.get("diarize") else None
+    except ValueError as e:
+        finish_failed(ctx, job_id, "invalid_options", str(e))
+        return
+    try:
         started = time.perf_counter()
         progress.stage("load_model")
         model = load_configured_model(job.options.get("model") or ctx.settings.asr_model, ctx.settings)
+        # Loaded before any work, so a missing diarization model fails (or retries) the job
+        # before recognition has run.
+        diarization = None if speaker_counts is None else DiarizationStep(load_configured_diarizer(ctx.settings), speaker_counts)
         timings["load_model"] = round(time.perf_counter() - started, 3)
 
         progress.stage("decode")
@@ -116,16 +132,9 @@ def run_transcription_job(job_id: str, ctx: WorkerContext) -> None:
             audio = decode_audio(path)
         timings["decode"] = round(time.perf_counter() - started, 3)
 
-        options = TranscribeOptions(
-            language=parse_language(job.options.get("language") or ctx.settings.asr_language),
-            initial_prompt=job.options.get("prompt"),
-            hotwords=job.options.get("hotwords"),
-            batch_size=ctx.settings.asr_batch_size,
-        )
         transcript = transcribe(model, audio, options, progress.stage("transcribe"))
-        if job.options.get("diarize"):
-            step = DiarizationStep(load_configured_diarizer(ctx.settings), diarize_options(job.options))
-            transcript = add_speakers(transcript, audio, step, progress.stage("diarize"))
+        if diarization is not None:
+            transcript = add_speakers(transcript, audio, diarization, progress.stage("diarize"))
         timings.update(transcript.timings_s)
 
         progress.stage("store")
@@ -138,9 +147,6 @@ def run_transcription_job(job_id: str, ctx: WorkerContext) -> None:
         # The decoder names the worker's local copy; the caller knows the file by its name.
         message = f"{job.filename}: cannot decode audio: {e.reason}" if isinstance(e, AudioDecodeError) else str(e)
         finish_failed(ctx, job_id, e.code, message)
-        return
-    except ValueError as e:
-        finish_failed(ctx, job_id, "invalid_options", str(e))
         return
 
     if jobs.complete_job(ctx.sessions, job_id, key, audio.duration_s, timings):

@@ -50,7 +50,9 @@ class Settings(BaseSettings):
         description="Speaker diarization pipeline: pyannote-offline (installed with the package), community-1 "
         "(pyannote/speaker-diarization-community-1, production), a pyannote pipeline repo id, or a local folder.",
     )
-    diarization_device: str = Field(default="auto", description="auto (CUDA when torch sees a GPU, else CPU), cuda or cpu.")
+    diarization_device: Literal["auto", "cuda", "cpu"] = Field(
+        default="auto", description="auto (CUDA when torch sees a GPU, else CPU), cuda or cpu."
+    )
     diarization_cpu_threads: int = Field(default=0, ge=0, description="torch CPU threads for diarization; 0 lets torch decide.")
     hf_token: SecretStr | None = Field(default=None, description="Hugging Face token for gated or private models.")
     hub_timeout_s: float = Field(

@@ -15,7 +15,7 @@ from tqdm import tqdm
 from .cli import write_atomically
 from .pipeline.audio import decode_audio, probe_duration_s
 from .pipeline.batch import PackingOptions, transcribe_many
-from .pipeline.errors import AudioDecodeError, PipelineError
+from .pipeline.errors import AudioDecodeError, DiarizationError, PipelineError
 from .pipeline.formats import render
 from .pipeline.diarize import DiarizeOptions
 from .pipeline.run import DiarizationStep, transcribe_file
@@ -143,7 +143,7 @@ def _first_stem_clash(paths: tuple[Path, ...]) -> tuple[Path, Path] | None:
 
 
 def _reason(path: Path, error: Exception) -> str:
-    if isinstance(error, AudioDecodeError):
+    if isinstance(error, (AudioDecodeError, DiarizationError)):
         return str(error)
     return f"{path}: {type(error).__name__}: {error}"
 
@@ -182,7 +182,7 @@ def _transcribe_all(model, request, options, durations, bar, diarization) -> Ite
         hook = _BarHook(bar, durations[path])
         try:
             yield path, transcribe_file(model, path, options, hook, diarization)
-        except (AudioDecodeError, OSError) as e:
+        except (AudioDecodeError, DiarizationError, OSError) as e:
             yield path, e
         finally:
             hook.finish()

@@ -6,6 +6,9 @@ SYNTHETIC speech (espeak-ng voices), not human voices.
 """
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -87,8 +90,19 @@ def test_progress_rises_to_one_and_the_audio_is_not_modified(offline_diarizer, c
     assert np.array_equal(audio.samples, before)
 
 
-def test_telemetry_is_off_once_pyannote_is_loaded(offline_diarizer):
-    assert os.environ["PYANNOTE_METRICS_ENABLED"] == "false"
+def test_telemetry_is_off_even_when_the_environment_asks_for_it():
+    # A fresh process, so pyannote's telemetry module reads the environment at its import.
+    code = (
+        "from workers.pipeline.diarization_model import load_diarizer, resolve_diarizer\n"
+        "load_diarizer(resolve_diarizer('pyannote-offline'), device='cpu')\n"
+        "from pyannote.audio.telemetry.metrics import is_metrics_enabled\n"
+        "print('enabled' if is_metrics_enabled() else 'disabled')\n"
+    )
+    env = {**os.environ, "PYANNOTE_METRICS_ENABLED": "true"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300,
+                            cwd=Path(__file__).resolve().parents[2])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "disabled"
 
 
 @pytest.mark.model
@@ -107,3 +121,29 @@ def test_recognition_and_diarization_give_every_word_one_speaker(offline_model, 
     assert transcript.segments[0].speaker == "Talare 1"
     assert len({s.speaker for s in transcript.segments}) == 2
     assert {"transcribe", "diarize"} <= set(transcript.timings_s)
+
+
+def test_campplus_embeds_repeated_chunks_as_if_each_were_embedded_alone():
+    import torch
+
+    from workers.pipeline.campplus_embedding import CamPlusPlusEmbedding
+
+    model = CamPlusPlusEmbedding()
+    generator = torch.Generator().manual_seed(3)
+    a, b = (0.1 * torch.randn(1, 1, 32000, generator=generator) for _ in range(2))
+    batch = torch.cat([a, a, b, a])  # pyannote sends a chunk once per local speaker
+    weights = torch.rand(4, 200, generator=generator)
+    with torch.inference_mode():
+        together = model(batch, weights=weights)
+        alone = torch.cat([model(batch[i : i + 1], weights=weights[i : i + 1]) for i in range(4)])
+    assert together.shape == (4, 192)
+    assert torch.allclose(together, alone, atol=1e-4)
+    # Different speaker activity on the same chunk gives a different embedding.
+    assert not torch.allclose(together[0], together[1], atol=1e-3)
+
+
+def test_silence_has_no_speakers(offline_diarizer):
+    from workers.pipeline.types import DecodedAudio
+
+    found = diarize(offline_diarizer, DecodedAudio(np.zeros(16000 * 5, dtype=np.float32), "tystnad.wav"))
+    assert found.turns == () and found.speakers == ()

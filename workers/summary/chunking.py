@@ -65,7 +65,7 @@ def clock(seconds: float) -> str:
 
 
 def format_line(line: TranscriptLine) -> str:
-    """`[12] 00:01:05 SPEAKER_00: text`: the id in brackets is what the model cites."""
+    """`[12] 00:01:05 Talare 1: text` (no label when not diarized): the id in brackets is what the model cites."""
     speaker = f" {line.speaker}" if line.speaker else ""
     return f"[{line.segment_id}] {clock(line.start_s)}{speaker}: {line.text}"
 
