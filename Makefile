@@ -11,8 +11,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# llama-cpp-python is compiled by pip. Built for the build machine's own CPU (GGML_NATIVE), it
+# may use instructions a virtual machine advertises but traps (AVX-512/AMX: the server then dies
+# with "invalid opcode" on its first request): build for AVX2, which every x86-64 server of the
+# last ten years has.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e '.[diarization,test]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet -e '.[diarization,test]'
 	touch $@
 
 install: $(VENV)/.installed
