@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from workers import jobs
 from workers.celery_app import CPU_QUEUE, SUMMARIZE_TASK
 from workers.languages import parse_language
-from workers.pipeline.diarize import speaker_count_problem
+from workers.pipeline.diarize import speaker_options_problem
 from workers.pipeline.formats import formats_for, render, transcript_from_json
 from workers.settings import Settings
 from workers.storage import ObjectNotFound
@@ -62,13 +62,10 @@ def validate_options(fields: dict[str, str], settings: Settings, sessions, owner
         checked_webhook_url(options.webhook_url, settings)
         if store.get_endpoint(sessions, owner) is None:
             raise ApiError(400, "no_webhook_secret", "create this key's webhook signing secret first: PUT /v1/webhook")
-    speaker_counts = (options.num_speakers, options.min_speakers, options.max_speakers)
-    if any(count is not None for count in speaker_counts):
-        if not options.diarize:
-            raise ApiError(400, "invalid_option", "num_speakers, min_speakers and max_speakers need diarize=true")
-        problem = speaker_count_problem(*speaker_counts)
-        if problem:
-            raise ApiError(400, "invalid_option", problem)
+    counts = (options.num_speakers, options.min_speakers, options.max_speakers)
+    problem = speaker_options_problem(options.diarize, counts, "diarize=true")
+    if problem:
+        raise ApiError(400, "invalid_option", problem)
     return options.model_dump(exclude_none=True)
 
 

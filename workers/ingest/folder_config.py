@@ -21,7 +21,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, field_validator, model_validator
 
 from ..languages import parse_language
-from ..pipeline.diarize import speaker_count_problem
+from ..pipeline.diarize import speaker_options_problem
 
 CONFIG_NAMES = ("swescribe.toml", "swescribe.json")
 
@@ -56,12 +56,9 @@ class FolderOptions(BaseModel):
     @model_validator(mode="after")
     def _speaker_counts(self) -> "FolderOptions":
         counts = (self.num_speakers, self.min_speakers, self.max_speakers)
-        if any(count is not None for count in counts):
-            if not self.diarize:
-                raise ValueError("num_speakers, min_speakers and max_speakers need diarize = true")
-            problem = speaker_count_problem(*counts)
-            if problem:
-                raise ValueError(problem)
+        problem = speaker_options_problem(bool(self.diarize), counts, "diarize = true")
+        if problem:
+            raise ValueError(problem)
         return self
 
     def job_options(self) -> dict:

@@ -52,6 +52,14 @@ def speaker_count_problem(num: int | None, low: int | None, high: int | None) ->
     return None
 
 
+def speaker_options_problem(diarize: bool, counts: tuple[int | None, int | None, int | None], needs: str) -> str | None:
+    """Why speaker counts (num, min, max) are invalid for a job or folder, or None; `needs`
+    is how the edge spells switching diarization on (e.g. "diarize=true")."""
+    if not diarize and any(count is not None for count in counts):
+        return f"num_speakers, min_speakers and max_speakers need {needs}"
+    return speaker_count_problem(*counts)
+
+
 @dataclass(frozen=True)
 class Diarization:
     """turns: exclusive turns sorted by time, never overlapping. speakers: every speaker found,
