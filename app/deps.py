@@ -1,4 +1,4 @@
-"""FastAPI dependencies: settings, database sessions, storage, the broker, the caller."""
+"""FastAPI dependencies: settings, database sessions, storage, the broker, job intake, the caller."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from celery import Celery
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import sessionmaker
 
-from workers.keys import find_key
+from workers.intake.submit import Intake
+from workers.store.keys import find_key
 from workers.settings import Settings
-from workers.storage import Storage
+from workers.store.storage import Storage
+from workers.tasks.names import GPU_QUEUE, TRANSCRIBE_TASK
 
-from .errors import ApiError
+from app.errors import ApiError
 
 LOCAL_OWNER = "local"
 
@@ -43,6 +45,13 @@ def get_celery(request: Request) -> Celery:
 
 
 CeleryDep = Annotated[Celery, Depends(get_celery)]
+
+
+def get_intake(sessions: SessionsDep, storage: StorageDep, celery: CeleryDep) -> Intake:
+    return Intake(sessions, storage, lambda job_id: celery.send_task(TRANSCRIBE_TASK, args=[job_id], queue=GPU_QUEUE))
+
+
+IntakeDep = Annotated[Intake, Depends(get_intake)]
 
 
 def get_owner(

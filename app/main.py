@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from workers.celery_app import make_celery
-from workers.db import session_factory
+from workers.tasks.celery_app import make_celery
+from workers.store.db import session_factory
 from workers.settings import Settings, get_settings
-from workers.storage import storage_from_settings
+from workers.store.storage import storage_from_settings
 
-from .errors import install_error_handlers
-from .routes import health, jobs, openai_compat, webhooks
+from app.errors import install_error_handlers
+from app.routes import health, jobs, openai_compat, webhooks
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -14,8 +14,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from workers.celery_app import CPU_QUEUE, GPU_QUEUE
-from workers.db import Job, JobStatus
+from workers.tasks.names import CPU_QUEUE, GPU_QUEUE
+from workers.store.db import Job, JobStatus
 
 logger = logging.getLogger(__name__)
 

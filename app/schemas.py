@@ -6,37 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from workers.db import Job, as_utc
-
-JOB_OPTION_FIELDS = (
-    "language", "model", "prompt", "hotwords", "webhook_url", "summarize",
-    "diarize", "num_speakers", "min_speakers", "max_speakers",
-)
-
-
-class JobOptions(BaseModel):
-    """Per-job options, sent as multipart form fields next to `file`."""
-
-    language: str | None = Field(default=None, description="Spoken language (sv default), or 'auto'.")
-    model: str | None = Field(default=None, description="A model the operator allows; default: the configured one.")
-    prompt: str | None = Field(default=None, max_length=2000, description="Initial prompt: context, spellings.")
-    hotwords: str | None = Field(default=None, max_length=1000, description="Words to favour, space separated.")
-    webhook_url: str | None = Field(
-        default=None, max_length=2000,
-        description="Where job.completed / job.failed is POSTed, signed with the key's webhook secret (PUT /v1/webhook).",
-    )
-    diarize: bool = Field(default=False, description="true: tell speakers apart (Talare 1, Talare 2, ...) word by word.")
-    num_speakers: int | None = Field(default=None, ge=1, le=50, description="Exact number of speakers, when known (with diarize).")
-    min_speakers: int | None = Field(default=None, ge=1, le=50, description="At least this many speakers (with diarize).")
-    max_speakers: int | None = Field(default=None, ge=1, le=50, description="At most this many speakers (with diarize).")
-    summarize: bool = Field(
-        default=False,
-        description=(
-            "true: after the transcript, a Swedish summary (GET /v1/jobs/{id}/summary); "
-            "job.completed is then sent once the summary is done or failed, and carries it."
-        ),
-    )
-
+from workers.store.db import Job, as_utc
 
 class ErrorPublic(BaseModel):
     code: str

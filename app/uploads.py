@@ -7,32 +7,28 @@ stored object is created unless every check passed.
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from celery import Celery
 from fastapi import Request
-from sqlalchemy.orm import sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
-from workers import jobs
-from workers.celery_app import GPU_QUEUE, TRANSCRIBE_TASK
-from workers.db import Job, new_id
-from workers.pipeline.audio import probe_audio
-from workers.pipeline.errors import AudioDecodeError
+from workers.intake.options import JobOptions
+from workers.intake.submit import Intake, QueueUnavailable, Recording, submit, remove_job
+from workers.store.db import Job
+from workers.transcript.audio import probe_audio
+from workers.transcript.errors import AudioDecodeError
 from workers.settings import Settings
-from workers.storage import Storage, StorageError, TooLarge
+from workers.store.storage import StorageError, TooLarge
 
-from .errors import ApiError
+from app.errors import ApiError
 
 CHUNK_BYTES = 1024 * 1024
 # Multipart framing and small fields on top of the file itself.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
-_SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
 
 
 @dataclass
@@ -122,44 +118,22 @@ def _copy_limited(upload: UploadFile, fd: int, max_bytes: int) -> int | None:
     return size
 
 
-def _read_chunks(path: Path):
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK_BYTES):
-            yield chunk
-
-
-def audio_key(job_id: str, filename: str) -> str:
-    suffix = Path(filename).suffix.lower()
-    return f"{jobs.job_prefix(job_id)}/audio{suffix if _SAFE_SUFFIX.match(suffix) else '.bin'}"
-
-
 def store_and_enqueue(
-    upload: ReceivedUpload, *, owner: str, options: dict, idempotency_key: str | None,
-    settings: Settings, sessions: sessionmaker, storage: Storage, celery: Celery,
+    upload: ReceivedUpload, *, owner: str, options: JobOptions, idempotency_key: str | None,
+    settings: Settings, intake: Intake,
 ) -> tuple[Job, bool]:
-    """Store the audio, create the job and queue it; returns (job, created)."""
-    job_id = new_id()
+    """Submit the received upload as a job; returns (job, created). Storage and broker
+    failures become 413/503 with nothing left stored."""
+    recording = Recording(upload.path, upload.filename, upload.duration_s)
     try:
-        stored = storage.save_stream(audio_key(job_id, upload.filename), _read_chunks(upload.path), settings.max_upload_mb * 1024 * 1024)
+        return submit(intake, recording, owner=owner, options=options, idempotency_key=idempotency_key,
+                      max_bytes=settings.max_upload_mb * 1024 * 1024)
     except TooLarge as e:
         raise _too_large(settings) from e
     except StorageError as e:
         raise ApiError(503, "storage_unavailable", f"cannot store the upload: {e}") from e
+    except QueueUnavailable as e:
+        remove_job(intake, e.job.id)
+        raise ApiError(503, "broker_unavailable", f"{e}; nothing was stored") from e
     finally:
         upload.discard()
-
-    new = jobs.NewJob(
-        owner=owner, filename=upload.filename, audio_key=stored.key, audio_sha256=stored.sha256,
-        audio_size_bytes=stored.size_bytes, duration_s=upload.duration_s, options=options, idempotency_key=idempotency_key,
-    )
-    job, created = jobs.create_job(sessions, new, job_id)
-    if not created:
-        storage.delete_prefix(jobs.job_prefix(job_id))  # the earlier request's job stands
-        return job, False
-    try:
-        celery.send_task(TRANSCRIBE_TASK, args=[job.id], queue=GPU_QUEUE)
-    except Exception as e:  # noqa: BLE001 - kombu raises many connection error types
-        jobs.delete_job(sessions, job.id)
-        storage.delete_prefix(jobs.job_prefix(job.id))
-        raise ApiError(503, "broker_unavailable", f"the job queue is unavailable, nothing was stored: {e}") from e
-    return job, True

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.webhook_receiver import WebhookReceiver
-from workers.local_redis import free_port
+from workers.local.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES_DIR = REPO_ROOT / "audio_fixtures"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from workers.pipeline.types import Segment, Transcript
+from workers.transcript.types import Segment, Transcript
 
 from .transcripts import MODEL
 

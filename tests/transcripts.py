@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workers.pipeline.types import ModelInfo, Segment, Transcript, Word
+from workers.transcript.types import ModelInfo, Segment, Transcript, Word
 
 MODEL = ModelInfo(id="test-model", revision="r1", device="cpu", compute_type="int8")
 

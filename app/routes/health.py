@@ -7,8 +7,8 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import text
 
-from ..deps import SessionsDep, StorageDep
-from ..metrics import JobMetricsCollector, broker_client
+from app.deps import SessionsDep, StorageDep
+from app.metrics import JobMetricsCollector, broker_client
 
 router = APIRouter(tags=["health"])
 

@@ -8,22 +8,22 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from workers import jobs
-from workers.celery_app import CPU_QUEUE, SUMMARIZE_TASK
-from workers.languages import parse_language
-from workers.pipeline.diarize import speaker_options_problem
-from workers.pipeline.formats import formats_for, render, transcript_from_json
+from workers.intake.options import JobOptions, OptionsRefused, check_allowed, describe_problems
+from workers.intake.submit import remove_job
+from workers.store import jobs
+from workers.tasks.names import CPU_QUEUE, SUMMARIZE_TASK
+from workers.transcript.formats import formats_for, render, transcript_from_json
 from workers.settings import Settings
-from workers.storage import ObjectNotFound
+from workers.store.storage import ObjectNotFound
 from workers.summary.render import to_markdown
 from workers.summary.schema import Summary
 from workers.webhooks import store
 
-from ..deps import CeleryDep, OwnerDep, SessionsDep, SettingsDep, StorageDep
-from ..errors import ApiError
-from ..schemas import JOB_OPTION_FIELDS, JobList, JobOptions, JobPublic
-from ..uploads import multipart_openapi, receive_upload, store_and_enqueue
-from .lookups import checked_webhook_url, own_job
+from app.deps import CeleryDep, IntakeDep, OwnerDep, SessionsDep, SettingsDep, StorageDep
+from app.errors import ApiError
+from app.schemas import JobList, JobPublic
+from app.uploads import multipart_openapi, receive_upload, store_and_enqueue
+from app.routes.lookups import own_job
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -44,42 +44,31 @@ _UPLOAD_BODY = multipart_openapi(
 )
 
 
-def validate_options(fields: dict[str, str], settings: Settings, sessions, owner: str) -> dict:
+def validate_options(fields: dict[str, str], settings: Settings, sessions, owner: str) -> JobOptions:
+    """The form's option fields as JobOptions, checked against this operator's settings."""
     try:
-        options = JobOptions(**{k: v.strip() for k, v in fields.items() if v.strip()})
+        options = JobOptions.model_validate({k: v.strip() for k, v in fields.items() if v.strip()})
+        check_allowed(options, settings)
     except ValidationError as e:
-        details = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors())
-        raise ApiError(400, "invalid_option", details) from e
-    allowed_models = settings.allowed_models
-    if options.language is not None:
-        try:
-            parse_language(options.language)
-        except ValueError as e:
-            raise ApiError(400, "invalid_option", str(e)) from e
-    if options.model is not None and options.model not in allowed_models:
-        raise ApiError(400, "invalid_option", f"model {options.model!r} is not offered here; available: {', '.join(allowed_models)}")
-    if options.webhook_url is not None:
-        checked_webhook_url(options.webhook_url, settings)
-        if store.get_endpoint(sessions, owner) is None:
-            raise ApiError(400, "no_webhook_secret", "create this key's webhook signing secret first: PUT /v1/webhook")
-    counts = (options.num_speakers, options.min_speakers, options.max_speakers)
-    problem = speaker_options_problem(options.diarize, counts, "diarize=true")
-    if problem:
-        raise ApiError(400, "invalid_option", problem)
-    return options.model_dump(exclude_none=True)
+        raise ApiError(400, "invalid_option", describe_problems(e)) from e
+    except OptionsRefused as e:
+        raise ApiError(400, e.code, str(e)) from e
+    if options.webhook_url is not None and store.get_endpoint(sessions, owner) is None:
+        raise ApiError(400, "no_webhook_secret", "create this key's webhook signing secret first: PUT /v1/webhook")
+    return options
 
 
 @router.post("", status_code=202, response_model=JobPublic, openapi_extra=_UPLOAD_BODY,
              summary="Upload a recording and queue its transcription")
 async def create_job(
     request: Request, response: Response, owner: OwnerDep, settings: SettingsDep, sessions: SessionsDep,
-    storage: StorageDep, celery: CeleryDep, idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    intake: IntakeDep, idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JobPublic:
     if idempotency_key:
         existing = await run_in_threadpool(jobs.find_by_idempotency_key, sessions, owner, idempotency_key)
         if existing is not None:
             return JobPublic.from_job(existing)
-    upload = await receive_upload(request, settings, set(JOB_OPTION_FIELDS))
+    upload = await receive_upload(request, settings, set(JobOptions.model_fields))
     try:
         options = await run_in_threadpool(validate_options, upload.fields, settings, sessions, owner)
     except BaseException:
@@ -87,7 +76,7 @@ async def create_job(
         raise
     job, _created = await run_in_threadpool(
         lambda: store_and_enqueue(upload, owner=owner, options=options, idempotency_key=idempotency_key,
-                                  settings=settings, sessions=sessions, storage=storage, celery=celery)
+                                  settings=settings, intake=intake)
     )
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     return JobPublic.from_job(job)
@@ -176,10 +165,7 @@ def request_summary(job_id: str, owner: OwnerDep, sessions: SessionsDep, celery:
 
 
 @router.delete("/{job_id}", status_code=204, summary="Delete a job with its audio and results")
-def delete_job(job_id: str, owner: OwnerDep, sessions: SessionsDep, storage: StorageDep) -> Response:
+def delete_job(job_id: str, owner: OwnerDep, sessions: SessionsDep, intake: IntakeDep) -> Response:
     own_job(sessions, job_id, owner)
-    # Row first: a worker that finishes afterwards finds no job and removes what it wrote.
-    jobs.delete_job(sessions, job_id)
-    store.delete_for_job(sessions, job_id)
-    storage.delete_prefix(jobs.job_prefix(job_id))
+    remove_job(intake, job_id)
     return Response(status_code=204)

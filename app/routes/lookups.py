@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy.orm import sessionmaker
 
-from workers import jobs
-from workers.db import Job
+from workers.store import jobs
+from workers.store.db import Job
 from workers.settings import Settings
 from workers.webhooks.url_guard import UnsafeWebhookUrl, UrlPolicy, check_webhook_url
 
-from ..errors import ApiError
+from app.errors import ApiError
 
 
 def own_job(sessions: sessionmaker, job_id: str, owner: str) -> Job:

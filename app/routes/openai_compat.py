@@ -14,14 +14,14 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
-from workers import jobs
-from workers.pipeline.formats import render, transcript_from_json
-from workers.pipeline.types import Transcript
+from workers.store import jobs
+from workers.transcript.formats import render, transcript_from_json
+from workers.transcript.types import Transcript
 
-from ..deps import CeleryDep, OwnerDep, SessionsDep, SettingsDep, StorageDep
-from ..errors import ApiError
-from ..routes.jobs import validate_options
-from ..uploads import multipart_openapi, receive_upload, store_and_enqueue
+from app.deps import IntakeDep, OwnerDep, SessionsDep, SettingsDep, StorageDep
+from app.errors import ApiError
+from app.routes.jobs import validate_options
+from app.uploads import multipart_openapi, receive_upload, store_and_enqueue
 
 router = APIRouter(prefix="/v1/audio", tags=["openai-compatible"])
 
@@ -49,7 +49,7 @@ _BODY = multipart_openapi(
 
 @router.post("/transcriptions", openapi_extra=_BODY, summary="OpenAI-compatible synchronous transcription")
 async def create_transcription(
-    request: Request, owner: OwnerDep, settings: SettingsDep, sessions: SessionsDep, storage: StorageDep, celery: CeleryDep,
+    request: Request, owner: OwnerDep, settings: SettingsDep, sessions: SessionsDep, storage: StorageDep, intake: IntakeDep,
 ) -> Response:
     upload = await receive_upload(request, settings, FIELDS)
     try:
@@ -75,8 +75,7 @@ async def create_transcription(
         raise
 
     job, _ = await run_in_threadpool(
-        lambda: store_and_enqueue(upload, owner=owner, options=options, idempotency_key=None,
-                                  settings=settings, sessions=sessions, storage=storage, celery=celery)
+        lambda: store_and_enqueue(upload, owner=owner, options=options, idempotency_key=None, settings=settings, intake=intake)
     )
     finished = await _wait(sessions, job.id, settings.sync_timeout_s)
     if finished.status == "failed":

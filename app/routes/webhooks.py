@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from workers import jobs
-from workers.celery_app import CPU_QUEUE, DELIVER_WEBHOOK_TASK
-from workers.db import as_utc
+from workers.store import jobs
+from workers.tasks.names import CPU_QUEUE, DELIVER_WEBHOOK_TASK
+from workers.store.db import as_utc
 from workers.webhooks import store
 
-from ..deps import CeleryDep, OwnerDep, SessionsDep, SettingsDep
-from ..errors import ApiError
-from ..schemas import AttemptPublic, DeliveryList, DeliveryPublic, WebhookEndpointPublic, WebhookEndpointUpdate
-from .lookups import checked_webhook_url, own_job
+from app.deps import CeleryDep, OwnerDep, SessionsDep, SettingsDep
+from app.errors import ApiError
+from app.schemas import AttemptPublic, DeliveryList, DeliveryPublic, WebhookEndpointPublic, WebhookEndpointUpdate
+from app.routes.lookups import checked_webhook_url, own_job
 
 router = APIRouter(prefix="/v1", tags=["webhooks"])
 

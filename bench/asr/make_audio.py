@@ -31,7 +31,7 @@ import av
 import numpy as np
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-from workers.pipeline.audio import decode_audio
+from workers.transcript.audio import decode_audio
 
 REPO = Path(__file__).resolve().parents[2]
 SYNTHETIC_MANIFEST = REPO / "audio_fixtures" / "manifest.jsonl"

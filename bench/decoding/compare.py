@@ -33,7 +33,7 @@ from tqdm import tqdm
 from workers.evaluation.manifests import EvalEntry, load_manifest
 from workers.evaluation.normalize import normalize_swedish
 from workers.evaluation.scoring import error_rates
-from workers.models import load_configured_model
+from workers.runners.configured_models import load_configured_model
 from workers.pipeline.run import transcribe_file
 from workers.pipeline.transcribe import TranscribeOptions, VadSettings
 from workers.settings import Settings

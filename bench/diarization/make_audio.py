@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from workers.evaluation.diarization import read_rttm  # noqa: E402
-from workers.pipeline.audio import decode_audio  # noqa: E402
+from workers.transcript.audio import decode_audio  # noqa: E402
 
 CONVERSATIONS = REPO / "audio_fixtures" / "conversations"
 SAMPLE_RATE = 16_000

@@ -106,7 +106,7 @@ def measure_long(recording: dict, env: dict, work: Path) -> dict | None:
     from workers.evaluation.diarization import diarization_error, read_rttm
 
     out = work / "out"
-    cmd = [sys.executable, "-m", "workers.cli", "transcribe", recording["audio"], "--diarize",
+    cmd = [sys.executable, "-m", "workers.commands.cli", "transcribe", recording["audio"], "--diarize",
            "--format", "json", "--format", "rttm", "--out", str(out), "--no-progress"]
     child = run_child(cmd, env, REPO, work / f"{recording['name']}.log", log)
     if child.returncode != 0:
@@ -129,7 +129,7 @@ def measure_long(recording: dict, env: dict, work: Path) -> dict | None:
 def fixture_der() -> list[dict]:
     """Each fixture conversation diarized without and with its number of speakers."""
     from workers.evaluation.diarization import diarization_error, read_rttm
-    from workers.pipeline.audio import decode_audio
+    from workers.transcript.audio import decode_audio
     from workers.pipeline.diarization_model import load_diarizer, resolve_diarizer
     from workers.pipeline.diarize import DiarizeOptions, diarize
 

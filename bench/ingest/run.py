@@ -87,7 +87,7 @@ def ingest(stack: Stack, folder: Path, settle_s: float, log_path: Path) -> float
     started = time.perf_counter()
     with open(log_path, "wb") as out:
         result = subprocess.run(
-            [sys.executable, "-m", "workers.cli", "ingest", str(folder), "--settle-s", str(settle_s), "--no-progress"],
+            [sys.executable, "-m", "workers.commands.cli", "ingest", str(folder), "--settle-s", str(settle_s), "--no-progress"],
             env=stack.env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
         )
     wall = time.perf_counter() - started
@@ -99,7 +99,7 @@ def ingest(stack: Stack, folder: Path, settle_s: float, log_path: Path) -> float
 def job_rows(database_url: str, owner: str) -> list[dict]:
     from sqlalchemy import select
 
-    from workers.db import Job, as_utc, session_factory
+    from workers.store.db import Job, as_utc, session_factory
 
     with session_factory(database_url)() as session:
         return [

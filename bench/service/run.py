@@ -8,8 +8,8 @@ with 0.5-1.5 s pauses):
 
 - Service: the stack started the way the integration tests start it
   (tests/integration/stack.py): a fresh data folder with SQLite and local storage, its own
-  Redis on a free 127.0.0.1 port, the API (`python -m workers.cli api --port P`) and ONE worker
-  for the gpu queue (`python -m workers.cli worker --queues gpu`). It is warmed with one short
+  Redis on a free 127.0.0.1 port, the API (`python -m workers.commands.cli api --port P`) and ONE worker
+  for the gpu queue (`python -m workers.commands.cli worker --queues gpu`). It is warmed with one short
   job first, so the worker has loaded the model, as on a service that has been up a while.
   Timed: from the start of the upload (POST /v1/jobs) until GET /v1/jobs/{id}/transcript
   ?format=json returns 200, polling GET /v1/jobs/{id} every 0.2 s in between. Requests carry

@@ -38,7 +38,7 @@ sys.path[:0] = [str(REPO), str(REPO / "bench" / "asr")]
 
 import report  # noqa: E402  (bench/asr: machine description, Markdown section replacement)
 
-from workers.pipeline.types import ModelInfo, Segment, Transcript  # noqa: E402
+from workers.transcript.types import ModelInfo, Segment, Transcript  # noqa: E402
 from workers.settings import Settings  # noqa: E402
 from workers.summary.client import LlmEndpoint, RetryPolicy, chat  # noqa: E402
 from workers.summary.configured import endpoint_from_settings, with_embedded  # noqa: E402

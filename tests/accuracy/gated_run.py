@@ -25,7 +25,7 @@ from typing import Callable, Sequence
 import ctranslate2
 
 from workers.evaluation.scoring import ErrorRates, error_rates
-from workers.pipeline.audio import decode_audio
+from workers.transcript.audio import decode_audio
 from workers.pipeline.batch import transcribe_many
 from workers.pipeline.transcribe import TranscribeOptions, transcribe
 

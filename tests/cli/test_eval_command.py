@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from workers import eval_command
-from workers.cli import main
-from workers.eval_command import ConfigError, options_from_config, production_options, run_eval
+from workers.commands import evaluate as eval_command
+from workers.commands.cli import main
+from workers.commands.evaluate import ConfigError, options_from_config, production_options, run_eval
 from workers.pipeline.guards import GuardOptions
 from workers.pipeline.transcribe import TranscribeOptions, VadSettings
-from workers.pipeline.types import ModelInfo, Transcript
+from workers.transcript.types import ModelInfo, Transcript
 from workers.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def swescribe(*args, model_cache, timeout=600):
     env = {**os.environ, "SWESCRIBE_MODEL_CACHE_DIR": str(model_cache), "SWESCRIBE_ASR_CPU_THREADS": "2"}
-    return subprocess.run([sys.executable, "-m", "workers.cli", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "workers.commands.cli", *map(str, args)], capture_output=True, text=True,
                           env=env, cwd=REPO_ROOT, timeout=timeout)
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from workers.pipeline.formats import transcript_from_json
+from workers.transcript.formats import transcript_from_json
 
-SWESCRIBE = [sys.executable, "-m", "workers.cli"]
+SWESCRIBE = [sys.executable, "-m", "workers.commands.cli"]
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from tests.chat_endpoint import ChatEndpoint
 from workers.summary.render import escape
 from workers.summary.schema import Summary
 
-SWESCRIBE = [sys.executable, "-m", "workers.cli"]
+SWESCRIBE = [sys.executable, "-m", "workers.commands.cli"]
 pytestmark = [pytest.mark.model]
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from workers.pipeline.audio import decode_audio
-from workers.pipeline.types import SAMPLE_RATE_HZ
+from workers.transcript.audio import decode_audio
+from workers.transcript.types import SAMPLE_RATE_HZ
 
 
 def write_wav(path: Path, samples: np.ndarray) -> Path:

@@ -20,8 +20,8 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from workers.db import get_engine
-from workers.local_redis import RedisHandle, ensure_redis, free_port
+from workers.store.db import get_engine
+from workers.local.redis_server import RedisHandle, ensure_redis, free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 POSTGRES_ADMIN_URL = os.environ.get("SWESCRIBE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
@@ -77,7 +77,7 @@ class Stack:
     def _spawn(self, name: str, *args: str) -> subprocess.Popen:
         log = open(self.root / f"{name}.log", "ab")
         return subprocess.Popen(
-            [sys.executable, "-m", "workers.cli", *args], env=self.env, cwd=REPO_ROOT,
+            [sys.executable, "-m", "workers.commands.cli", *args], env=self.env, cwd=REPO_ROOT,
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
@@ -124,7 +124,7 @@ class Stack:
 
     def create_key(self, name: str) -> str:
         result = subprocess.run(
-            [sys.executable, "-m", "workers.cli", "keys", "create", name], env=self.env, cwd=REPO_ROOT,
+            [sys.executable, "-m", "workers.commands.cli", "keys", "create", name], env=self.env, cwd=REPO_ROOT,
             capture_output=True, text=True, timeout=60, check=True,
         )
         return result.stdout.strip().splitlines()[-1]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.audio_factory import write_audio
-from workers.pipeline.audio import decode_audio
+from workers.transcript.audio import decode_audio
 
 from .conftest import wait_for_job
 from .stack import make_stack
@@ -129,11 +129,12 @@ def test_transient_errors_are_retried_with_backoff_then_fail_with_the_reason(tmp
 def test_bad_audio_fails_the_job_at_once_with_the_reason(fault_stack):
     """A job whose stored audio does not decode (here: stored behind the API's back, as a
     damaged disk or a half-synced share would leave it) fails on its first attempt, not retried."""
-    from workers import jobs
-    from workers.celery_app import GPU_QUEUE, TRANSCRIBE_TASK, make_celery
-    from workers.db import new_id, session_factory
+    from workers.store import jobs
+    from workers.tasks.celery_app import make_celery
+    from workers.tasks.names import GPU_QUEUE, TRANSCRIBE_TASK
+    from workers.store.db import new_id, session_factory
     from workers.settings import Settings
-    from workers.storage import LocalStorage
+    from workers.store.storage import LocalStorage
 
     fault_stack.start_api()  # runs the migrations
     fault_stack.start_worker()

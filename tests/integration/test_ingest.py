@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from workers.db import Job, session_factory
+from workers.store.db import Job, session_factory
 from workers.ingest.submit import owner_for
 
 from .ingest_clips import make_clips
@@ -41,14 +41,14 @@ def ingest_stack(database_url, tmp_path_factory, model_cache):
 
 def ingest(stack, folder: Path, *args: str, timeout: float = RUN_TIMEOUT_S) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "workers.cli", "ingest", str(folder), "--settle-s", "0.3", "--no-progress", *args],
+        [sys.executable, "-m", "workers.commands.cli", "ingest", str(folder), "--settle-s", "0.3", "--no-progress", *args],
         env=stack.env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout,
     )
 
 
 def start_ingest(stack, folder: Path, *args: str, log: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "workers.cli", "ingest", str(folder), "--no-progress", *args],
+        [sys.executable, "-m", "workers.commands.cli", "ingest", str(folder), "--no-progress", *args],
         env=stack.env, cwd=REPO_ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
     )
 
@@ -154,7 +154,7 @@ def test_unusable_folders_and_options_are_refused_with_a_reason(ingest_stack, tm
     assert names(folder / "inbox") == ["a.flac"]  # nothing taken
     assert folder_jobs(ingest_stack, folder) == []
 
-    up = subprocess.run([sys.executable, "-m", "workers.cli", "up", "--ingest-dir", str(tmp_path / "saknas")],
+    up = subprocess.run([sys.executable, "-m", "workers.commands.cli", "up", "--ingest-dir", str(tmp_path / "saknas")],
                         env=ingest_stack.env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert up.returncode == 2 and "no such folder" in up.stderr
 
@@ -226,7 +226,7 @@ def test_the_watcher_takes_a_slowly_written_file_only_once_it_settled(ingest_sta
 
 
 def test_up_runs_the_watcher_for_its_ingest_folder(tmp_path, model_cache):
-    from workers.local_redis import free_port
+    from workers.local.ports import free_port
 
     folder = tmp_path / "uppe"
     (folder / "inbox").mkdir(parents=True)
@@ -239,7 +239,7 @@ def test_up_runs_the_watcher_for_its_ingest_folder(tmp_path, model_cache):
     env.pop("SWESCRIBE_DATABASE_URL", None)
     log_path = tmp_path / "up.log"
     with open(log_path, "wb") as log:
-        up = subprocess.Popen([sys.executable, "-m", "workers.cli", "up", "--port", str(port)], env=env, cwd=REPO_ROOT,
+        up = subprocess.Popen([sys.executable, "-m", "workers.commands.cli", "up", "--port", str(port)], env=env, cwd=REPO_ROOT,
                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         (folder / "inbox" / "via up.flac").write_bytes(SYNTHETIC[0].read_bytes())

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from workers.local_redis import ensure_redis, free_port, reachable, redis_executable
+from workers.local.redis_server import ensure_redis, free_port, reachable, redis_executable
 
 from .conftest import wait_for_job
 from .stack import REPO_ROOT
@@ -53,7 +53,7 @@ def test_up_runs_the_stack_and_ctrl_c_stops_every_child(tmp_path, model_cache, r
     env.pop("SWESCRIBE_DATABASE_URL", None)
     log_path = tmp_path / "up.log"
     with open(log_path, "wb") as log:
-        up = subprocess.Popen([sys.executable, "-m", "workers.cli", "up", "--port", str(port)], env=env, cwd=REPO_ROOT,
+        up = subprocess.Popen([sys.executable, "-m", "workers.commands.cli", "up", "--port", str(port)], env=env, cwd=REPO_ROOT,
                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         key = _wait_for_key(log_path, up)

@@ -71,11 +71,12 @@ def test_completed_job_reaches_both_urls_signed_and_retried(hook_stack, receiver
 
 
 def test_a_failed_job_sends_job_failed(hook_stack, receiver):
-    from workers import jobs
-    from workers.celery_app import GPU_QUEUE, TRANSCRIBE_TASK, make_celery
-    from workers.db import new_id, session_factory
+    from workers.store import jobs
+    from workers.tasks.celery_app import make_celery
+    from workers.tasks.names import GPU_QUEUE, TRANSCRIBE_TASK
+    from workers.store.db import new_id, session_factory
     from workers.settings import Settings
-    from workers.storage import LocalStorage
+    from workers.store.storage import LocalStorage
     from workers.webhooks import store
 
     settings = Settings(_env_file=None, **{k[10:].lower(): v for k, v in hook_stack.env.items() if k.startswith("SWESCRIBE_")})

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from workers.evaluation.diarization import diarization_error, read_rttm
-from workers.pipeline.audio import decode_audio
+from workers.transcript.audio import decode_audio
 from workers.pipeline.diarize import DiarizeOptions, diarize
-from workers.pipeline.run import DiarizationStep, transcribe_audio
+from workers.pipeline.run import DiarizationStep, progress_by_stage, transcribe_file
 
 pytestmark = pytest.mark.diarization
 
@@ -108,8 +108,17 @@ def test_telemetry_is_off_even_when_the_environment_asks_for_it():
 @pytest.mark.model
 def test_recognition_and_diarization_give_every_word_one_speaker(offline_model, offline_diarizer, conversation_entries):
     entry = next(e for e in conversation_entries if e["id"] == "conv2_samtal")
-    audio = decode_audio(entry["path"])
-    transcript = transcribe_audio(offline_model, audio, diarization=DiarizationStep(offline_diarizer))
+    stages: list[str] = []
+    progress: list[float] = []
+    overall = progress_by_stage(progress.append, diarizing=True)
+
+    def on_stage(name: str):
+        stages.append(name)
+        return overall(name)
+
+    transcript = transcribe_file(offline_model, entry["path"], diarization=DiarizationStep(offline_diarizer), on_stage=on_stage)
+    assert stages == ["decode", "transcribe", "diarize"]
+    assert progress == sorted(progress) and progress[-1] == 1.0
     assert transcript.diarization_model == "pyannote-offline"
     assert [s.id for s in transcript.speakers] == ["Talare 1", "Talare 2"]
     assert transcript.words and all(w.speaker in ("Talare 1", "Talare 2") for w in transcript.words)
@@ -143,7 +152,7 @@ def test_campplus_embeds_repeated_chunks_as_if_each_were_embedded_alone():
 
 
 def test_silence_has_no_speakers(offline_diarizer):
-    from workers.pipeline.types import DecodedAudio
+    from workers.transcript.types import DecodedAudio
 
     found = diarize(offline_diarizer, DecodedAudio(np.zeros(16000 * 5, dtype=np.float32), "tystnad.wav"))
     assert found.turns == () and found.speakers == ()

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from workers.evaluation.normalize import normalize_swedish
-from workers.pipeline.audio import decode_audio
+from workers.transcript.audio import decode_audio
 from workers.pipeline.batch import transcribe_many
 from workers.pipeline.run import transcribe_file
 from workers.pipeline.transcribe import TranscribeOptions, transcribe
-from workers.pipeline.types import DecodedAudio
+from workers.transcript.types import DecodedAudio
 
 pytestmark = pytest.mark.model
 

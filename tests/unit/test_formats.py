@@ -4,7 +4,7 @@ import re
 import pytest
 
 from tests.transcripts import segment, transcript, words
-from workers.pipeline.formats import (
+from workers.transcript.formats import (
     formats_for,
     MAX_CUE_CHARS,
     MAX_CUE_DURATION_S,
@@ -93,7 +93,7 @@ def test_unknown_format_is_an_error():
 def diarized():
     from workers.pipeline.diarize import Diarization
     from workers.pipeline.speakers import assign_speakers
-    from workers.pipeline.types import Speaker, SpeakerTurn
+    from workers.transcript.types import Speaker, SpeakerTurn
 
     t = transcript(
         segment(0, words((0.0, 0.5, "Hej,"), (0.6, 1.2, "välkommen."), (1.5, 1.8, "Tack."))),

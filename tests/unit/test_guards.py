@@ -12,7 +12,7 @@ from workers.pipeline.guards import (
     cut_repetition_loops,
     drop_hallucinated_segments,
 )
-from workers.pipeline.types import Word
+from workers.transcript.types import Word
 
 
 def texts(segments):

@@ -9,7 +9,8 @@ import os
 import pytest
 
 from workers.ingest.claims import claim_file, load_claims
-from workers.ingest.folder_config import FolderConfigError, FolderOptions, load_folder_config, parse_folder_config
+from workers.intake.options import JobOptions
+from workers.ingest.folder_config import FolderConfigError, load_folder_config, parse_folder_config
 from workers.ingest.layout import IngestFolderError, folder_lock, move_no_overwrite, prepare_folder, write_atomically
 from workers.ingest.names import free_stem, printable, skip_reason, split_name
 from workers.ingest.results import summary_markdown, transcript_outputs
@@ -86,11 +87,11 @@ def test_printable_names_for_messages():
 
 def test_config_in_toml_and_json():
     options = parse_folder_config('language = "sv"\ndiarize = true\nsummarize = false\nhotwords = "Kiruna"\n', "toml", "x")
-    assert options.job_options() == {"language": "sv", "diarize": True, "summarize": False, "hotwords": "Kiruna"}
-    assert parse_folder_config('{"language": "auto", "prompt": "Förhör"}', "json", "x").job_options() == {
+    assert options.stored() == {"language": "sv", "diarize": True, "summarize": False, "hotwords": "Kiruna"}
+    assert parse_folder_config('{"language": "auto", "prompt": "Förhör"}', "json", "x").stored() == {
         "language": "auto", "prompt": "Förhör"}
-    assert FolderOptions().job_options() == {}
-    assert parse_folder_config("diarize = true\nmax_speakers = 4\n", "toml", "x").job_options() == {
+    assert JobOptions().stored() == {}
+    assert parse_folder_config("diarize = true\nmax_speakers = 4\n", "toml", "x").stored() == {
         "diarize": True, "max_speakers": 4}
 
 
@@ -115,7 +116,7 @@ def test_bad_config_is_refused_with_the_file_and_key(text, kind, message):
 
 
 def test_config_file_lookup(tmp_path):
-    assert load_folder_config(tmp_path) == FolderOptions()
+    assert load_folder_config(tmp_path) == JobOptions()
     (tmp_path / "swescribe.json").write_text('{"language": "en"}')
     assert load_folder_config(tmp_path).language == "en"
     (tmp_path / "swescribe.toml").write_text('language = "sv"')
@@ -138,7 +139,7 @@ def test_dedupe_key_depends_on_content_and_options_only(tmp_path):
 
 def test_outputs_in_every_format_and_the_summary_only_when_there_is_one():
     from tests.transcripts import segment, transcript as make_transcript, words
-    from workers.pipeline.formats import to_json
+    from workers.transcript.formats import to_json
 
     transcript = make_transcript(segment(0, words((0.0, 0.5, "Hej"), (0.5, 1.0, "Åsa."))), duration_s=2.0)
     stored = to_json(transcript)
@@ -153,9 +154,9 @@ def test_outputs_in_every_format_and_the_summary_only_when_there_is_one():
 def test_a_diarized_transcript_also_gets_rttm_named_after_the_recording():
     from tests.transcripts import segment, transcript as make_transcript, words
     from workers.pipeline.diarize import Diarization
-    from workers.pipeline.formats import to_json
+    from workers.transcript.formats import to_json
     from workers.pipeline.speakers import assign_speakers
-    from workers.pipeline.types import Speaker, SpeakerTurn
+    from workers.transcript.types import Speaker, SpeakerTurn
 
     plain = make_transcript(segment(0, words((0.0, 0.5, "Hej"), (0.6, 1.0, "där."))), duration_s=2.0)
     turns = (SpeakerTurn(0.0, 0.55, "Talare 1"), SpeakerTurn(0.55, 1.2, "Talare 2"))

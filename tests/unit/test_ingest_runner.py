@@ -11,15 +11,16 @@ from pathlib import Path
 import pytest
 
 from tests.transcripts import segment, transcript, words
-from workers import jobs
-from workers.db import session_factory
-from workers.ingest.folder_config import FolderOptions
+from workers.store import jobs
+from workers.store.db import session_factory
+from workers.intake.options import JobOptions
 from workers.ingest.layout import prepare_folder
 from workers.ingest.runner import Ingester
 from workers.ingest.submit import Submitter, owner_for
-from workers.migrate import upgrade
-from workers.pipeline.formats import to_json
-from workers.storage import LocalStorage
+from workers.intake.submit import Intake
+from workers.store.migrate import upgrade
+from workers.transcript.formats import to_json
+from workers.store.storage import LocalStorage
 from workers.summary.schema import Summary, Usage
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -39,10 +40,9 @@ def env(tmp_path):
     return sessions, storage, layout, sent
 
 
-def ingester(env, options: FolderOptions = FolderOptions()) -> Ingester:
+def ingester(env, options: JobOptions = JobOptions()) -> Ingester:
     sessions, storage, layout, sent = env
-    submitter = Submitter(sessions=sessions, storage=storage, send=sent.append, owner=owner_for(layout.root),
-                          options=options.job_options())
+    submitter = Submitter(Intake(sessions, storage, sent.append), owner=owner_for(layout.root), options=options)
     return Ingester(layout, submitter, sessions, storage, settle_s=0)
 
 
@@ -88,7 +88,7 @@ def test_a_file_becomes_outputs_and_moves_to_done(env):
 def test_a_summary_is_waited_for_and_written_beside_the_transcript(env):
     sessions, storage, layout, sent = env
     drop(env, "förhör.flac")
-    ing = ingester(env, FolderOptions(summarize=True))
+    ing = ingester(env, JobOptions(summarize=True))
     take_all(ing)
     job_id = sent[0]
     assert jobs.get_job(sessions, job_id).options == {"summarize": True}
@@ -110,7 +110,7 @@ def test_a_summary_is_waited_for_and_written_beside_the_transcript(env):
 def test_a_failed_summary_still_delivers_the_transcript(env):
     sessions, _storage, layout, sent = env
     drop(env, "a.flac")
-    ing = ingester(env, FolderOptions(summarize=True))
+    ing = ingester(env, JobOptions(summarize=True))
     take_all(ing)
     run_job(env, sent[0])
     assert jobs.claim_summary(sessions, sent[0]) is not None
@@ -248,8 +248,8 @@ def test_with_the_queue_down_a_pass_stops_and_the_next_one_resumes(env):
     def broker_down(job_id):
         raise ConnectionRefusedError("Error 111 connecting to 127.0.0.1:6379")
 
-    down = Ingester(layout, Submitter(sessions=sessions, storage=storage, send=broker_down, owner=owner_for(layout.root),
-                                      options={}), sessions, storage, settle_s=0)
+    down = Ingester(layout, Submitter(Intake(sessions, storage, broker_down), owner=owner_for(layout.root),
+                                      options=JobOptions()), sessions, storage, settle_s=0)
     with pytest.raises(SubmitFailed, match="could not be queued: the job queue is unavailable: Error 111"):
         down.run_once(sleep=lambda s: None)
     claimed = [n for n in listing(layout.processing)]
@@ -267,7 +267,7 @@ def test_with_the_queue_down_a_pass_stops_and_the_next_one_resumes(env):
 
 
 def test_a_folder_with_a_webhook_gets_a_signing_secret_once(env):
-    from workers.ingest.command import _ensure_webhook_secret
+    from workers.commands.ingest import _ensure_webhook_secret
     from workers.webhooks import store
 
     sessions, _storage, layout, _sent = env

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import inspect
 
 from tests.integration.stack import scratch_database
-from workers import jobs
-from workers.db import get_engine, new_id, session_factory
-from workers.keys import create_key, find_key
-from workers.migrate import upgrade
+from workers.store import jobs
+from workers.store.db import get_engine, new_id, session_factory
+from workers.store.keys import create_key, find_key
+from workers.store.migrate import upgrade
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -1,7 +1,7 @@
 import pytest
 from faster_whisper.tokenizer import _LANGUAGE_CODES
 
-from workers.languages import WHISPER_LANGUAGES, parse_language
+from workers.transcript.languages import WHISPER_LANGUAGES, parse_language
 
 
 def test_the_list_matches_faster_whisper():

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from workers.pipeline import offline_model
-from workers.pipeline.errors import ModelNotFoundError, ModelUnavailableError, TransientError
+from workers.transcript.errors import ModelNotFoundError, ModelUnavailableError, TransientError
 from workers.pipeline.model_registry import HubOptions, resolve_model
 from workers.pipeline.offline_model import OFFLINE_MODEL_SHA256, OFFLINE_MODEL_SIZE_BYTES, offline_model_dir
 

@@ -3,7 +3,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workers.pipeline.pieces import piece_bounds
-from workers.pipeline.types import SAMPLE_RATE_HZ
+from workers.transcript.types import SAMPLE_RATE_HZ
 
 SR = SAMPLE_RATE_HZ
 

@@ -3,9 +3,9 @@
 import pytest
 
 from tests.audio_factory import reference_signal, write_audio
-from workers.pipeline import audio as audio_module
-from workers.pipeline.audio import probe_audio
-from workers.pipeline.errors import AudioDecodeError
+from workers.transcript import audio as audio_module
+from workers.transcript.audio import probe_audio
+from workers.transcript.errors import AudioDecodeError
 
 FORMATS = [("mp3", "libmp3lame", "mp3", 44100), ("flac", "flac", "flac", 44100), ("wav", "pcm_s16le", "wav", 44100),
            ("webm", "libopus", "webm", 48000)]

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from tests.transcripts import segment, transcript, words
 from workers.pipeline.diarize import Diarization, DiarizeOptions, diarization_from_tracks, speaker_count_problem
 from workers.pipeline.speakers import assign_speakers
-from workers.pipeline.types import Speaker, SpeakerTurn
+from workers.transcript.types import Speaker, SpeakerTurn
 
 
 def diarization(*turns: tuple[float, float, str]) -> Diarization:

@@ -19,9 +19,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workers.local_redis import free_port
+from workers.local.ports import free_port
 from workers.settings import Settings
-from workers.storage import (
+from workers.store.storage import (
     LocalStorage,
     ObjectNotFound,
     S3Storage,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workers.pipeline.errors import ModelNotFoundError
+from workers.transcript.errors import ModelNotFoundError
 from workers.summary import embedded_model
 from workers.summary.embedded_model import EMBEDDED_MODEL_SIZE_BYTES, embedded_model_file
 

@@ -9,15 +9,15 @@ import pytest
 
 from tests.chat_endpoint import ChatEndpoint, completion
 from tests.meeting_transcripts import CASE_CALL, meeting
-from workers import jobs
-from workers.db import new_id, session_factory
-from workers.job_runner import WorkerContext
-from workers.migrate import upgrade
-from workers.pipeline.formats import to_json
+from workers.store import jobs
+from workers.store.db import new_id, session_factory
+from workers.runners.transcription import WorkerContext
+from workers.store.migrate import upgrade
+from workers.transcript.formats import to_json
 from workers.settings import Settings
-from workers.storage import storage_from_settings
+from workers.store.storage import storage_from_settings
 from workers.summary.schema import Summary
-from workers.summary_runner import run_summary_job
+from workers.runners.summary import run_summary_job
 from workers.webhooks import store
 
 TRANSCRIPT_JSON = to_json(meeting(CASE_CALL))
@@ -140,7 +140,7 @@ def test_summaries_take_turns_only_when_the_endpoint_needs_it(tmp_path, one_at_a
     import threading
     import time
 
-    from workers.summary_runner import llm_turn
+    from workers.runners.summary import llm_turn
 
     settings = Settings(_env_file=None, data_dir=tmp_path / "data", llm_one_at_a_time=one_at_a_time)
     events: list[str] = []

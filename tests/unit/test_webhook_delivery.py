@@ -24,11 +24,11 @@ from sqlalchemy import text
 
 from tests.integration.stack import scratch_database
 from tests.webhook_receiver import Trickle, WebhookReceiver
-from workers import jobs
-from workers.db import WebhookDelivery, as_utc, forget_engines_after_fork, get_engine, new_id, session_factory
-from workers.migrate import upgrade
+from workers.store import jobs
+from workers.store.db import WebhookDelivery, as_utc, forget_engines_after_fork, get_engine, new_id, session_factory
+from workers.store.migrate import upgrade
 from workers.settings import Settings
-from workers.storage import LocalStorage
+from workers.store.storage import LocalStorage
 from workers.webhooks import store
 from workers.webhooks.notify import notify_job_finished
 from workers.webhooks.delivery import DeliveryOptions, deliver_once

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..pipeline.types import SpeakerTurn
+from workers.transcript.types import SpeakerTurn
 
 DEFAULT_COLLAR_S = 0.25
 

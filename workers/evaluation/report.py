@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .results import is_labelled
+from workers.evaluation.results import is_labelled
 
 SYNTHETIC_NOTE = (
     "Synthetic fixtures are espeak-ng speech: they carry each dialect area's vocabulary and place "

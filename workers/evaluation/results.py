@@ -12,9 +12,9 @@ from typing import Callable, Iterable
 
 import jiwer
 
-from .manifests import UNKNOWN, EvalEntry
-from .normalize import normalize_swedish
-from .scoring import error_rates
+from workers.evaluation.manifests import UNKNOWN, EvalEntry
+from workers.evaluation.normalize import normalize_swedish
+from workers.evaluation.scoring import error_rates
 
 WORST_SHOWN = 10
 POOLED_NOTE = ("every group pooled, real and synthetic speech together: one number for scripts; "

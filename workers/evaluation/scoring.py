@@ -7,7 +7,7 @@ from typing import Sequence
 
 import jiwer
 
-from .normalize import normalize_swedish
+from workers.evaluation.normalize import normalize_swedish
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..db import new_id
-from .layout import FolderLayout, write_atomically
-from .names import split_name
+from workers.store.db import new_id
+from workers.ingest.layout import FolderLayout, write_atomically
+from workers.ingest.names import split_name
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from ..pipeline.formats import FORMATS, formats_for, render, transcript_from_json
+from workers.transcript.formats import FORMATS, formats_for, render, transcript_from_json
 
 OUTBOX_SUFFIXES = tuple(f".{fmt}" for fmt in FORMATS) + (".summary.md",)
 ERROR_SUFFIX = ".error.txt"

@@ -16,18 +16,19 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
-from .. import jobs
-from ..db import Job, JobStatus
-from ..pipeline.audio import probe_audio
-from ..pipeline.errors import AudioDecodeError
-from ..storage import ObjectNotFound, Storage, StorageError
-from .claims import Claim, claim_file, load_claims
-from .layout import FolderLayout, IngestFolderError, move_no_overwrite, write_atomically
-from .names import free_stem, printable, skip_reason, split_name
-from .results import ERROR_SUFFIX, OUTBOX_SUFFIXES, error_text, transcript_outputs
-from .settle import FileStat, SettleTracker
-from .submit import QueueUnavailable, Submitter, file_sha256
-from .summaries import SUMMARY_SUFFIX, SUMMARY_WAITING, stored_summary_key, summary_markdown
+from workers.store import jobs
+from workers.store.db import Job, JobStatus
+from workers.transcript.audio import probe_audio
+from workers.transcript.errors import AudioDecodeError
+from workers.store.storage import ObjectNotFound, Storage, StorageError
+from workers.ingest.claims import Claim, claim_file, load_claims
+from workers.ingest.layout import FolderLayout, IngestFolderError, move_no_overwrite, write_atomically
+from workers.ingest.names import free_stem, printable, skip_reason, split_name
+from workers.ingest.results import ERROR_SUFFIX, OUTBOX_SUFFIXES, error_text, transcript_outputs
+from workers.ingest.settle import FileStat, SettleTracker
+from workers.ingest.submit import Submitter, file_sha256
+from workers.intake.submit import QueueUnavailable
+from workers.ingest.summaries import SUMMARY_SUFFIX, SUMMARY_WAITING, stored_summary_key, summary_markdown
 
 logger = logging.getLogger(__name__)
 

@@ -10,26 +10,19 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.orm import sessionmaker
-
-from .. import jobs
-from ..db import Job, JobStatus, new_id
-from ..storage import Storage
-from ..webhooks import store as webhook_store
-from .claims import Claim
-from .names import printable
+from workers.intake.options import JobOptions
+from workers.intake.submit import Intake, QueueUnavailable, Recording, remove_job, send, submit
+from workers.store import jobs
+from workers.store.db import Job, JobStatus, new_id
+from workers.ingest.claims import Claim
+from workers.ingest.names import printable
 
 logger = logging.getLogger(__name__)
 
 CHUNK_BYTES = 1024 * 1024
-
-
-class QueueUnavailable(Exception):
-    """The task could not be sent (broker down); the job exists and is sent on a later try."""
 
 
 def owner_for(folder: Path) -> str:
@@ -52,65 +45,54 @@ def file_sha256(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _chunks(path: Path) -> Iterator[bytes]:
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK_BYTES):
-            yield chunk
-
-
 @dataclass(frozen=True)
 class Submitter:
-    sessions: sessionmaker
-    storage: Storage
-    send: Callable[[str], None]  # queues the transcription task of a job id
+    """Submits claimed recordings through the one job intake, keeping the claim's record of
+    where it got to (job id, task sent) so a crash at any point resumes without a second job."""
+
+    intake: Intake
     owner: str
-    options: dict
+    options: JobOptions
 
     def ensure_job(self, claim: Claim) -> Job:
-        """The claim's job, created if needed; the claim records its id before anything is
-        stored, so a crash leaves at most an orphan audio copy under that id, reused on resume."""
-        key = idempotency_key(claim.state["sha256"], self.options)
+        """The claim's job, created (and queued) if needed; the claim records its id before
+        anything is stored, so a crash leaves at most an orphan audio copy under that id,
+        reused on resume. Raises QueueUnavailable when the job exists but was not queued."""
+        key = idempotency_key(claim.state["sha256"], self.options.stored())
         job_id = claim.state.get("job_id")
         if job_id:
-            job = jobs.get_job(self.sessions, job_id)
+            job = jobs.get_job(self.intake.sessions, job_id)
             if job is not None:
                 return job
         # The id this claim creates its job under, kept across a crash so stored audio is reused.
         new_job_id = claim.state.get("new_job_id") or new_id()
-        existing = jobs.find_by_idempotency_key(self.sessions, self.owner, key)
+        existing = jobs.find_by_idempotency_key(self.intake.sessions, self.owner, key)
         if existing is not None and existing.status == JobStatus.failed.value and existing.id != new_job_id:
             # A new drop of content that failed before is a request to try again.
             logger.info("%s: job %s failed before (%s); trying again", printable(claim.name), existing.id, existing.error_code)
-            jobs.delete_job(self.sessions, existing.id)
-            webhook_store.delete_for_job(self.sessions, existing.id)
-            self.storage.delete_prefix(jobs.job_prefix(existing.id))
+            remove_job(self.intake, existing.id)
             existing = None
         if existing is not None:
             claim.update(job_id=existing.id)
             return existing
 
         claim.update(new_job_id=new_job_id)
-        stored = self.storage.save_stream(f"{jobs.job_prefix(new_job_id)}/{claim.state['audio']}", _chunks(claim.audio), None)
-        new = jobs.NewJob(
-            owner=self.owner, filename=printable(claim.name)[:500], audio_key=stored.key, audio_sha256=stored.sha256,
-            audio_size_bytes=stored.size_bytes, duration_s=claim.state.get("duration_s"), options=self.options,
-            idempotency_key=key,
-        )
-        job, created = jobs.create_job(self.sessions, new, new_job_id)
-        if not created:
-            self.storage.delete_prefix(jobs.job_prefix(new_job_id))
-        claim.update(job_id=job.id)
+        recording = Recording(claim.audio, printable(claim.name)[:500], claim.state.get("duration_s"))
+        try:
+            job, created = submit(self.intake, recording, owner=self.owner, options=self.options,
+                                  idempotency_key=key, job_id=new_job_id)
+        except QueueUnavailable as e:
+            claim.update(job_id=e.job.id)
+            raise
+        claim.update(job_id=job.id, enqueued=created)
         return job
 
     def enqueue(self, claim: Claim, job: Job) -> None:
-        """Send the task of a job this claim created, once (again after a crash between sending
-        and recording it, which the idempotent task tolerates). A duplicate's job is sent by
-        the claim that created it."""
+        """Send the task of a job this claim created if it is not known to be sent (after a
+        broker outage, or a crash between sending and recording it, which the idempotent task
+        tolerates). A duplicate's job is sent by the claim that created it."""
         if claim.state.get("enqueued") or job.id != claim.state.get("new_job_id"):
             return
         if job.status == JobStatus.queued.value:
-            try:
-                self.send(job.id)
-            except Exception as e:  # noqa: BLE001 - kombu and redis raise many connection error types
-                raise QueueUnavailable(f"the job queue is unavailable: {e}") from e
+            send(self.intake, job)
         claim.update(enqueued=True)

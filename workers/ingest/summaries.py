@@ -6,10 +6,10 @@ still pending or running is waited for, so the transcript and its summary arrive
 
 from __future__ import annotations
 
-from ..db import Job, SummaryStatus
-from ..storage import Storage
-from ..summary.render import to_markdown
-from ..summary.schema import Summary
+from workers.store.db import Job, SummaryStatus
+from workers.store.storage import Storage
+from workers.summary.render import to_markdown
+from workers.summary.schema import Summary
 
 SUMMARY_SUFFIX = ".summary.md"
 SUMMARY_WAITING = (SummaryStatus.pending.value, SummaryStatus.running.value)

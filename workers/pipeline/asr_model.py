@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import ctranslate2
 from faster_whisper import WhisperModel
 
-from .errors import ModelNotFoundError
-from .model_registry import ModelSource
-from .types import ModelInfo
+from workers.transcript.errors import ModelNotFoundError
+from workers.pipeline.model_registry import ModelSource
+from workers.transcript.types import ModelInfo
 
 logger = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ import numpy as np
 from faster_whisper import BatchedInferencePipeline
 from faster_whisper.vad import get_speech_timestamps
 
-from .asr_model import LoadedModel
-from .guards import apply_guards, join_words
-from .progress import ProgressHook, no_progress
-from .transcribe import TranscribeOptions, transcribe, whisper_kwargs
-from .types import SAMPLE_RATE_HZ, DecodedAudio, Segment, Transcript, Word
+from workers.pipeline.asr_model import LoadedModel
+from workers.pipeline.guards import apply_guards
+from workers.pipeline.progress import ProgressHook, no_progress
+from workers.pipeline.transcribe import TranscribeOptions, transcribe, whisper_kwargs
+from workers.transcript.types import SAMPLE_RATE_HZ, DecodedAudio, Segment, Transcript, Word, join_words
 
 
 @dataclass(frozen=True)

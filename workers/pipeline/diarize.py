@@ -11,10 +11,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from .diarization_model import LoadedDiarizer
-from .errors import DiarizationError
-from .progress import ProgressHook, no_progress, sub_range
-from .types import DecodedAudio, Speaker, SpeakerTurn
+from workers.pipeline.diarization_model import LoadedDiarizer
+from workers.transcript.errors import DiarizationError
+from workers.pipeline.progress import ProgressHook, no_progress, sub_range
+from workers.transcript.speaker_counts import speaker_count_problem
+from workers.transcript.types import DecodedAudio, Speaker, SpeakerTurn
 
 SPEAKER_LABEL = "Talare {}"
 
@@ -38,26 +39,6 @@ class DiarizeOptions:
         problem = speaker_count_problem(self.num_speakers, self.min_speakers, self.max_speakers)
         if problem:
             raise ValueError(problem)
-
-
-def speaker_count_problem(num: int | None, low: int | None, high: int | None) -> str | None:
-    """Why this combination of speaker counts is invalid, or None; for the edges' messages."""
-    for name, value in (("num_speakers", num), ("min_speakers", low), ("max_speakers", high)):
-        if value is not None and not 1 <= value <= 50:
-            return f"{name} must be between 1 and 50, got {value}"
-    if low is not None and high is not None and low > high:
-        return f"min_speakers ({low}) is larger than max_speakers ({high})"
-    if num is not None and (low is not None or high is not None):
-        return "give either num_speakers or min_speakers/max_speakers, not both"
-    return None
-
-
-def speaker_options_problem(diarize: bool, counts: tuple[int | None, int | None, int | None], needs: str) -> str | None:
-    """Why speaker counts (num, min, max) are invalid for a job or folder, or None; `needs`
-    is how the edge spells switching diarization on (e.g. "diarize=true")."""
-    if not diarize and any(count is not None for count in counts):
-        return f"num_speakers, min_speakers and max_speakers need {needs}"
-    return speaker_count_problem(*counts)
 
 
 @dataclass(frozen=True)

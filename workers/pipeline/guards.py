@@ -12,7 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, replace
 
-from .types import Segment, Word
+from workers.transcript.types import Segment, Word, join_words
 
 # Subtitle credits Whisper emits on silence and music in Swedish and English. Matched only
 # against a whole segment: real speech rarely consists of nothing but one of these.
@@ -153,6 +153,3 @@ def _with_words(segment: Segment, words: tuple[Word, ...]) -> Segment:
         end_s=words[-1].end_s if words else segment.end_s,
     )
 
-
-def join_words(words: tuple[Word, ...]) -> str:
-    return " ".join(w.text for w in words if w.text)

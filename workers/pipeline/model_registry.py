@@ -17,8 +17,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ModelNotFoundError, ModelUnavailableError
-from .offline_model import OFFLINE_MODEL_NAME, OFFLINE_MODEL_REVISION, offline_model_dir
+from workers.transcript.errors import ModelNotFoundError, ModelUnavailableError
+from workers.pipeline.offline_model import OFFLINE_MODEL_NAME, OFFLINE_MODEL_REVISION, offline_model_dir
 
 logger = logging.getLogger(__name__)
 

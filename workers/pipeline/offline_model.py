@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .errors import ModelNotFoundError
+from workers.transcript.errors import ModelNotFoundError
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .types import SAMPLE_RATE_HZ
+from workers.transcript.types import SAMPLE_RATE_HZ
 
 FRAME_S = 0.02
 SMOOTHING_FRAMES = 10  # 200 ms: a pause between words, not a gap inside a plosive

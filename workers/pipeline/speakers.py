@@ -15,9 +15,8 @@ from __future__ import annotations
 import bisect
 from dataclasses import replace
 
-from .diarize import SPEAKER_LABEL, Diarization
-from .guards import join_words
-from .types import Segment, Speaker, SpeakerTurn, Transcript, Word
+from workers.pipeline.diarize import SPEAKER_LABEL, Diarization
+from workers.transcript.types import Segment, Speaker, SpeakerTurn, Transcript, Word, join_words
 
 
 def assign_speakers(transcript: Transcript, diarization: Diarization) -> Transcript:

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field, replace
 from faster_whisper import BatchedInferencePipeline
 from faster_whisper.vad import VadOptions
 
-from .asr_model import LoadedModel
-from .guards import GuardOptions, apply_guards
-from .pieces import piece_bounds
-from .progress import ProgressHook, no_progress
-from .types import SAMPLE_RATE_HZ, DecodedAudio, Segment, Transcript, Word
+from workers.pipeline.asr_model import LoadedModel
+from workers.pipeline.guards import GuardOptions, apply_guards
+from workers.pipeline.pieces import piece_bounds
+from workers.pipeline.progress import ProgressHook, no_progress
+from workers.transcript.types import SAMPLE_RATE_HZ, DecodedAudio, Segment, Transcript, Word
 
 logger = logging.getLogger(__name__)
 

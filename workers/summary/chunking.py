@@ -11,7 +11,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from ..pipeline.types import Transcript
+from workers.transcript.types import Transcript
 
 CHARS_PER_TOKEN = 3.0
 # Delimiters of the transcript block in the prompt; text that imitates them is defused.

@@ -15,7 +15,7 @@ from typing import Literal, TypeVar
 
 import httpx
 
-from ..pipeline.errors import PermanentError, TransientError
+from workers.transcript.errors import PermanentError, TransientError
 
 logger = logging.getLogger(__name__)
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ..settings import Settings
-from .client import LlmEndpoint, RetryPolicy
-from .embedded_model import EMBEDDED_MODEL_NAME
-from .embedded_server import EmbeddedServerError
-from .summarize import SummaryOptions
+from workers.settings import Settings
+from workers.summary.client import LlmEndpoint, RetryPolicy
+from workers.summary.embedded_model import EMBEDDED_MODEL_NAME
+from workers.summary.embedded_server import EmbeddedServerError
+from workers.summary.summarize import SummaryOptions
 
 
 def embedded_settings_env(base_url: str) -> dict[str, str]:

@@ -17,7 +17,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..pipeline.errors import ModelNotFoundError
+from workers.transcript.errors import ModelNotFoundError
 
 logger = logging.getLogger(__name__)
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import httpx
 
-from ..local_redis import free_port
-from ..pipeline.errors import ModelNotFoundError
-from ..settings import Settings
-from .embedded_model import EMBEDDED_MODEL_NAME, embedded_model_file
+from workers.local.ports import free_port
+from workers.transcript.errors import ModelNotFoundError
+from workers.settings import Settings
+from workers.summary.embedded_model import EMBEDDED_MODEL_NAME, embedded_model_file
 
 logger = logging.getLogger(__name__)
 

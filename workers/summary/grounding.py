@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .chunking import TranscriptLine
-from .schema import (
+from workers.summary.chunking import TranscriptLine
+from workers.summary.schema import (
     ActionItem, AnswerActionItem, AnswerDecision, AnswerParticipant, Citation, Decision, ModelAnswer, Participant,
     Summary, Usage, _clean,
 )

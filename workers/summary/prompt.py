@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 
-from .chunking import CLOSE_TAG, OPEN_TAG, Chunk, estimate_tokens, format_line
-from .schema import ModelAnswer
+from workers.summary.chunking import CLOSE_TAG, OPEN_TAG, Chunk, estimate_tokens, format_line
+from workers.summary.schema import ModelAnswer
 
 PARTS_OPEN, PARTS_CLOSE = "<delsammanfattningar>", "</delsammanfattningar>"
 

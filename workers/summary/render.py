@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from .chunking import clock
-from .schema import Citation, Summary
+from workers.summary.chunking import clock
+from workers.summary.schema import Citation, Summary
 
 # Text comes from a model that read a transcript: it must not open headings, lists, links or
 # HTML in the rendered document, only ever be text.

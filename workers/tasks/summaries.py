@@ -10,9 +10,11 @@ import logging
 
 from celery.exceptions import SoftTimeLimitExceeded
 
-from ..celery_app import SUMMARIZE_TASK, app
-from ..summary_runner import finish_summary_failed, run_summary_job
-from .transcription import worker_context
+from workers.tasks.celery_app import app
+
+from workers.tasks.names import SUMMARIZE_TASK
+from workers.runners.summary import finish_summary_failed, run_summary_job
+from workers.tasks.transcription import worker_context
 
 logger = logging.getLogger(__name__)
 

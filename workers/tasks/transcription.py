@@ -7,13 +7,14 @@ import logging
 
 from celery.exceptions import SoftTimeLimitExceeded
 
-from .. import jobs
-from ..celery_app import CPU_QUEUE, DELIVER_WEBHOOK_TASK, SUMMARIZE_TASK, TRANSCRIBE_TASK, app
-from ..db import session_factory
-from ..job_runner import WorkerContext, finish_failed, run_transcription_job
-from ..pipeline.errors import TransientError
-from ..settings import get_settings
-from ..storage import StorageUnavailable, storage_from_settings
+from workers.store import jobs
+from workers.tasks.celery_app import app
+from workers.tasks.names import CPU_QUEUE, DELIVER_WEBHOOK_TASK, SUMMARIZE_TASK, TRANSCRIBE_TASK
+from workers.store.db import session_factory
+from workers.runners.transcription import WorkerContext, finish_failed, run_transcription_job
+from workers.transcript.errors import TransientError
+from workers.settings import get_settings
+from workers.store.storage import StorageUnavailable, storage_from_settings
 
 logger = logging.getLogger(__name__)
 

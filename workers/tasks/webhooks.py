@@ -11,13 +11,15 @@ from __future__ import annotations
 import logging
 import threading
 
-from ..celery_app import CPU_QUEUE, DELIVER_WEBHOOK_TASK, app
-from ..db import session_factory
-from ..settings import Settings, get_settings
-from ..webhooks import store
-from ..webhooks.delivery import DeliveryOptions, deliver_once
-from ..webhooks.retry_policy import RetryPolicy
-from ..webhooks.url_guard import UrlPolicy
+from workers.tasks.celery_app import app
+
+from workers.tasks.names import CPU_QUEUE, DELIVER_WEBHOOK_TASK
+from workers.store.db import session_factory
+from workers.settings import Settings, get_settings
+from workers.webhooks import store
+from workers.webhooks.delivery import DeliveryOptions, deliver_once
+from workers.webhooks.retry_policy import RetryPolicy
+from workers.webhooks.url_guard import UrlPolicy
 
 logger = logging.getLogger(__name__)
 

@@ -9,11 +9,11 @@ from datetime import timedelta
 
 from sqlalchemy.orm import sessionmaker
 
-from ..db import WebhookDelivery, WebhookEndpoint, as_utc, utcnow
-from . import store
-from .retry_policy import SYSTEM_RANDOM, Outcome, RetryPolicy, classify
-from .sender import send
-from .url_guard import UrlPolicy
+from workers.store.db import WebhookDelivery, WebhookEndpoint, as_utc, utcnow
+from workers.webhooks import store
+from workers.webhooks.retry_policy import SYSTEM_RANDOM, Outcome, RetryPolicy, classify
+from workers.webhooks.sender import send
+from workers.webhooks.url_guard import UrlPolicy
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..db import Job, as_utc, utcnow
+from workers.store.db import Job, as_utc, utcnow
 
 COMPLETED, FAILED = "job.completed", "job.failed"
 

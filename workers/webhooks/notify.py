@@ -6,12 +6,12 @@ from typing import Callable
 
 from sqlalchemy.orm import sessionmaker
 
-from .. import jobs
-from ..db import JobStatus
-from ..settings import Settings
-from ..storage import Storage
-from . import store
-from .events import COMPLETED, FAILED, job_event
+from workers.settings import Settings
+from workers.store import jobs
+from workers.store.db import JobStatus
+from workers.store.storage import Storage
+from workers.webhooks import store
+from workers.webhooks.events import COMPLETED, FAILED, job_event
 
 
 def notify_job_finished(sessions: sessionmaker, storage: Storage, settings: Settings, job_id: str,
@@ -25,6 +25,8 @@ def notify_job_finished(sessions: sessionmaker, storage: Storage, settings: Sett
     if endpoint is None:
         return []  # no secret, so nothing can be signed; uploads with a webhook_url require one
     targets: list[tuple[str, bool]] = []
+    # Read raw, not through JobOptions: a job failed for options that no longer validate is
+    # still reported to the URL it named.
     if job.options.get("webhook_url"):
         targets.append((job.options["webhook_url"], False))
     if endpoint.url and endpoint.disabled_at is None and endpoint.url not in [url for url, _ in targets]:

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import httpcore
 import httpx
 
-from .signing import signed_headers
-from .url_guard import UnsafeWebhookUrl, UrlPolicy, check_webhook_url
+from workers.webhooks.signing import signed_headers
+from workers.webhooks.url_guard import UnsafeWebhookUrl, UrlPolicy, check_webhook_url
 
 USER_AGENT = "swescribe-webhooks/1"
 # Writes go out in pieces no larger than this, so each piece gets the deadline's remainder.

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import sessionmaker
 
-from ..db import WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
-from .signing import new_message_id, new_secret
+from workers.store.db import WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
+from workers.webhooks.signing import new_message_id, new_secret
 
 PENDING = "pending"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from .settings import get_settings
+from workers.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +51,9 @@ def main(verbose: int) -> None:
 def transcribe(paths, model_name, language, formats, out_dir, prompt, hotwords, batch_size, progress, summarize,
                diarize, num_speakers, min_speakers, max_speakers) -> None:
     """Transcribe audio or video files; writes OUT/<stem>.<format> for each."""
-    from .pipeline.diarize import speaker_count_problem
+    from workers.pipeline.diarize import speaker_count_problem
 
-    from .transcribe_command import TranscribeRequest, run_transcribe
+    from workers.commands.transcribe import TranscribeRequest, run_transcribe
 
     speaker_counts = (num_speakers, min_speakers, max_speakers)
     if not diarize and ("rttm" in formats or any(c is not None for c in speaker_counts)):
@@ -90,7 +90,7 @@ def transcribe(paths, model_name, language, formats, out_dir, prompt, hotwords, 
               show_default=True, help="Folder for eval.json, eval.md and eval.png.")
 def evaluate(manifests, model_name, config, out_dir) -> None:
     """Measure WER and CER per group, dialect area and condition; prints the overall WER last."""
-    from .eval_command import run_eval
+    from workers.commands.evaluate import run_eval
 
     settings = get_settings()
     sys.exit(run_eval(tuple(manifests), model_name or settings.asr_model, config, out_dir, settings))
@@ -104,7 +104,7 @@ def api(host: str, port: int, migrate: bool) -> None:
     """Serve the HTTP API (FastAPI under uvicorn)."""
     import uvicorn
 
-    from .migrate import upgrade
+    from workers.store.migrate import upgrade
 
     settings = get_settings()
     if migrate:
@@ -119,14 +119,14 @@ def api(host: str, port: int, migrate: bool) -> None:
 @click.option("--name", default=None, help="Worker node name (default: <queues>@<host>).")
 def worker(queues: str, concurrency: int, name: str | None) -> None:
     """Run a Celery worker."""
-    from .celery_app import app as celery_app
+    from workers.tasks.celery_app import app as celery_app
 
     names = [q.strip() for q in queues.split(",") if q.strip()]
     unknown = set(names) - {"gpu", "cpu"}
     if not names or unknown:
         raise click.BadParameter(f"queues must be gpu and/or cpu, got {queues!r}", param_hint="--queues")
     if "cpu" in names:
-        from .tasks.webhooks import start_sweeper
+        from workers.tasks.webhooks import start_sweeper
 
         start_sweeper(get_settings())
     celery_app.worker_main([
@@ -143,7 +143,7 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations (keeps existing rows)."""
-    from .migrate import upgrade
+    from workers.store.migrate import upgrade
 
     upgrade(get_settings().sqlalchemy_url)
     click.echo("database is up to date")
@@ -158,9 +158,9 @@ def keys() -> None:
 @click.argument("name")
 def keys_create(name: str) -> None:
     """Create an API key; the key is printed once, on the last line."""
-    from .db import session_factory
-    from .keys import create_key
-    from .migrate import upgrade
+    from workers.store.db import session_factory
+    from workers.store.keys import create_key
+    from workers.store.migrate import upgrade
 
     settings = get_settings()
     upgrade(settings.sqlalchemy_url)
@@ -179,7 +179,7 @@ def keys_create(name: str) -> None:
               help="Also watch this ingest folder (default: SWESCRIBE_INGEST_DIR; unset: none).")
 def up(host: str, port: int, ingest_dir: Path | None) -> None:
     """Start the whole local stack: Redis if needed, a worker per queue, the API (and an ingest watcher)."""
-    from .local_stack import run_local_stack
+    from workers.commands.up import run_local_stack
 
     settings = get_settings()
     sys.exit(run_local_stack(settings, host, port, ingest_dir or settings.ingest_dir))
@@ -198,7 +198,7 @@ def ingest(folder: Path, watch: bool, settle_s: float | None, progress: bool) ->
     hotwords, webhook_url, diarize, summarize). One pass waits for its jobs; exit 1 if a file
     failed, 2 if the folder or its options cannot be used.
     """
-    from .ingest.command import IngestRequest, run_ingest
+    from workers.commands.ingest import IngestRequest, run_ingest
 
     settings = get_settings()
     request = IngestRequest(

@@ -1,8 +1,8 @@
-"""Alembic environment: the URL comes from the caller (workers.migrate), never from an ini file."""
+"""Alembic environment: the URL comes from the caller (workers.store.migrate), never from an ini file."""
 
 from alembic import context
 
-from workers.db import Base, get_engine
+from workers.store.db import Base, get_engine
 
 config = context.config
 

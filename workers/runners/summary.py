@@ -14,16 +14,16 @@ import logging
 from collections.abc import Iterator
 from typing import Callable
 
-from . import jobs
-from .job_runner import WorkerContext
-from .pipeline.errors import PipelineError
-from .pipeline.formats import transcript_from_json
-from .settings import Settings
-from .storage import ObjectNotFound, StorageError
-from .summary.configured import endpoint_from_settings, options_from_settings
-from .summary.embedded_server import EmbeddedServerError
-from .summary.summarize import summarize_transcript
-from .webhooks.notify import notify_job_finished
+from workers.store import jobs
+from workers.runners.transcription import WorkerContext
+from workers.transcript.errors import PipelineError
+from workers.transcript.formats import transcript_from_json
+from workers.settings import Settings
+from workers.store.storage import ObjectNotFound, StorageError
+from workers.summary.configured import endpoint_from_settings, options_from_settings
+from workers.summary.embedded_server import EmbeddedServerError
+from workers.summary.summarize import summarize_transcript
+from workers.webhooks.notify import notify_job_finished
 
 logger = logging.getLogger(__name__)
 

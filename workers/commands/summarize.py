@@ -12,16 +12,16 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from .pipeline.errors import PipelineError
-from .pipeline.formats import to_dict
-from .pipeline.types import Transcript
-from .settings import Settings
-from .summary.client import LlmEndpoint
-from .summary.configured import endpoint_from_settings, options_from_settings, with_embedded
-from .summary.embedded_server import EmbeddedServerError, start_embedded_server, wait_ready
-from .summary.render import to_markdown
-from .summary.schema import Summary
-from .summary.summarize import SummaryOptions, summarize_transcript
+from workers.transcript.errors import PipelineError
+from workers.transcript.formats import to_dict
+from workers.transcript.types import Transcript
+from workers.settings import Settings
+from workers.summary.client import LlmEndpoint
+from workers.summary.configured import endpoint_from_settings, options_from_settings, with_embedded
+from workers.summary.embedded_server import EmbeddedServerError, start_embedded_server, wait_ready
+from workers.summary.render import to_markdown
+from workers.summary.schema import Summary
+from workers.summary.summarize import SummaryOptions, summarize_transcript
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .db import Job, JobStatus, SummaryStatus, utcnow
+from workers.store.db import Job, JobStatus, SummaryStatus, utcnow
 
 FINISHED = (JobStatus.completed.value, JobStatus.failed.value)
 

@@ -13,13 +13,15 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
-from ..settings import Settings
-from ..storage import StorageError
-from .folder_config import FolderConfigError, FolderOptions, load_folder_config
-from .layout import FolderLayout, IngestFolderError, folder_lock, prepare_folder
-from .names import printable
-from .runner import Ingester, Outcome, SubmitFailed
-from .submit import Submitter, owner_for
+from workers.settings import Settings
+from workers.store.storage import StorageError
+from workers.intake.options import JobOptions, OptionsRefused, check_allowed
+from workers.ingest.folder_config import FolderConfigError, load_folder_config
+from workers.ingest.layout import FolderLayout, IngestFolderError, folder_lock, prepare_folder
+from workers.ingest.names import printable
+from workers.ingest.runner import Ingester, Outcome, SubmitFailed
+from workers.ingest.submit import Submitter, owner_for
+from workers.intake.submit import Intake
 
 logger = logging.getLogger(__name__)
 
@@ -37,21 +39,14 @@ class IngestRequest:
     show_progress: bool
 
 
-def check_folder(folder: Path, settings: Settings) -> tuple[FolderLayout, FolderOptions]:
+def check_folder(folder: Path, settings: Settings) -> tuple[FolderLayout, JobOptions]:
     """The folder prepared and its options checked; IngestFolderError / FolderConfigError say why not."""
     layout = prepare_folder(folder)
     options = load_folder_config(layout.root)
-    if options.model is not None and options.model not in settings.allowed_models:
-        raise FolderConfigError(
-            f"{layout.root}: model {options.model!r} is not offered here; available: {', '.join(settings.allowed_models)}"
-        )
-    if options.webhook_url is not None:
-        from ..webhooks.url_guard import UnsafeWebhookUrl, UrlPolicy, check_webhook_url
-
-        try:
-            check_webhook_url(options.webhook_url, UrlPolicy(allow_private=settings.webhook_allow_private))
-        except UnsafeWebhookUrl as e:
-            raise FolderConfigError(f"{layout.root}: webhook_url: {e}") from e
+    try:
+        check_allowed(options, settings)
+    except OptionsRefused as e:
+        raise FolderConfigError(f"{layout.root}: {e}") from e
     return layout, options
 
 
@@ -62,10 +57,12 @@ def run_ingest(request: IngestRequest, settings: Settings) -> int:
         click.echo(f"swescribe ingest: {e}", err=True)
         return EXIT_UNUSABLE
 
-    from ..celery_app import GPU_QUEUE, TRANSCRIBE_TASK, make_celery
-    from ..db import session_factory
-    from ..migrate import upgrade
-    from ..storage import storage_from_settings
+    from workers.tasks.celery_app import make_celery
+
+    from workers.tasks.names import GPU_QUEUE, TRANSCRIBE_TASK
+    from workers.store.db import session_factory
+    from workers.store.migrate import upgrade
+    from workers.store.storage import storage_from_settings
 
     try:
         upgrade(settings.sqlalchemy_url)
@@ -79,10 +76,8 @@ def run_ingest(request: IngestRequest, settings: Settings) -> int:
         return EXIT_SOME_FAILED
     celery = make_celery(settings)
 
-    submitter = Submitter(
-        sessions=sessions, storage=storage, owner=owner, options=options.job_options(),
-        send=lambda job_id: celery.send_task(TRANSCRIBE_TASK, args=[job_id], queue=GPU_QUEUE),
-    )
+    intake = Intake(sessions, storage, lambda job_id: celery.send_task(TRANSCRIBE_TASK, args=[job_id], queue=GPU_QUEUE))
+    submitter = Submitter(intake, owner=owner, options=options)
     try:
         with folder_lock(layout):
             if request.watch:
@@ -151,7 +146,7 @@ def _ensure_webhook_secret(sessions, owner: str, layout: FolderLayout) -> None:
     its owner in DIR/.webhook-secret so the receiving system can be configured with it."""
     import os
 
-    from ..webhooks import store
+    from workers.webhooks import store
 
     endpoint = store.get_endpoint(sessions, owner)
     if endpoint is None:

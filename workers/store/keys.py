@@ -8,7 +8,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from .db import ApiKey
+from workers.store.db import ApiKey
 
 KEY_PREFIX = "sws_"
 

@@ -13,15 +13,15 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from .evaluation.manifests import ManifestError, load_manifests
-from .evaluation.report import POOLED_LABEL, group_title, write_reports
-from .evaluation.results import EntryResult, summarize
-from .languages import parse_language
-from .models import load_configured_model
-from .pipeline.errors import AudioDecodeError, PipelineError
-from .pipeline.run import transcribe_file
-from .pipeline.transcribe import TranscribeOptions
-from .settings import Settings
+from workers.evaluation.manifests import ManifestError, load_manifests
+from workers.evaluation.report import POOLED_LABEL, group_title, write_reports
+from workers.evaluation.results import EntryResult, summarize
+from workers.transcript.languages import parse_language
+from workers.runners.configured_models import load_configured_model
+from workers.transcript.errors import AudioDecodeError, PipelineError
+from workers.pipeline.run import transcribe_file
+from workers.pipeline.transcribe import TranscribeOptions
+from workers.settings import Settings
 
 DEFAULT_MANIFEST = Path("audio_fixtures") / "manifest.jsonl"
 
@@ -31,7 +31,7 @@ class ConfigError(ValueError):
 
 
 def production_options(settings: Settings) -> TranscribeOptions:
-    """The options a job is decoded with when it asks for nothing (workers/job_runner.py):
+    """The options a job is decoded with when it asks for nothing (workers/runners/transcription.py):
     the defaults with the configured language and batch size, so eval measures that path."""
     return TranscribeOptions(language=parse_language(settings.asr_language), batch_size=settings.asr_batch_size)
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import click
 
-from .db import ApiKey, session_factory
-from .keys import create_key
-from .local_redis import ensure_redis
-from .migrate import upgrade
-from .settings import Settings
+from workers.store.db import ApiKey, session_factory
+from workers.store.keys import create_key
+from workers.local.redis_server import ensure_redis
+from workers.store.migrate import upgrade
+from workers.settings import Settings
 
 READY_TIMEOUT_S = 60
 STOP_GRACE_S = 15
@@ -25,9 +25,9 @@ STOP_GRACE_S = 15
 def run_local_stack(settings: Settings, host: str, port: int, ingest_dir: Path | None = None) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if ingest_dir is not None:
-        from .ingest.command import check_folder
-        from .ingest.folder_config import FolderConfigError
-        from .ingest.layout import IngestFolderError
+        from workers.commands.ingest import check_folder
+        from workers.ingest.folder_config import FolderConfigError
+        from workers.ingest.layout import IngestFolderError
 
         try:
             check_folder(ingest_dir, settings)
@@ -44,10 +44,10 @@ def run_local_stack(settings: Settings, host: str, port: int, ingest_dir: Path |
     env = {**os.environ, "SWESCRIBE_REDIS_URL": broker.url, "SWESCRIBE_DATA_DIR": str(settings.data_dir)}
     llm = _start_embedded_llm(settings)
     if llm is not None:
-        from .summary.configured import embedded_settings_env
+        from workers.summary.configured import embedded_settings_env
 
         env.update(embedded_settings_env(llm.base_url))
-    command = [sys.executable, "-m", "workers.cli"]
+    command = [sys.executable, "-m", "workers.commands.cli"]
     children = {
         "worker-gpu": subprocess.Popen([*command, "worker", "--queues", "gpu", "--name", "gpu@%h"], env=env),
         # Two processes, so webhooks never wait behind a summary; summaries on the embedded
@@ -90,7 +90,7 @@ def _start_embedded_llm(settings: Settings):
     when it cannot run here: then summaries fail with that reason, transcripts are unaffected)."""
     if settings.llm_base_url:
         return None
-    from .summary.embedded_server import EmbeddedServerError, start_embedded_server
+    from workers.summary.embedded_server import EmbeddedServerError, start_embedded_server
 
     try:
         return start_embedded_server(settings, settings.data_dir / "logs" / "llm.log")

@@ -3,11 +3,10 @@ CLI and workers)."""
 
 from __future__ import annotations
 
-from .pipeline.asr_model import DeviceOptions, LoadedModel, load_model
-from .pipeline.diarization_model import LoadedDiarizer, load_diarizer, resolve_diarizer
-from .pipeline.diarize import DiarizeOptions
-from .pipeline.model_registry import HubOptions, resolve_model
-from .settings import Settings
+from workers.pipeline.asr_model import DeviceOptions, LoadedModel, load_model
+from workers.pipeline.diarization_model import LoadedDiarizer, load_diarizer, resolve_diarizer
+from workers.pipeline.model_registry import HubOptions, resolve_model
+from workers.settings import Settings
 
 
 def hub_options(settings: Settings) -> HubOptions:
@@ -27,12 +26,3 @@ def load_configured_model(name: str, settings: Settings) -> LoadedModel:
 def load_configured_diarizer(settings: Settings) -> LoadedDiarizer:
     source = resolve_diarizer(settings.diarization_model, hub_options(settings))
     return load_diarizer(source, settings.diarization_device, settings.diarization_cpu_threads)
-
-
-def diarize_options(options: dict) -> DiarizeOptions:
-    """Speaker counts from a job's stored options (validated when the job was created)."""
-    return DiarizeOptions(
-        num_speakers=options.get("num_speakers"),
-        min_speakers=options.get("min_speakers"),
-        max_speakers=options.get("max_speakers"),
-    )

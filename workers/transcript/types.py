@@ -98,3 +98,8 @@ class Transcript:
     @property
     def text(self) -> str:
         return " ".join(s.text for s in self.segments if s.text)
+
+
+def join_words(words: tuple[Word, ...]) -> str:
+    """The text of a run of words, as segments and formats show it."""
+    return " ".join(w.text for w in words if w.text)

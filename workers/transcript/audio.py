@@ -18,8 +18,8 @@ from typing import Iterator
 import av
 import numpy as np
 
-from .errors import AudioDecodeError
-from .types import SAMPLE_RATE_HZ, DecodedAudio
+from workers.transcript.errors import AudioDecodeError
+from workers.transcript.types import SAMPLE_RATE_HZ, DecodedAudio
 
 logger = logging.getLogger(__name__)
 

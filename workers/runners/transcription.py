@@ -14,26 +14,28 @@ from typing import Callable
 
 from sqlalchemy.orm import sessionmaker
 
-from . import jobs
-from .db import SummaryStatus
-from .languages import parse_language
-from .models import diarize_options, load_configured_diarizer, load_configured_model
-from .pipeline.audio import decode_audio
-from .pipeline.errors import AudioDecodeError, PermanentError
-from .pipeline.formats import to_json
-from .pipeline.progress import sub_range
-from .pipeline.run import DiarizationStep, add_speakers
-from .pipeline.transcribe import TranscribeOptions, transcribe
-from .settings import Settings
-from .storage import Storage
-from .webhooks.notify import notify_job_finished
+from workers.store import jobs
+from workers.store.db import SummaryStatus
+from workers.transcript.languages import parse_language
+from workers.intake.options import JobOptions
+from workers.runners.configured_models import load_configured_diarizer, load_configured_model
+from workers.transcript.errors import AudioDecodeError, PermanentError
+from workers.transcript.formats import to_json
+from workers.pipeline.diarize import DiarizeOptions
+from workers.pipeline.progress import ProgressHook, sub_range
+from workers.pipeline.run import DiarizationStep, StageHook, progress_by_stage, transcribe_file
+from workers.pipeline.transcribe import TranscribeOptions
+from workers.settings import Settings
+from workers.store.storage import Storage
+from workers.webhooks.notify import notify_job_finished
 
 logger = logging.getLogger(__name__)
 
-# Job progress ranges per stage; each stage only ever raises progress.
-STAGES = {"load_model": (0.0, 0.02), "decode": (0.02, 0.05), "transcribe": (0.05, 0.97), "store": (0.97, 1.0)}
-# With diarization, recognition and diarization share the range (comparable cost on a CPU).
-STAGES_DIARIZING = {**STAGES, "transcribe": (0.05, 0.5), "diarize": (0.5, 0.97)}
+# Job progress: loading the model, then the pipeline (its own stages share this range, see
+# workers/pipeline/run.py), then storing the result. Progress only ever rises.
+LOAD_RANGE = (0.0, 0.02)
+PIPELINE_RANGE = (0.02, 0.97)
+STORE_RANGE = (0.97, 1.0)
 PROGRESS_WRITE_INTERVAL_S = 1.0
 # Attempts are the first run, the retries after transient errors, and redeliveries after a
 # worker died (killed, out of memory, hard time limit); a job that keeps killing its worker
@@ -59,22 +61,34 @@ def finish_failed(ctx: WorkerContext, job_id: str, code: str, message: str) -> N
 
 
 class _ProgressWriter:
-    """Writes stage and progress to the job row, at most once a second within a stage."""
+    """Writes stage and progress to the job row: at once when a stage starts, then at most once
+    a second."""
 
-    def __init__(self, ctx: WorkerContext, job_id: str, stages: dict[str, tuple[float, float]]):
-        self.ctx, self.job_id, self.stages = ctx, job_id, stages
+    def __init__(self, ctx: WorkerContext, job_id: str):
+        self.ctx, self.job_id = ctx, job_id
+        self.stage_name = "starting"
+        self.written_stage = ""
         self.last_write = 0.0
 
-    def stage(self, name: str):
-        start, end = self.stages[name]
-        self._write(name, start, force=True)
-        return sub_range(lambda value: self._write(name, value), start, end)
+    def enter(self, stage: str, start: float) -> None:
+        self.stage_name = stage
+        self.report(start)
 
-    def _write(self, stage: str, value: float, force: bool = False) -> None:
+    def report(self, value: float) -> None:
         now = time.monotonic()
-        if force or now - self.last_write >= PROGRESS_WRITE_INTERVAL_S:
-            jobs.report_progress(self.ctx.sessions, self.job_id, stage, round(value, 4))
-            self.last_write = now
+        if self.stage_name != self.written_stage or now - self.last_write >= PROGRESS_WRITE_INTERVAL_S:
+            jobs.report_progress(self.ctx.sessions, self.job_id, self.stage_name, round(value, 4))
+            self.written_stage, self.last_write = self.stage_name, now
+
+    def pipeline_stages(self, diarizing: bool) -> StageHook:
+        """The pipeline's stages within PIPELINE_RANGE, each named in the job as it starts."""
+        overall = progress_by_stage(sub_range(self.report, *PIPELINE_RANGE), diarizing)
+
+        def start(name: str) -> ProgressHook:
+            self.stage_name = name
+            return overall(name)
+
+        return start
 
 
 def _queue_summary(ctx: WorkerContext, job_id: str) -> None:
@@ -102,42 +116,37 @@ def run_transcription_job(job_id: str, ctx: WorkerContext) -> None:
             f"the job was interrupted {job.attempts - 1} times (worker killed, out of memory or over its time limit)",
         )
         return
-    progress = _ProgressWriter(ctx, job_id, STAGES_DIARIZING if job.options.get("diarize") else STAGES)
+    progress = _ProgressWriter(ctx, job_id)
     timings: dict[str, float] = {}
     try:
         # Options were validated when the job was created; a stored job that no longer fits
         # them (an older format, an edited row) fails with the reason.
-        options = TranscribeOptions(
-            language=parse_language(job.options.get("language") or ctx.settings.asr_language),
-            initial_prompt=job.options.get("prompt"),
-            hotwords=job.options.get("hotwords"),
-            batch_size=ctx.settings.asr_batch_size,
-        )
-        speaker_counts = diarize_options(job.options) if job.options.get("diarize") else None
+        options = JobOptions.from_stored(job.options)
+        language = parse_language(options.language or ctx.settings.asr_language)
     except ValueError as e:
         finish_failed(ctx, job_id, "invalid_options", str(e))
         return
+    recognition = TranscribeOptions(
+        language=language, initial_prompt=options.prompt, hotwords=options.hotwords, batch_size=ctx.settings.asr_batch_size,
+    )
     try:
         started = time.perf_counter()
-        progress.stage("load_model")
-        model = load_configured_model(job.options.get("model") or ctx.settings.asr_model, ctx.settings)
+        progress.enter("load_model", LOAD_RANGE[0])
+        model = load_configured_model(options.model or ctx.settings.asr_model, ctx.settings)
         # Loaded before any work, so a missing diarization model fails (or retries) the job
         # before recognition has run.
-        diarization = None if speaker_counts is None else DiarizationStep(load_configured_diarizer(ctx.settings), speaker_counts)
+        diarization = None
+        if options.diarize:
+            diarization = DiarizationStep(load_configured_diarizer(ctx.settings), DiarizeOptions(*options.speaker_counts))
         timings["load_model"] = round(time.perf_counter() - started, 3)
 
-        progress.stage("decode")
-        started = time.perf_counter()
         with ctx.storage.local_copy(job.audio_key) as path:
-            audio = decode_audio(path)
-        timings["decode"] = round(time.perf_counter() - started, 3)
-
-        transcript = transcribe(model, audio, options, progress.stage("transcribe"))
-        if diarization is not None:
-            transcript = add_speakers(transcript, audio, diarization, progress.stage("diarize"))
+            transcript = transcribe_file(
+                model, path, recognition, diarization=diarization, on_stage=progress.pipeline_stages(options.diarize)
+            )
         timings.update(transcript.timings_s)
 
-        progress.stage("store")
+        progress.enter("store", STORE_RANGE[0])
         started = time.perf_counter()
         key = jobs.transcript_key(job_id)
         ctx.storage.save_bytes(key, to_json(transcript).encode("utf-8"))
@@ -149,7 +158,7 @@ def run_transcription_job(job_id: str, ctx: WorkerContext) -> None:
         finish_failed(ctx, job_id, e.code, message)
         return
 
-    if jobs.complete_job(ctx.sessions, job_id, key, audio.duration_s, timings):
+    if jobs.complete_job(ctx.sessions, job_id, key, transcript.duration_s, timings):
         if job.summary_status == SummaryStatus.pending.value:
             # job.completed waits for the summary (done or failed) so that it can carry it.
             _queue_summary(ctx, job_id)

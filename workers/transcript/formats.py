@@ -10,8 +10,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from .guards import join_words
-from .types import ModelInfo, Segment, Speaker, SpeakerTurn, Transcript, Word
+from workers.transcript.types import ModelInfo, Segment, Speaker, SpeakerTurn, Transcript, Word, join_words
 
 SCHEMA_VERSION = 1
 FORMATS = ("json", "txt", "srt", "vtt", "rttm")

@@ -12,18 +12,18 @@ from typing import Iterator
 import click
 from tqdm import tqdm
 
-from .cli import write_atomically
-from .pipeline.audio import decode_audio, probe_duration_s
-from .pipeline.batch import PackingOptions, transcribe_many
-from .pipeline.errors import AudioDecodeError, DiarizationError, PipelineError
-from .pipeline.formats import render
-from .pipeline.diarize import DiarizeOptions
-from .pipeline.run import DiarizationStep, transcribe_file
-from .pipeline.transcribe import TranscribeOptions
-from .pipeline.types import Transcript
-from .languages import parse_language
-from .models import load_configured_diarizer, load_configured_model
-from .settings import Settings
+from workers.commands.cli import write_atomically
+from workers.transcript.audio import decode_audio, probe_duration_s
+from workers.pipeline.batch import PackingOptions, transcribe_many
+from workers.transcript.errors import AudioDecodeError, DiarizationError, PipelineError
+from workers.transcript.formats import render
+from workers.pipeline.diarize import DiarizeOptions
+from workers.pipeline.run import DiarizationStep, transcribe_file
+from workers.pipeline.transcribe import TranscribeOptions
+from workers.transcript.types import Transcript
+from workers.transcript.languages import parse_language
+from workers.runners.configured_models import load_configured_diarizer, load_configured_model
+from workers.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def run_transcribe(request: TranscribeRequest, settings: Settings) -> int:
     with contextlib.ExitStack() as stack:
         summarizer = None
         if request.summarize:
-            from .summarize_command import EmbeddedServerError, open_summarizer
+            from workers.commands.summarize import EmbeddedServerError, open_summarizer
 
             try:
                 summarizer = open_summarizer(settings, stack, request.show_progress)
@@ -93,7 +93,7 @@ def _write_outputs(request: TranscribeRequest, path: Path, transcript: Transcrip
         write_atomically(request.out_dir / f"{path.stem}.{fmt}", render(transcript, fmt, name=path.stem))
     if summarizer is None:
         return None
-    from .summarize_command import json_with_summary, summary_markdown
+    from workers.commands.summarize import json_with_summary, summary_markdown
 
     result = summarizer(path.name, transcript)
     if "json" in request.formats:
