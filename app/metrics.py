@@ -39,7 +39,7 @@ class JobMetricsCollector:
         audio_s, stage_s = 0.0, {}
         for status, duration_s, timings in rows:
             counts[status] = counts.get(status, 0) + 1
-            if status == JobStatus.completed.value:
+            if status == JobStatus.completed:
                 audio_s += duration_s or 0.0
                 for stage, seconds in (timings or {}).items():
                     stage_s[stage] = stage_s.get(stage, 0.0) + seconds

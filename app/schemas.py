@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from workers.store.db import Job, as_utc
+from workers.store.db import DeliveryStatus, Job, JobStatus, SummaryStatus, as_utc
 
 class ErrorPublic(BaseModel):
     code: str
@@ -20,13 +20,13 @@ class FilePublic(BaseModel):
 
 
 class SummaryStatePublic(BaseModel):
-    status: str = Field(description="none (not asked for), pending, running, completed or failed")
+    status: SummaryStatus
     error: ErrorPublic | None = Field(default=None, description="Why the summary failed; the transcript is unaffected.")
 
 
 class JobPublic(BaseModel):
     id: str
-    status: str = Field(description="queued, running, completed or failed")
+    status: JobStatus
     stage: str | None
     progress: float = Field(ge=0, le=1, description="0 to 1; only rises while a job runs")
     options: dict
@@ -51,9 +51,9 @@ class JobPublic(BaseModel):
             duration_s=job.duration_s, timings_s=job.timings_s or {}, real_time_factor=rtf, attempts=job.attempts,
             error=ErrorPublic(code=job.error_code, message=job.error_message or "") if job.error_code else None,
             summary=SummaryStatePublic(
-                status=job.summary_status or "none",
+                status=job.summary_status or SummaryStatus.none,
                 error=ErrorPublic(code=job.summary_error_code, message=job.summary_error or "")
-                if job.summary_status == "failed" and job.summary_error_code else None,
+                if job.summary_status == SummaryStatus.failed and job.summary_error_code else None,
             ),
             created_at=as_utc(job.created_at), started_at=as_utc(job.started_at), finished_at=as_utc(job.finished_at),
         )
@@ -89,7 +89,7 @@ class DeliveryPublic(BaseModel):
     webhook_id: str
     event: str
     url: str
-    status: str = Field(description="pending, delivered, failed, endpoint_gone or abandoned")
+    status: DeliveryStatus
     attempts: list[AttemptPublic]
     next_attempt_at: datetime | None
     created_at: datetime

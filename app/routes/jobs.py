@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from workers.intake.options import JobOptions, OptionsRefused, check_allowed, describe_problems
 from workers.intake.submit import remove_job
 from workers.store import jobs
+from workers.store.db import JobStatus, SummaryStatus
 from workers.tasks.names import CPU_QUEUE, SUMMARIZE_TASK
 from workers.transcript.formats import formats_for, render, transcript_from_json
 from workers.settings import Settings
@@ -85,7 +86,7 @@ async def create_job(
 @router.get("", response_model=JobList, summary="The caller's jobs, newest first")
 def list_jobs(
     owner: OwnerDep, sessions: SessionsDep,
-    status: Literal["queued", "running", "completed", "failed"] | None = None,
+    status: JobStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> JobList:
@@ -105,7 +106,7 @@ def get_transcript(
     format: Literal["json", "txt", "srt", "vtt", "rttm"] = "json",  # noqa: A002 - the public parameter name
 ) -> Response:
     job = own_job(sessions, job_id, owner)
-    if job.status != "completed" or not job.transcript_key:
+    if job.status != JobStatus.completed or not job.transcript_key:
         raise ApiError(409, "transcript_not_ready", f"job {job_id} is {job.status}; the transcript exists once it is completed")
     try:
         stored = storage.read_bytes(job.transcript_key).decode("utf-8")
@@ -128,14 +129,14 @@ def get_summary(
     format: Literal["json", "md"] = "json",  # noqa: A002 - the public parameter name
 ) -> Response:
     job = own_job(sessions, job_id, owner)
-    status = job.summary_status or "none"
-    if status == "none":
+    status = job.summary_status or SummaryStatus.none
+    if status == SummaryStatus.none:
         raise ApiError(404, "summary_not_requested",
                        f"no summary was asked for job {job_id}; upload with summarize=true or POST /v1/jobs/{job_id}/summary")
-    if status == "failed":
+    if status == SummaryStatus.failed:
         raise ApiError(409, "summary_failed",
                        f"the summary failed ({job.summary_error_code}): {job.summary_error}; POST /v1/jobs/{job_id}/summary to try again")
-    if status != "completed" or not job.summary_key:
+    if status != SummaryStatus.completed or not job.summary_key:
         raise ApiError(409, "summary_not_ready", f"the summary of job {job_id} is {status}; it exists once it is completed")
     try:
         stored = storage.read_bytes(job.summary_key).decode("utf-8")
@@ -150,7 +151,7 @@ def get_summary(
              summary="Ask for a (new) summary of a completed job, e.g. after one failed")
 def request_summary(job_id: str, owner: OwnerDep, sessions: SessionsDep, celery: CeleryDep) -> JobPublic:
     job = own_job(sessions, job_id, owner)
-    if job.status != "completed":
+    if job.status != JobStatus.completed:
         raise ApiError(409, "transcript_not_ready", f"job {job_id} is {job.status}; a summary needs the completed transcript")
     if not jobs.request_summary(sessions, job_id):
         current = jobs.get_job(sessions, job_id, owner)

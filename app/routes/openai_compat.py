@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
 from workers.store import jobs
+from workers.store.db import JobStatus
 from workers.transcript.formats import render, transcript_from_json
 from workers.transcript.types import Transcript
 
@@ -78,7 +79,7 @@ async def create_transcription(
         lambda: store_and_enqueue(upload, owner=owner, options=options, idempotency_key=None, settings=settings, intake=intake)
     )
     finished = await _wait(sessions, job.id, settings.sync_timeout_s)
-    if finished.status == "failed":
+    if finished.status == JobStatus.failed:
         status = FAILED_JOB_STATUS.get(finished.error_code, 500)
         raise ApiError(status, finished.error_code or "job_failed", finished.error_message or "transcription failed")
     transcript = transcript_from_json(storage.read_bytes(finished.transcript_key).decode("utf-8"))

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
 from workers.store import jobs
-from workers.store.db import Job, JobStatus
+from workers.store.db import Job, JobStatus, SummaryStatus
 from workers.transcript.audio import probe_audio
 from workers.transcript.errors import AudioDecodeError
 from workers.store.storage import ObjectNotFound, Storage, StorageError
@@ -39,9 +39,9 @@ WATCH_ERROR_PAUSE_S = 5.0
 
 def _finished(status: str, summary_status: str | None) -> bool:
     """Failed, or completed with no summary still to come (the two are delivered together)."""
-    if status == JobStatus.failed.value:
+    if status == JobStatus.failed:
         return True
-    return status == JobStatus.completed.value and summary_status not in SUMMARY_WAITING
+    return status == JobStatus.completed and summary_status not in SUMMARY_WAITING
 
 
 class SubmitFailed(Exception):
@@ -245,11 +245,11 @@ class Ingester:
         return found
 
     def _finish(self, claim: Claim, job: Job) -> None:
-        if job.status == JobStatus.failed.value:
+        if job.status == JobStatus.failed:
             self._fail(claim, job.error_message or "the job failed", code=job.error_code, job_id=job.id)
             return
         summary_key = stored_summary_key(job)
-        if job.summary_status == "failed":
+        if job.summary_status == SummaryStatus.failed:
             logger.warning("%s: no summary: %s", printable(claim.name), job.summary_error)
         try:
             outputs = self._transcript_outputs(job.transcript_key, summary_key, claim.name)

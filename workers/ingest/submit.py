@@ -67,7 +67,7 @@ class Submitter:
         # The id this claim creates its job under, kept across a crash so stored audio is reused.
         new_job_id = claim.state.get("new_job_id") or new_id()
         existing = jobs.find_by_idempotency_key(self.intake.sessions, self.owner, key)
-        if existing is not None and existing.status == JobStatus.failed.value and existing.id != new_job_id:
+        if existing is not None and existing.status == JobStatus.failed and existing.id != new_job_id:
             # A new drop of content that failed before is a request to try again.
             logger.info("%s: job %s failed before (%s); trying again", printable(claim.name), existing.id, existing.error_code)
             remove_job(self.intake, existing.id)
@@ -93,6 +93,6 @@ class Submitter:
         tolerates). A duplicate's job is sent by the claim that created it."""
         if claim.state.get("enqueued") or job.id != claim.state.get("new_job_id"):
             return
-        if job.status == JobStatus.queued.value:
+        if job.status == JobStatus.queued:
             send(self.intake, job)
         claim.update(enqueued=True)

@@ -12,12 +12,12 @@ from workers.summary.render import to_markdown
 from workers.summary.schema import Summary
 
 SUMMARY_SUFFIX = ".summary.md"
-SUMMARY_WAITING = (SummaryStatus.pending.value, SummaryStatus.running.value)
+SUMMARY_WAITING = (SummaryStatus.pending, SummaryStatus.running)
 
 
 def stored_summary_key(job: Job) -> str | None:
     """The key of a finished summary; None when none was asked for or it failed."""
-    return job.summary_key if job.summary_status == SummaryStatus.completed.value else None
+    return job.summary_key if job.summary_status == SummaryStatus.completed else None
 
 
 def summary_markdown(storage: Storage, key: str, title: str) -> str:

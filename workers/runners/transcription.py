@@ -159,7 +159,7 @@ def run_transcription_job(job_id: str, ctx: WorkerContext) -> None:
         return
 
     if jobs.complete_job(ctx.sessions, job_id, key, transcript.duration_s, timings):
-        if job.summary_status == SummaryStatus.pending.value:
+        if job.summary_status == SummaryStatus.pending:
             # job.completed waits for the summary (done or failed) so that it can carry it.
             _queue_summary(ctx, job_id)
         else:

@@ -22,8 +22,21 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-class JobStatus(str, enum.Enum):
+class JobStatus(enum.StrEnum):
+    """A job's transcription: queued -> running -> completed | failed (running -> queued while a
+    retry waits)."""
+
     queued = "queued"
+    running = "running"
+    completed = "completed"
+    failed = "failed"
+
+
+class SummaryStatus(enum.StrEnum):
+    """A job's summary: none (not asked for), or pending -> running -> completed | failed."""
+
+    none = "none"
+    pending = "pending"
     running = "running"
     completed = "completed"
     failed = "failed"
@@ -52,7 +65,7 @@ class Job(Base):
     # The API key id that created the job, or "local" when auth is disabled.
     owner: Mapped[str] = mapped_column(String(32), index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    status: Mapped[str] = mapped_column(String(16), default=JobStatus.queued.value, index=True)
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.queued, index=True)
     stage: Mapped[str | None] = mapped_column(String(32), nullable=True)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     options: Mapped[dict] = mapped_column(JSON, default=dict)
@@ -71,7 +84,7 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # The summary (cpu queue, after the transcript): none (not asked for), pending, running,
     # completed or failed; its document is stored next to the transcript (summary_key).
-    summary_status: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
+    summary_status: Mapped[str] = mapped_column(String(16), default=SummaryStatus.none, server_default="none")
     summary_key: Mapped[str | None] = mapped_column(String(500), nullable=True)
     summary_error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     summary_error: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -79,12 +92,15 @@ class Job(Base):
     summary_finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
-class SummaryStatus(str, enum.Enum):
-    none = "none"
+class DeliveryStatus(enum.StrEnum):
+    """A webhook delivery: pending (attempts go on) until delivered, failed (a refusing 4xx),
+    endpoint_gone (410) or abandoned (the retry window ran out)."""
+
     pending = "pending"
-    running = "running"
-    completed = "completed"
+    delivered = "delivered"
     failed = "failed"
+    endpoint_gone = "endpoint_gone"
+    abandoned = "abandoned"
 
 
 class WebhookEndpoint(Base):
@@ -114,7 +130,7 @@ class WebhookDelivery(Base):
     # Whether the URL is the owner's default endpoint (a 410 then disables that endpoint).
     to_default_endpoint: Mapped[bool] = mapped_column(default=False)
     payload: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.pending, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)

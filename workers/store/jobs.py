@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from workers.store.db import Job, JobStatus, SummaryStatus, utcnow
 
-FINISHED = (JobStatus.completed.value, JobStatus.failed.value)
+FINISHED = (JobStatus.completed, JobStatus.failed)
 
 
 def job_prefix(job_id: str) -> str:
@@ -50,9 +50,9 @@ def create_job(sessions: sessionmaker, new: NewJob, job_id: str) -> tuple[Job, b
         job = Job(
             id=job_id, owner=new.owner, idempotency_key=new.idempotency_key, filename=new.filename,
             audio_key=new.audio_key, audio_sha256=new.audio_sha256, audio_size_bytes=new.audio_size_bytes,
-            duration_s=new.duration_s, options=new.options, status=JobStatus.queued.value, progress=0.0,
+            duration_s=new.duration_s, options=new.options, status=JobStatus.queued, progress=0.0,
             timings_s={}, attempts=0,
-            summary_status=SummaryStatus.pending.value if new.options.get("summarize") else SummaryStatus.none.value,
+            summary_status=SummaryStatus.pending if new.options.get("summarize") else SummaryStatus.none,
         )
         session.add(job)
         try:
@@ -110,7 +110,7 @@ def start_attempt(sessions: sessionmaker, job_id: str) -> Job | None:
             # Progress is not reset: a redone job's progress stays where the last attempt
             # left it until the new attempt passes it, so clients only ever see it rise.
             .values(
-                status=JobStatus.running.value, stage="starting", attempts=Job.attempts + 1,
+                status=JobStatus.running, stage="starting", attempts=Job.attempts + 1,
                 started_at=utcnow(), error_code=None, error_message=None,
             )
         )
@@ -123,8 +123,8 @@ def requeue_job(sessions: sessionmaker, job_id: str, reason: str) -> None:
     with sessions() as session:
         session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.running.value)
-            .values(status=JobStatus.queued.value, stage="waiting_retry", error_message=reason[:4000])
+            .where(Job.id == job_id, Job.status == JobStatus.running)
+            .values(status=JobStatus.queued, stage="waiting_retry", error_message=reason[:4000])
         )
         session.commit()
 
@@ -134,7 +134,7 @@ def report_progress(sessions: sessionmaker, job_id: str, stage: str, progress: f
     with sessions() as session:
         session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.running.value)
+            .where(Job.id == job_id, Job.status == JobStatus.running)
             .values(stage=stage, progress=case((Job.progress < progress, progress), else_=Job.progress))
         )
         session.commit()
@@ -147,7 +147,7 @@ def complete_job(sessions: sessionmaker, job_id: str, transcript_key: str, durat
             update(Job)
             .where(Job.id == job_id, Job.status.not_in(FINISHED))
             .values(
-                status=JobStatus.completed.value, stage="done", progress=1.0, transcript_key=transcript_key,
+                status=JobStatus.completed, stage="done", progress=1.0, transcript_key=transcript_key,
                 duration_s=duration_s, timings_s=timings_s, finished_at=utcnow(),
             )
         )
@@ -157,14 +157,14 @@ def complete_job(sessions: sessionmaker, job_id: str, transcript_key: str, durat
 
 def fail_job(sessions: sessionmaker, job_id: str, code: str, message: str) -> bool:
     """Fail the job; a summary it asked for fails with it (there is no transcript to summarise)."""
-    no_summary = Job.summary_status == SummaryStatus.pending.value
+    no_summary = Job.summary_status == SummaryStatus.pending
     with sessions() as session:
         result = session.execute(
             update(Job)
             .where(Job.id == job_id, Job.status.not_in(FINISHED))
             .values(
-                status=JobStatus.failed.value, error_code=code, error_message=message[:4000], finished_at=utcnow(),
-                summary_status=case((no_summary, SummaryStatus.failed.value), else_=Job.summary_status),
+                status=JobStatus.failed, error_code=code, error_message=message[:4000], finished_at=utcnow(),
+                summary_status=case((no_summary, SummaryStatus.failed), else_=Job.summary_status),
                 summary_error_code=case((no_summary, "no_transcript"), else_=Job.summary_error_code),
                 summary_error=case((no_summary, "the transcription failed, so there is nothing to summarise"),
                                    else_=Job.summary_error),
@@ -174,7 +174,7 @@ def fail_job(sessions: sessionmaker, job_id: str, code: str, message: str) -> bo
         return bool(result.rowcount)
 
 
-SUMMARY_ACTIVE = (SummaryStatus.pending.value, SummaryStatus.running.value)
+SUMMARY_ACTIVE = (SummaryStatus.pending, SummaryStatus.running)
 
 
 def claim_summary(sessions: sessionmaker, job_id: str) -> Job | None:
@@ -184,8 +184,8 @@ def claim_summary(sessions: sessionmaker, job_id: str) -> Job | None:
     with sessions() as session:
         result = session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.completed.value, Job.summary_status.in_(SUMMARY_ACTIVE))
-            .values(summary_status=SummaryStatus.running.value, summary_attempts=Job.summary_attempts + 1)
+            .where(Job.id == job_id, Job.status == JobStatus.completed, Job.summary_status.in_(SUMMARY_ACTIVE))
+            .values(summary_status=SummaryStatus.running, summary_attempts=Job.summary_attempts + 1)
         )
         session.commit()
         return session.get(Job, job_id) if result.rowcount else None
@@ -195,8 +195,8 @@ def complete_summary(sessions: sessionmaker, job_id: str, key: str) -> bool:
     with sessions() as session:
         result = session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.summary_status == SummaryStatus.running.value)
-            .values(summary_status=SummaryStatus.completed.value, summary_key=key, summary_error_code=None,
+            .where(Job.id == job_id, Job.summary_status == SummaryStatus.running)
+            .values(summary_status=SummaryStatus.completed, summary_key=key, summary_error_code=None,
                     summary_error=None, summary_finished_at=utcnow())
         )
         session.commit()
@@ -209,7 +209,7 @@ def fail_summary(sessions: sessionmaker, job_id: str, code: str, message: str) -
         result = session.execute(
             update(Job)
             .where(Job.id == job_id, Job.summary_status.in_(SUMMARY_ACTIVE))
-            .values(summary_status=SummaryStatus.failed.value, summary_error_code=code, summary_error=message[:4000],
+            .values(summary_status=SummaryStatus.failed, summary_error_code=code, summary_error=message[:4000],
                     summary_finished_at=utcnow())
         )
         session.commit()
@@ -222,8 +222,8 @@ def request_summary(sessions: sessionmaker, job_id: str) -> bool:
     with sessions() as session:
         result = session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.completed.value, Job.summary_status.not_in(SUMMARY_ACTIVE))
-            .values(summary_status=SummaryStatus.pending.value, summary_attempts=0, summary_error_code=None,
+            .where(Job.id == job_id, Job.status == JobStatus.completed, Job.summary_status.not_in(SUMMARY_ACTIVE))
+            .values(summary_status=SummaryStatus.pending, summary_attempts=0, summary_error_code=None,
                     summary_error=None, summary_finished_at=None)
         )
         session.commit()
@@ -235,7 +235,7 @@ def reset_summary_request(sessions: sessionmaker, previous: Job) -> None:
     with sessions() as session:
         session.execute(
             update(Job)
-            .where(Job.id == previous.id, Job.summary_status == SummaryStatus.pending.value)
+            .where(Job.id == previous.id, Job.summary_status == SummaryStatus.pending)
             .values(summary_status=previous.summary_status, summary_attempts=previous.summary_attempts,
                     summary_error_code=previous.summary_error_code, summary_error=previous.summary_error,
                     summary_finished_at=previous.summary_finished_at)

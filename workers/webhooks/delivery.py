@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import sessionmaker
 
-from workers.store.db import WebhookDelivery, WebhookEndpoint, as_utc, utcnow
+from workers.store.db import DeliveryStatus, WebhookDelivery, WebhookEndpoint, as_utc, utcnow
 from workers.webhooks import store
 from workers.webhooks.retry_policy import SYSTEM_RANDOM, Outcome, RetryPolicy, classify
 from workers.webhooks.sender import send
@@ -29,7 +29,7 @@ class DeliveryOptions:
     lease_s: float = 120.0
 
 
-_STATUS = {Outcome.delivered: "delivered", Outcome.failed: "failed", Outcome.endpoint_gone: "endpoint_gone"}
+_STATUS = {Outcome.delivered: DeliveryStatus.delivered, Outcome.failed: DeliveryStatus.failed, Outcome.endpoint_gone: DeliveryStatus.endpoint_gone}
 
 
 def deliver_once(sessions: sessionmaker, delivery_id: str, options: DeliveryOptions, rng: random.Random = SYSTEM_RANDOM) -> float | None:
@@ -39,16 +39,16 @@ def deliver_once(sessions: sessionmaker, delivery_id: str, options: DeliveryOpti
         return None
     endpoint = store.get_endpoint(sessions, delivery.owner)
     if endpoint is None:
-        store.record_attempt(sessions, delivery.id, None, 0, "the API key has no webhook secret", "failed", None)
+        store.record_attempt(sessions, delivery.id, None, 0, "the API key has no webhook secret", DeliveryStatus.failed, None)
         return None
     if delivery.to_default_endpoint and endpoint.disabled_at is not None:
-        store.record_attempt(sessions, delivery.id, None, 0, f"endpoint disabled: {endpoint.disabled_reason}", "failed", None)
+        store.record_attempt(sessions, delivery.id, None, 0, f"endpoint disabled: {endpoint.disabled_reason}", DeliveryStatus.failed, None)
         return None
 
     result = send(delivery.url, endpoint.secret, delivery.message_id, delivery.payload.encode("utf-8"), options.url_policy, options.timeout_s)
     outcome = Outcome.failed if result.refused else classify(result.status_code)
     delay = _retry_delay(delivery, options.retry, rng) if outcome is Outcome.retry else None
-    status = _STATUS.get(outcome) or (store.PENDING if delay is not None else "abandoned")
+    status = _STATUS.get(outcome) or (DeliveryStatus.pending if delay is not None else DeliveryStatus.abandoned)
     next_at = utcnow() + timedelta(seconds=delay) if delay is not None else None
     store.record_attempt(sessions, delivery.id, result.status_code, result.latency_ms, result.error, status, next_at)
     if outcome is Outcome.endpoint_gone:

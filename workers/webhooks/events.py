@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from workers.store.db import Job, as_utc, utcnow
+from workers.store.db import Job, SummaryStatus, as_utc, utcnow
 
 COMPLETED, FAILED = "job.completed", "job.failed"
 
@@ -37,7 +37,7 @@ def job_event(job: Job, event: str, transcript_json: str | None, inline_max_byte
         data["links"]["summary"] = f"{base}/v1/jobs/{job.id}/summary"
         data["summary"] = {
             "status": summary_status,
-            "error": {"code": job.summary_error_code, "message": job.summary_error} if summary_status == "failed" else None,
+            "error": {"code": job.summary_error_code, "message": job.summary_error} if summary_status == SummaryStatus.failed else None,
             "document": json.loads(summary_json) if summary_json is not None else None,
         }
     return json.dumps({"type": event, "timestamp": _iso(utcnow()), "data": data}, ensure_ascii=False)

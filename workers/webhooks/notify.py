@@ -8,7 +8,7 @@ from sqlalchemy.orm import sessionmaker
 
 from workers.settings import Settings
 from workers.store import jobs
-from workers.store.db import JobStatus
+from workers.store.db import JobStatus, SummaryStatus
 from workers.store.storage import Storage
 from workers.webhooks import store
 from workers.webhooks.events import COMPLETED, FAILED, job_event
@@ -34,11 +34,11 @@ def notify_job_finished(sessions: sessionmaker, storage: Storage, settings: Sett
     if not targets:
         return []
 
-    completed = job.status == JobStatus.completed.value
+    completed = job.status == JobStatus.completed
     transcript = storage.read_bytes(job.transcript_key).decode("utf-8") if completed and job.transcript_key else None
     summary = (
         storage.read_bytes(job.summary_key).decode("utf-8")
-        if completed and job.summary_status == "completed" and job.summary_key else None
+        if completed and job.summary_status == SummaryStatus.completed and job.summary_key else None
     )
     payload = job_event(job, COMPLETED if completed else FAILED, transcript,
                         settings.webhook_inline_transcript_max_kb * 1024, settings.public_base_url, summary)

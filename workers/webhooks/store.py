@@ -7,10 +7,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import sessionmaker
 
-from workers.store.db import WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
+from workers.store.db import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
 from workers.webhooks.signing import new_message_id, new_secret
 
-PENDING = "pending"
 
 
 def get_endpoint(sessions: sessionmaker, owner: str) -> WebhookEndpoint | None:
@@ -41,7 +40,7 @@ def disable_endpoint(sessions: sessionmaker, owner: str, reason: str) -> None:
 def create_delivery(sessions: sessionmaker, *, job_id: str, owner: str, event: str, url: str, payload: str, to_default_endpoint: bool) -> str:
     delivery = WebhookDelivery(
         message_id=new_message_id(), job_id=job_id, owner=owner, event=event, url=url, payload=payload,
-        to_default_endpoint=to_default_endpoint, status=PENDING, attempts=0, next_attempt_at=utcnow(), created_at=utcnow(),
+        to_default_endpoint=to_default_endpoint, status=DeliveryStatus.pending, attempts=0, next_attempt_at=utcnow(), created_at=utcnow(),
     )
     with sessions() as session:
         session.add(delivery)
@@ -59,7 +58,7 @@ def claim(sessions: sessionmaker, delivery_id: str, lease: timedelta) -> Webhook
     with sessions() as session:
         result = session.execute(
             update(WebhookDelivery)
-            .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == PENDING, WebhookDelivery.next_attempt_at <= now)
+            .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == DeliveryStatus.pending, WebhookDelivery.next_attempt_at <= now)
             .values(next_attempt_at=now + lease)
         )
         session.commit()
@@ -70,7 +69,7 @@ def record_attempt(sessions: sessionmaker, delivery_id: str, status_code: int | 
                    new_status: str, next_attempt_at: datetime | None) -> None:
     with sessions() as session:
         session.add(WebhookAttempt(delivery_id=delivery_id, attempted_at=utcnow(), status_code=status_code, latency_ms=latency_ms, error=error))
-        finished = new_status != PENDING
+        finished = new_status != DeliveryStatus.pending
         session.execute(
             update(WebhookDelivery)
             .where(WebhookDelivery.id == delivery_id)
@@ -84,7 +83,7 @@ def due(sessions: sessionmaker, limit: int = 500) -> list[str]:
     """Pending deliveries whose time has come (for the sweeper that re-sends lost tasks)."""
     with sessions() as session:
         rows = session.scalars(
-            select(WebhookDelivery.id).where(WebhookDelivery.status == PENDING, WebhookDelivery.next_attempt_at <= utcnow())
+            select(WebhookDelivery.id).where(WebhookDelivery.status == DeliveryStatus.pending, WebhookDelivery.next_attempt_at <= utcnow())
             .order_by(WebhookDelivery.next_attempt_at).limit(limit)
         )
         return list(rows)
@@ -107,7 +106,7 @@ def redeliver(sessions: sessionmaker, job_id: str) -> list[str]:
         ids = list(session.scalars(select(WebhookDelivery.id).where(WebhookDelivery.job_id == job_id)))
         session.execute(
             update(WebhookDelivery).where(WebhookDelivery.job_id == job_id)
-            .values(status=PENDING, next_attempt_at=now, finished_at=None, redelivered_at=now)
+            .values(status=DeliveryStatus.pending, next_attempt_at=now, finished_at=None, redelivered_at=now)
         )
         session.commit()
         return ids
@@ -118,8 +117,8 @@ def end_pending_to(sessions: sessionmaker, owner: str, url: str, reason: str) ->
     with sessions() as session:
         result = session.execute(
             update(WebhookDelivery)
-            .where(WebhookDelivery.owner == owner, WebhookDelivery.url == url, WebhookDelivery.status == PENDING)
-            .values(status="endpoint_gone", last_error=reason, next_attempt_at=None, finished_at=utcnow())
+            .where(WebhookDelivery.owner == owner, WebhookDelivery.url == url, WebhookDelivery.status == DeliveryStatus.pending)
+            .values(status=DeliveryStatus.endpoint_gone, last_error=reason, next_attempt_at=None, finished_at=utcnow())
         )
         session.commit()
         return result.rowcount
