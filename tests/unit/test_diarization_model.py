@@ -58,6 +58,22 @@ def test_an_unreachable_hub_fails_fast_and_never_falls_back(hub, monkeypatch):
     assert time.monotonic() - started < 5
 
 
+def test_a_pipeline_the_hub_does_not_have_is_not_found(hub, monkeypatch):
+    import http.server
+    import threading
+
+    from tests.unit.test_model_registry import _HubStub
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _HubStub)  # answers 404
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
+        with pytest.raises(ModelNotFoundError, match="diarization model 'someone/no-pipeline'.*has no repo"):
+            resolve_diarizer("someone/no-pipeline", hub)
+    finally:
+        server.shutdown()
+
+
 def test_a_cached_pipeline_resolves_without_network(hub, monkeypatch):
     snapshot = hub.cache_dir / "models--pyannote--speaker-diarization-community-1" / "snapshots" / "abc123"
     snapshot.mkdir(parents=True)

@@ -72,9 +72,12 @@ def test_a_hub_that_never_answers_times_out_within_the_probe_deadline(tmp_path, 
 
 class _HubStub(http.server.BaseHTTPRequestHandler):
     status = 404
+    error_code: str | None = None  # the Hub's X-Error-Code header
 
     def do_GET(self):  # noqa: N802 - http.server's naming
         self.send_response(self.status)
+        if self.error_code:
+            self.send_header("X-Error-Code", self.error_code)
         self.end_headers()
 
     def log_message(self, *args):
@@ -84,6 +87,27 @@ class _HubStub(http.server.BaseHTTPRequestHandler):
 @pytest.mark.parametrize(("status", "error", "text"), [(404, ModelNotFoundError, "has no repo"), (401, ModelUnavailableError, "token")])
 def test_hub_answers_are_translated(tmp_path, hub_cache, monkeypatch, status, error, text):
     handler = type("Handler", (_HubStub,), {"status": status})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
+        with pytest.raises(error, match=text):
+            resolve_model("someone/no-such-model", cache_dir=tmp_path, hub=hub_cache)
+    finally:
+        server.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("status", "error_code", "error", "text"),
+    [
+        (401, "RepoNotFound", ModelUnavailableError, r"needs a Hub token with access \(HTTP 401\)"),
+        (403, "GatedRepo", ModelUnavailableError, r"needs a Hub token with access \(HTTP 403\)"),
+        (404, "RepoNotFound", ModelNotFoundError, "has no repo someone/no-such-model"),
+        (500, None, ModelUnavailableError, "answered HTTP 500.*hf download someone/no-such-model"),
+    ],
+)
+def test_the_hubs_own_error_answers_are_translated(tmp_path, hub_cache, monkeypatch, status, error_code, error, text):
+    handler = type("Handler", (_HubStub,), {"status": status, "error_code": error_code})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

@@ -23,8 +23,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from workers.transcript.errors import ModelNotFoundError, ModelUnavailableError
-from workers.pipeline.model_registry import HubOptions, how_to_get, probe_hub, REPO_ID_PATTERN
+from workers.transcript.errors import ModelNotFoundError
+from workers.pipeline.model_registry import HubOptions, REPO_ID_PATTERN, how_to_get, hub_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -102,23 +102,8 @@ def _check_pipeline_folder(folder: Path) -> Path:
 
 
 def _resolve_hub(name: str, repo_id: str, hub: HubOptions) -> DiarizerSource:
-    import huggingface_hub
-    from huggingface_hub.errors import LocalEntryNotFoundError
-
-    get = functools.partial(huggingface_hub.snapshot_download, repo_id, cache_dir=hub.cache_dir, token=hub.token)
     advice = how_to_get(repo_id, setting="SWESCRIBE_DIARIZATION_MODEL") + " (accept the repo's terms on the Hub first)"
-    try:
-        path = Path(get(local_files_only=True))
-        return DiarizerSource(name, _check_pipeline_folder(path), path.name)
-    except (LocalEntryNotFoundError, FileNotFoundError):
-        pass  # not cached yet
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
-        raise ModelUnavailableError(f"diarization model {name!r} ({repo_id}) is not in the local cache and HF_HUB_OFFLINE is set; {advice}")
-    probe_hub(name, repo_id, hub, advice)
-    try:
-        path = Path(get(local_files_only=False))
-    except Exception as e:  # noqa: BLE001 - huggingface_hub raises many network types
-        raise ModelUnavailableError(f"diarization model {name!r} ({repo_id}) could not be downloaded ({e}); {advice}") from e
+    path = hub_snapshot(name, repo_id, hub, what="diarization model", advice=advice)
     return DiarizerSource(name, _check_pipeline_folder(path), path.name)
 
 

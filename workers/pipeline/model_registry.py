@@ -8,12 +8,9 @@ cannot be had is an error that says how to get it.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,6 +99,23 @@ def how_to_get(repo_id: str, setting: str = "SWESCRIBE_ASR_MODEL") -> str:
 
 
 def _resolve_hub(name: str, repo_id: str, hub: HubOptions) -> ModelSource:
+    path = hub_snapshot(name, repo_id, hub, what="model", advice=how_to_get(repo_id), allow_patterns=_HUB_ALLOW_PATTERNS)
+    return ModelSource(name, _check_model_folder(path), path.name)
+
+
+def hub_endpoint() -> str:
+    # Read per call, not at import as huggingface_hub's constants are, so HF_ENDPOINT set by
+    # the operator (a mirror) or a test after import is the one used.
+    return os.environ.get("HF_ENDPOINT", DEFAULT_HUB_ENDPOINT).rstrip("/")
+
+
+def hub_snapshot(
+    name: str, repo_id: str, hub: HubOptions, *, what: str, advice: str, allow_patterns: list[str] | None = None
+) -> Path:
+    """The local snapshot folder of a Hub repo (its name is the commit): from the cache if it
+    is there, else downloaded after a quick probe, so an unreachable Hub fails within
+    hub.probe_timeout_s instead of hanging in retries. `what` names the model in errors
+    ("model", "diarization model"); `advice` (how to get it without the Hub) ends them."""
     import huggingface_hub
     from huggingface_hub.errors import LocalEntryNotFoundError
 
@@ -109,52 +123,54 @@ def _resolve_hub(name: str, repo_id: str, hub: HubOptions) -> ModelSource:
         return Path(
             huggingface_hub.snapshot_download(
                 repo_id,
-                allow_patterns=_HUB_ALLOW_PATTERNS,
+                allow_patterns=allow_patterns,
                 cache_dir=hub.cache_dir,
                 token=hub.token,
                 local_files_only=local_files_only,
+                endpoint=hub_endpoint(),
             )
         )
 
     try:
-        path = download(local_files_only=True)
-        return ModelSource(name, _check_model_folder(path), path.name)
+        return download(local_files_only=True)
     except (LocalEntryNotFoundError, FileNotFoundError):
         pass  # not cached yet
 
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
         raise ModelUnavailableError(
-            f"model {name!r} ({repo_id}) is not in the local cache and HF_HUB_OFFLINE is set; {how_to_get(repo_id)}"
+            f"{what} {name!r} ({repo_id}) is not in the local cache and HF_HUB_OFFLINE is set; {advice}"
         )
-    probe_hub(name, repo_id, hub, how_to_get(repo_id))
+    probe_hub(name, repo_id, hub, advice, what=what)
     try:
-        path = download(local_files_only=False)
+        return download(local_files_only=False)
     except Exception as e:  # noqa: BLE001 - huggingface_hub raises many network types
-        raise ModelUnavailableError(f"model {name!r} ({repo_id}) could not be downloaded ({e}); {how_to_get(repo_id)}") from e
-    return ModelSource(name, _check_model_folder(path), path.name)
+        raise ModelUnavailableError(f"{what} {name!r} ({repo_id}) could not be downloaded ({e}); {advice}") from e
 
 
-def probe_hub(name: str, repo_id: str, hub: HubOptions, advice: str) -> None:
+def probe_hub(name: str, repo_id: str, hub: HubOptions, advice: str, what: str = "model") -> None:
     """Ask the Hub about the repo with a short deadline; raise a clear error (ending in
     `advice`: how to get the model) if it cannot answer."""
-    endpoint = os.environ.get("HF_ENDPOINT", DEFAULT_HUB_ENDPOINT).rstrip("/")
-    request = urllib.request.Request(f"{endpoint}/api/models/{repo_id}")
-    if hub.token:
-        request.add_header("Authorization", f"Bearer {hub.token}")
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, HTTPError, RepositoryNotFoundError
+
+    endpoint = hub_endpoint()
     try:
-        with urllib.request.urlopen(request, timeout=hub.probe_timeout_s) as response:
-            json.load(response)
-    except urllib.error.HTTPError as e:
-        if e.code == 404:
-            raise ModelNotFoundError(f"model {name!r}: the Hub at {endpoint} has no repo {repo_id}") from e
-        if e.code in (401, 403):
+        HfApi(endpoint=endpoint, token=hub.token).model_info(repo_id, timeout=hub.probe_timeout_s)
+    except HfHubHTTPError as e:
+        status = e.response.status_code
+        # The Hub answers 401 both for a missing repo and for a private or gated one without a
+        # token that has access; huggingface_hub calls both RepositoryNotFoundError.
+        if isinstance(e, GatedRepoError) or status in (401, 403):
             raise ModelUnavailableError(
-                f"model {name!r} ({repo_id}) needs a Hub token with access (HTTP {e.code}); {advice}"
+                f"{what} {name!r} ({repo_id}) needs a Hub token with access (HTTP {status}); {advice}"
             ) from e
-        raise ModelUnavailableError(f"model {name!r}: the Hub at {endpoint} answered HTTP {e.code}; {advice}") from e
-    except (urllib.error.URLError, TimeoutError, OSError, ValueError) as e:
-        reason = getattr(e, "reason", e)
+        if isinstance(e, RepositoryNotFoundError) or status == 404:
+            raise ModelNotFoundError(f"{what} {name!r}: the Hub at {endpoint} has no repo {repo_id}") from e
+        raise ModelUnavailableError(f"{what} {name!r}: the Hub at {endpoint} answered HTTP {status}; {advice}") from e
+    # HTTPError: connection refused, DNS, timeouts (huggingface_hub's HTTP client's base error);
+    # OSError: offline mode and socket errors; ValueError/KeyError: an answer that is not the Hub's.
+    except (HTTPError, OSError, ValueError, KeyError) as e:
         raise ModelUnavailableError(
-            f"model {name!r} ({repo_id}) is not in the local cache and the Hub at {endpoint} "
-            f"is unreachable ({reason}); {advice}"
+            f"{what} {name!r} ({repo_id}) is not in the local cache and the Hub at {endpoint} "
+            f"is unreachable ({e}); {advice}"
         ) from e
