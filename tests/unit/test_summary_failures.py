@@ -104,3 +104,33 @@ def test_a_transcript_without_speech_needs_no_request(endpoint):
     empty = meeting([])
     summary = summarize_transcript(empty, LlmEndpoint(base_url=endpoint.base_url, model="m"), OPTIONS)
     assert summary.decisions == [] and "inget" in summary.abstract and endpoint.requests == []
+
+
+def test_retries_wait_twice_as_long_each_time_and_refusals_are_not_retried():
+    from workers.summary.client import with_retries
+
+    slept: list[float] = []
+    calls = []
+
+    def unavailable():
+        calls.append(1)
+        raise LlmUnavailableError("busy")
+
+    with pytest.raises(LlmUnavailableError, match=r"^busy \(after 4 attempts\)$"):
+        with_retries(unavailable, RetryPolicy(max_retries=3, base_delay_s=5.0), slept.append)
+    assert slept == [5.0, 10.0, 20.0] and len(calls) == 4
+
+    slept.clear()
+    with pytest.raises(LlmRejectedError, match="^bad key$"):
+        with_retries(lambda: (_ for _ in ()).throw(LlmRejectedError("bad key")), RetryPolicy(3, 5.0), slept.append)
+    assert slept == []
+
+    answers = iter([LlmOutputError("not JSON"), "ok"])
+
+    def flaky():
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assert with_retries(flaky, RetryPolicy(2, 1.0), slept.append) == "ok" and slept == [1.0]

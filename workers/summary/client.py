@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 import httpx
+import tenacity
 
 from workers.transcript.errors import PermanentError, TransientError
 
@@ -122,14 +123,23 @@ T = TypeVar("T")
 def with_retries(attempt: Callable[[], T], policy: RetryPolicy, sleep: Callable[[float], None] = time.sleep) -> T:
     """Run `attempt`, again after LlmUnavailableError or LlmOutputError, at most
     1 + max_retries times with doubling delays; the last error propagates with the count."""
-    for number in range(policy.max_retries + 1):
-        try:
-            return attempt()
-        except (LlmUnavailableError, LlmOutputError) as e:
-            if number == policy.max_retries:
-                suffix = f" (after {number + 1} attempts)" if number else ""
-                raise type(e)(f"{e}{suffix}") from e
-            delay = policy.base_delay_s * 2**number
-            logger.warning("LLM attempt %d failed: %s; retrying in %.1f s", number + 1, e, delay)
-            sleep(delay)
-    raise AssertionError("unreachable")
+
+    def log_retry(state: tenacity.RetryCallState) -> None:
+        logger.warning("LLM attempt %d failed: %s; retrying in %.1f s",
+                       state.attempt_number, state.outcome.exception(), state.next_action.sleep)
+
+    def give_up(state: tenacity.RetryCallState) -> T:
+        error = state.outcome.exception()
+        suffix = f" (after {state.attempt_number} attempts)" if state.attempt_number > 1 else ""
+        raise type(error)(f"{error}{suffix}") from error
+
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception_type((LlmUnavailableError, LlmOutputError)),
+        stop=tenacity.stop_after_attempt(policy.max_retries + 1),
+        # base, 2 * base, 4 * base, ... after the first, second, third failed attempt.
+        wait=tenacity.wait_exponential(multiplier=policy.base_delay_s, exp_base=2),
+        sleep=sleep,
+        before_sleep=log_retry,
+        retry_error_callback=give_up,
+    )
+    return retrying(attempt)
