@@ -17,8 +17,10 @@ $(BIN)/python:
 # last ten years has.
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
+# Every extra (all: worker, diarization, llm, eval) and the test tools: this machine runs every
+# process. The API alone needs none of them (docker/api.Dockerfile).
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet -e '.[diarization,test]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet -e '.[all,test]'
 	touch $@
 
 install: $(VENV)/.installed

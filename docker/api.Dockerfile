@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # The HTTP API; compose.yaml also runs the migrations and the CPU worker (summaries, webhooks)
-# from this image. No CUDA and no torch: the API never loads a model.
+# from this image. The base install, no extra: no CUDA, no torch, no model weights and no
+# llama.cpp (the CPU worker asks an OpenAI-compatible endpoint for summaries).
 # Build from the repository root: docker build -f docker/api.Dockerfile .
 FROM python:3.11-slim-bookworm
 
@@ -9,7 +10,6 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PATH=/opt/venv/bin:$PATH \
-    CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" \
     SWESCRIBE_DATA_DIR=/data
 
 # A fixed uid, so operators can chown bind-mounted folders to it.

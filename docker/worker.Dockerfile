@@ -1,5 +1,7 @@
 # syntax=docker/dockerfile:1
-# The GPU worker: transcription with CTranslate2 (faster-whisper) and diarization (pyannote).
+# The GPU worker: transcription with CTranslate2 (faster-whisper) and diarization (pyannote):
+# the worker and diarization extras. Not the llm extra: summaries run on the CPU worker (API
+# image), which asks an OpenAI-compatible endpoint.
 # CTranslate2 4.x is built against CUDA 12 and cuDNN 9, which this base image provides; the
 # host needs an NVIDIA driver for CUDA 12.4 or newer and the NVIDIA Container Toolkit.
 # Build from the repository root: docker build -f docker/worker.Dockerfile .
@@ -12,7 +14,6 @@ ENV DEBIAN_FRONTEND=noninteractive \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PATH=/opt/venv/bin:$PATH \
-    CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" \
     SWESCRIBE_DATA_DIR=/data \
     SWESCRIBE_MODEL_CACHE_DIR=/models \
     HF_HOME=/models/hf
@@ -38,7 +39,7 @@ RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/swe
 RUN --mount=type=bind,target=/src,rw \
     python3.11 -m venv /opt/venv \
  && pip install --upgrade pip \
- && pip install '/src[diarization]'
+ && pip install '/src[worker,diarization]'
 
 USER swescribe
 WORKDIR /home/swescribe

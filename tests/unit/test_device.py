@@ -2,7 +2,6 @@
 
 import pytest
 
-from workers.pipeline import asr_model
 from workers.pipeline.asr_model import DeviceOptions, pick_device
 
 
@@ -17,5 +16,6 @@ from workers.pipeline.asr_model import DeviceOptions, pick_device
     ],
 )
 def test_pick_device(monkeypatch, gpus, options, expected):
-    monkeypatch.setattr(asr_model.ctranslate2, "get_cuda_device_count", lambda: gpus)
+    # asr_model imports ctranslate2 where it needs it: patch the module itself.
+    monkeypatch.setattr("ctranslate2.get_cuda_device_count", lambda: gpus)
     assert pick_device(options) == expected

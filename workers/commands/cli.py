@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from workers.extras import exit_unless_installed
 from workers.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,10 @@ def transcribe(paths, model_name, language, formats, out_dir, prompt, hotwords, 
     if problem:
         raise click.UsageError(problem.replace("num_speakers", "--num-speakers").replace("min_speakers", "--min-speakers")
                                .replace("max_speakers", "--max-speakers"))
+    if diarize:
+        exit_unless_installed("transcription with --diarize", "worker", "diarization")
+    else:
+        exit_unless_installed("transcription", "worker")
     settings = get_settings()
     request = TranscribeRequest(
         paths=tuple(paths),
@@ -90,6 +95,7 @@ def transcribe(paths, model_name, language, formats, out_dir, prompt, hotwords, 
               show_default=True, help="Folder for eval.json, eval.md and eval.png.")
 def evaluate(manifests, model_name, config, out_dir) -> None:
     """Measure WER and CER per group, dialect area and condition; prints the overall WER last."""
+    exit_unless_installed("the evaluation (transcription and WER scoring)", "worker", "eval")
     from workers.commands.evaluate import run_eval
 
     settings = get_settings()
@@ -125,6 +131,8 @@ def worker(queues: str, concurrency: int, name: str | None) -> None:
     unknown = set(names) - {"gpu", "cpu"}
     if not names or unknown:
         raise click.BadParameter(f"queues must be gpu and/or cpu, got {queues!r}", param_hint="--queues")
+    if "gpu" in names:
+        exit_unless_installed("the gpu queue (transcription)", "worker")
     if "cpu" in names:
         from workers.tasks.webhooks import start_sweeper
 
@@ -179,6 +187,7 @@ def keys_create(name: str) -> None:
               help="Also watch this ingest folder (default: SWESCRIBE_INGEST_DIR; unset: none).")
 def up(host: str, port: int, ingest_dir: Path | None) -> None:
     """Start the whole local stack: Redis if needed, a worker per queue, the API (and an ingest watcher)."""
+    exit_unless_installed("the local stack (its transcription worker)", "worker")
     from workers.commands.up import run_local_stack
 
     settings = get_settings()

@@ -6,13 +6,17 @@ import functools
 import logging
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import ctranslate2
-from faster_whisper import WhisperModel
-
+from workers.extras import require_extras
 from workers.transcript.errors import ModelNotFoundError
 from workers.pipeline.model_registry import ModelSource
 from workers.transcript.types import ModelInfo
+
+# faster-whisper and CTranslate2 come with the `worker` extra: imported where a model is picked
+# or loaded, so the cpu worker (the API image, without the extra) can import the task modules.
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +46,9 @@ def pick_device(options: DeviceOptions) -> tuple[str, str]:
     """Return (device, compute_type) for `options` on this machine."""
     device = options.device
     if device == "auto":
+        require_extras("speech recognition", "worker")
+        import ctranslate2
+
         device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
     compute_type = options.compute_type
     if compute_type == "auto":
@@ -52,6 +59,9 @@ def pick_device(options: DeviceOptions) -> tuple[str, str]:
 @functools.lru_cache(maxsize=2)
 def load_model(source: ModelSource, options: DeviceOptions = DeviceOptions()) -> LoadedModel:
     """Load `source` (cached: a worker process loads each model once)."""
+    require_extras("speech recognition", "worker")
+    from faster_whisper import WhisperModel
+
     device, compute_type = pick_device(options)
     started = time.perf_counter()
     try:

@@ -13,8 +13,6 @@ from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
-from faster_whisper import BatchedInferencePipeline
-from faster_whisper.vad import get_speech_timestamps
 
 from workers.pipeline.asr_model import LoadedModel
 from workers.pipeline.guards import apply_guards
@@ -57,6 +55,9 @@ def transcribe_many(
 
     With language=None, the language is detected once, on the first window, for all clips.
     """
+    # faster-whisper (the `worker` extra) is there: `model` was loaded with it.
+    from faster_whisper.vad import get_speech_timestamps
+
     results: dict[int, Transcript] = {}
     packable: list[int] = []
     for i, audio in enumerate(audios):
@@ -98,6 +99,8 @@ def pack(durations_s: Sequence[float], packing: PackingOptions) -> list[_Placeme
 
 
 def _transcribe_packed(model, audios, placements, options, packing, on_progress) -> dict[int, Transcript]:
+    from faster_whisper import BatchedInferencePipeline
+
     started = time.perf_counter()
     total_s = placements[-1].offset_s + placements[-1].duration_s
     samples = np.zeros(int(round(total_s * SAMPLE_RATE_HZ)) + 1, dtype=np.float32)

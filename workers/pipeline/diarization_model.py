@@ -23,6 +23,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from workers.extras import install_command
 from workers.transcript.errors import ModelNotFoundError
 from workers.pipeline.model_registry import HubOptions, REPO_ID_PATTERN, how_to_get, hub_snapshot
 
@@ -121,7 +122,7 @@ def pick_torch_device(device: str) -> str:
     return device
 
 
-INSTALL_ADVICE = "install the diarization extra: pip install 'swescribe[diarization]' (make install does)"
+INSTALL_ADVICE = f"install the diarization extra: {install_command('diarization')} (make install does)"
 
 
 def _import_torch():

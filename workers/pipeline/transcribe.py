@@ -5,15 +5,18 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field, replace
-
-from faster_whisper import BatchedInferencePipeline
-from faster_whisper.vad import VadOptions
+from typing import TYPE_CHECKING
 
 from workers.pipeline.asr_model import LoadedModel
 from workers.pipeline.guards import GuardOptions, apply_guards
 from workers.pipeline.pieces import piece_bounds
 from workers.pipeline.progress import ProgressHook, no_progress
 from workers.transcript.types import SAMPLE_RATE_HZ, DecodedAudio, Segment, Transcript, Word
+
+# faster-whisper (the `worker` extra) is imported where it runs, after a model was loaded, so
+# the modules import on a host without it (the cpu worker).
+if TYPE_CHECKING:
+    from faster_whisper.vad import VadOptions
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +35,8 @@ class VadSettings:
     speech_pad_ms: int = 400
 
     def to_faster_whisper(self) -> VadOptions:
+        from faster_whisper.vad import VadOptions
+
         return VadOptions(
             threshold=self.threshold,
             min_silence_duration_ms=self.min_silence_duration_ms,
@@ -146,6 +151,8 @@ def whisper_kwargs(options: TranscribeOptions) -> dict:
 
 
 def _run_whisper(model: LoadedModel, audio: DecodedAudio, options: TranscribeOptions):
+    from faster_whisper import BatchedInferencePipeline
+
     kwargs = whisper_kwargs(options)
     if options.batch_size > 1:
         if options.vad is None and audio.duration_s >= 30:

@@ -6,7 +6,6 @@ no endpoint is configured. Nothing is downloaded: the weights come from installe
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import logging
 import os
 import signal
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import httpx
 
+from workers.extras import missing_extra_message, missing_extras
 from workers.local.ports import free_port
 from workers.transcript.errors import ModelNotFoundError
 from workers.settings import Settings
@@ -64,8 +64,8 @@ def server_command(model_file: Path, port: int, context_tokens: int, threads: in
 
 def start_embedded_server(settings: Settings, log_path: Path, port: int | None = None) -> EmbeddedServer:
     """Start the server (not waiting for it); EmbeddedServerError when it cannot run here."""
-    if importlib.util.find_spec("llama_cpp") is None:
-        raise EmbeddedServerError("llama-cpp-python is not installed: pip install 'llama-cpp-python[server]==0.3.36'")
+    if missing_extras("llm"):
+        raise EmbeddedServerError(missing_extra_message("the embedded summary model", ("llm",)))
     try:
         model_file = embedded_model_file(settings.models_dir)
     except ModelNotFoundError as e:
