@@ -189,6 +189,31 @@ def test_prepare_creates_subfolders_and_refuses_links_and_missing_folders(tmp_pa
             pass
 
 
+def test_the_folder_lock_holds_across_processes_and_dies_with_its_holder(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    layout = prepare_folder(tmp_path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from pathlib import Path; from workers.ingest.layout import folder_lock, prepare_folder\n"
+         "with folder_lock(prepare_folder(Path(sys.argv[1]))):\n    print('locked', flush=True); time.sleep(60)",
+         str(tmp_path)],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(IngestFolderError, match="another swescribe ingest is already working"):
+            with folder_lock(layout):
+                pass
+    finally:
+        holder.kill()  # SIGKILL: no cleanup in the holder, the kernel drops its lock
+        holder.wait()
+    with folder_lock(layout):
+        pass
+
+
 def test_atomic_write_and_move_never_overwrite(tmp_path):
     write_atomically(tmp_path / "a.txt", b"first")
     write_atomically(tmp_path / "a.txt", b"second")

@@ -167,6 +167,38 @@ def test_summaries_take_turns_only_when_the_endpoint_needs_it(tmp_path, one_at_a
     assert events == expected
 
 
+def test_a_summary_waits_for_another_process_and_a_killed_holder_frees_the_turn(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+    from pathlib import Path
+
+    from workers.runners.summary import llm_turn
+
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data", llm_one_at_a_time=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from pathlib import Path; from workers.settings import Settings; "
+         "from workers.runners.summary import llm_turn; "
+         "s = Settings(_env_file=None, data_dir=Path(sys.argv[1]), llm_one_at_a_time=True)\n"
+         "with llm_turn(s):\n    print('in', flush=True); time.sleep(60)",
+         str(settings.data_dir)],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert holder.stdout.readline().strip() == "in"
+        started = time.monotonic()
+        threading.Timer(1.0, holder.send_signal, (signal.SIGKILL,)).start()
+        with llm_turn(settings):
+            waited = time.monotonic() - started
+        assert 0.8 < waited < 30, "waited for the other process, and got the turn once it was killed"
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_the_embedded_server_makes_summaries_take_turns():
     from workers.summary.configured import embedded_settings_env
 

@@ -4,11 +4,12 @@ the two file operations everything else is built from (atomic write, no-overwrit
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 SUBFOLDERS = ("inbox", "outbox", "done", "failed", ".processing")
 
@@ -78,16 +79,16 @@ def prepare_folder(folder: Path) -> FolderLayout:
 @contextlib.contextmanager
 def folder_lock(layout: FolderLayout):
     """Exclusive for one process; the kernel drops it when the process dies, even by SIGKILL."""
-    path = layout.processing / ".lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    lock = FileLock(layout.processing / ".lock", mode=0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as e:
-            raise IngestFolderError(f"{layout.root}: another swescribe ingest is already working on this folder") from e
+        # No waiting: a second ingester of the same folder stops at once with this error.
+        lock.acquire(blocking=False)
+    except Timeout as e:
+        raise IngestFolderError(f"{layout.root}: another swescribe ingest is already working on this folder") from e
+    try:
         yield
     finally:
-        os.close(fd)
+        lock.release()
 
 
 def write_atomically(path: Path, data: bytes) -> None:

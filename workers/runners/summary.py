@@ -9,10 +9,11 @@ finished summary is left alone, a running one is taken over, completion is a gua
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 from collections.abc import Iterator
 from typing import Callable
+
+from filelock import FileLock
 
 from workers.store import jobs
 from workers.runners.transcription import WorkerContext
@@ -40,12 +41,9 @@ def llm_turn(settings: Settings) -> Iterator[None]:
         yield
         return
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    with open(settings.data_dir / "llm.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    # No timeout: a summary waits its turn however long the one before it takes.
+    with FileLock(settings.data_dir / "llm.lock"):
+        yield
 
 
 def finish_summary_failed(ctx: WorkerContext, job_id: str, code: str, message: str) -> None:
