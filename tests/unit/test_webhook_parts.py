@@ -31,11 +31,21 @@ def test_a_tampered_body_or_another_secret_fails_verification():
         Webhook(new_secret()).verify(b'{"a": 1}', headers)
 
 
+def test_the_signature_is_the_specs_example():
+    # The example of the Standard Webhooks specification: the same bytes give the same value.
+    body = b'{"test": 2432232314}'
+    headers = signed_headers("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body)
+    assert headers["webhook-signature"] == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+    assert headers["webhook-id"] == "msg_p5jXN8AQM9LWM0D4loKWxJek" and headers["webhook-timestamp"] == "1614265330"
+
+
 def test_secrets_and_ids_have_the_standard_shape():
     assert new_secret().startswith("whsec_") and new_secret() != new_secret()
     assert new_message_id().startswith("msg_")
     with pytest.raises(ValueError, match="whsec_"):
         sign("not-a-secret", "msg_1", 1, b"{}")
+    with pytest.raises(ValueError):
+        sign("whsec_not base64!", "msg_1", 1, b"{}")
 
 
 def fake_resolver(*addresses):
