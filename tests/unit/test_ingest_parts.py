@@ -13,7 +13,7 @@ from workers.intake.options import JobOptions
 from workers.ingest.folder_config import FolderConfigError, load_folder_config, parse_folder_config
 from workers.ingest.layout import IngestFolderError, folder_lock, move_no_overwrite, prepare_folder, write_atomically
 from workers.ingest.names import free_stem, printable, skip_reason, split_name
-from workers.ingest.results import summary_markdown, transcript_outputs
+from workers.ingest.results import transcript_outputs
 from workers.ingest.settle import FileStat, SettleTracker
 from workers.ingest.submit import idempotency_key, owner_for
 
@@ -137,7 +137,7 @@ def test_dedupe_key_depends_on_content_and_options_only(tmp_path):
 
 # -- results -------------------------------------------------------------------------------
 
-def test_outputs_in_every_format_and_the_summary_only_when_there_is_one():
+def test_outputs_in_every_format():
     from tests.transcripts import segment, transcript as make_transcript, words
     from workers.transcript.formats import to_json
 
@@ -146,9 +146,6 @@ def test_outputs_in_every_format_and_the_summary_only_when_there_is_one():
     outputs = transcript_outputs(stored)
     assert set(outputs) == {".json", ".txt", ".srt", ".vtt"}
     assert outputs[".json"] == stored and outputs[".vtt"].startswith("WEBVTT")
-    with_summary = json.dumps({**json.loads(stored), "summary": "## Sammanfattning\nMötet flyttas."})
-    assert transcript_outputs(with_summary)[".summary.md"] == "## Sammanfattning\nMötet flyttas.\n"
-    assert summary_markdown({"text": "Kort."}) == "Kort.\n"
 
 
 def test_a_diarized_transcript_also_gets_rttm_named_after_the_recording():
@@ -165,7 +162,6 @@ def test_a_diarized_transcript_also_gets_rttm_named_after_the_recording():
     assert set(outputs) == {".json", ".txt", ".srt", ".vtt", ".rttm"}
     assert outputs[".rttm"].startswith("SPEAKER möte_3 1 0.000 0.550 ")
     assert outputs[".txt"] == "Talare 1: Hej\nTalare 2: där.\n"
-    assert summary_markdown(None) is None and summary_markdown("") is None
 
 
 # -- folder and claims ---------------------------------------------------------------------

@@ -251,9 +251,3 @@ def delete_job(sessions: sessionmaker, job_id: str) -> bool:
         session.delete(job)
         session.commit()
         return True
-
-
-def count_by_status(sessions: sessionmaker) -> dict[str, int]:
-    with sessions() as session:
-        rows = session.execute(select(Job.status, func.count()).group_by(Job.status)).all()
-    return {status: count for status, count in rows}

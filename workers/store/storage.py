@@ -81,8 +81,6 @@ class Storage(Protocol):
         """Delete every object under "prefix/"; return how many. Deleting nothing is fine."""
         ...
 
-    def exists(self, key: str) -> bool: ...
-
     def check(self) -> None:
         """Raise StorageUnavailable with a reason when the backend is not usable (for /readyz)."""
         ...
@@ -181,9 +179,6 @@ class LocalStorage:
         shutil.rmtree(folder, onerror=_ignore_missing)
         logger.debug("deleted %d objects under %s", count, folder)
         return count
-
-    def exists(self, key: str) -> bool:
-        return self._path(key).is_file()
 
     def check(self) -> None:
         try:
@@ -322,15 +317,6 @@ class S3Storage:
                 count += len(objects)
         logger.debug("deleted %d objects under s3://%s/%s", count, self.bucket, list_prefix)
         return count
-
-    def exists(self, key: str) -> bool:
-        object_key = self._object_key(key)
-        try:
-            with _translate_errors(key):
-                self._client.head_object(Bucket=self.bucket, Key=object_key)
-        except ObjectNotFound:
-            return False
-        return True
 
     def check(self) -> None:
         from botocore.exceptions import BotoCoreError, ClientError

@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,14 +97,3 @@ def wait_ready(server: EmbeddedServer, timeout_s: float = READY_TIMEOUT_S) -> No
         time.sleep(0.3)
     server.stop()
     raise EmbeddedServerError(f"the embedded LLM server did not start within {timeout_s:g} s; see {server.log_path}")
-
-
-@contextlib.contextmanager
-def embedded_llm(settings: Settings, log_path: Path) -> Iterator[str]:
-    """A running embedded server for the duration of the block; yields its base URL."""
-    server = start_embedded_server(settings, log_path)
-    try:
-        wait_ready(server)
-        yield server.base_url
-    finally:
-        server.stop()
