@@ -11,11 +11,12 @@ import pytest
 from workers.ingest.claims import claim_file, load_claims
 from workers.intake.options import JobOptions
 from workers.ingest.folder_config import FolderConfigError, load_folder_config, parse_folder_config
-from workers.ingest.layout import IngestFolderError, folder_lock, move_no_overwrite, prepare_folder, write_atomically
+from workers.ingest.layout import IngestFolderError, folder_lock, move_no_overwrite, prepare_folder
 from workers.ingest.names import free_stem, printable, skip_reason, split_name
 from workers.ingest.results import transcript_outputs
 from workers.ingest.settle import FileStat, SettleTracker
 from workers.ingest.submit import idempotency_key, owner_for
+from workers.transcript.files import write_atomically
 
 
 # -- settle --------------------------------------------------------------------------------

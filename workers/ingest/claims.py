@@ -24,8 +24,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from workers.store.db import new_id
-from workers.ingest.layout import FolderLayout, write_atomically
+from workers.ingest.layout import FolderLayout
 from workers.ingest.names import split_name
+from workers.transcript.files import write_atomically
 
 logger = logging.getLogger(__name__)
 

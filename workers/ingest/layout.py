@@ -1,11 +1,11 @@
 """The ingest folder on disk: its subfolders, the lock that keeps one ingester per folder, and
-the two file operations everything else is built from (atomic write, no-overwrite move)."""
+the no-overwrite move that, with workers.transcript.files.write_atomically, everything else is
+built from."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,22 +89,6 @@ def folder_lock(layout: FolderLayout):
         yield
     finally:
         lock.release()
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Readers see no file or the whole file: a hidden temporary beside it, then a rename."""
-    tmp = path.parent / f".{secrets.token_hex(6)}.writing"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def move_no_overwrite(source: Path, target: Path) -> None:

@@ -20,9 +20,10 @@ from workers.store import jobs
 from workers.store.db import Job, JobStatus, SummaryStatus
 from workers.transcript.audio import probe_audio
 from workers.transcript.errors import AudioDecodeError
+from workers.transcript.files import write_atomically
 from workers.store.storage import ObjectNotFound, Storage, StorageError
 from workers.ingest.claims import Claim, claim_file, load_claims
-from workers.ingest.layout import FolderLayout, IngestFolderError, move_no_overwrite, write_atomically
+from workers.ingest.layout import FolderLayout, IngestFolderError, move_no_overwrite
 from workers.ingest.names import free_stem, printable, skip_reason, split_name
 from workers.ingest.results import ERROR_SUFFIX, OUTBOX_SUFFIXES, error_text, transcript_outputs
 from workers.ingest.settle import FileStat, SettleTracker

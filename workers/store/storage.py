@@ -17,7 +17,6 @@ import contextlib
 import hashlib
 import logging
 import os
-import secrets
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -25,12 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Protocol
 
+from workers.transcript.files import TEMP_SUFFIX, atomic_writer, is_temporary
+
 if TYPE_CHECKING:
     from workers.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-_TEMP_SUFFIX = ".part"
 
 
 class StorageError(Exception):
@@ -121,10 +120,10 @@ def _copy_limited(chunks: Iterable[bytes], out: IO[bytes], max_bytes: int | None
 class LocalStorage:
     """Objects as files under `root`; also fine on a shared network mount.
 
-    Atomicity comes from writing a temp file in the target folder and os.replace()-ing it into
-    place (a rename within one folder is atomic on local filesystems and on NFS). No locks are
-    taken: flock is unreliable on network mounts, and two writers of one key simply leave the
-    last complete file.
+    Atomicity comes from atomic_writer: a temp file in the target folder, renamed into place (a
+    rename within one folder is atomic on local filesystems and on NFS). No locks are taken:
+    flock is unreliable on network mounts, and two writers of one key simply leave the last
+    complete file.
     """
 
     def __init__(self, root: Path) -> None:
@@ -136,22 +135,8 @@ class LocalStorage:
     def save_stream(self, key: str, chunks: Iterable[bytes], max_bytes: int | None) -> StoredObject:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Hidden name with a random part: concurrent writers of one key never share a temp file
-        # (O_EXCL holds on NFS too). Mode 0o666 lets the umask decide, as for any new file;
-        # mkstemp's fixed 0o600 would hide the audio from workers running as another user.
-        tmp_name = str(path.parent / f".{path.name}.{secrets.token_hex(8)}{_TEMP_SUFFIX}")
-        fd = os.open(tmp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                size, sha256 = _copy_limited(chunks, out, max_bytes)
-                out.flush()
-                # Without fsync a power cut after the rename could leave an empty file in place.
-                os.fsync(out.fileno())
-            os.replace(tmp_name, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp_name)
-            raise
+        with atomic_writer(path) as out:
+            size, sha256 = _copy_limited(chunks, out, max_bytes)
         return StoredObject(key=key, size_bytes=size, sha256=sha256)
 
     def save_bytes(self, key: str, data: bytes) -> StoredObject:
@@ -175,7 +160,7 @@ class LocalStorage:
         folder = self._path(prefix)
         if not folder.is_dir():
             return 0
-        count = sum(1 for p in folder.rglob("*") if p.is_file() and not _is_temp(p))
+        count = sum(1 for p in folder.rglob("*") if p.is_file() and not is_temporary(p))
         shutil.rmtree(folder, onerror=_ignore_missing)
         logger.debug("deleted %d objects under %s", count, folder)
         return count
@@ -184,15 +169,11 @@ class LocalStorage:
         try:
             # Creating the root here matches what the first write would do on a fresh install.
             self.root.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=self.root, prefix=".check.", suffix=_TEMP_SUFFIX) as probe:
+            with tempfile.NamedTemporaryFile(dir=self.root, prefix=".check.", suffix=TEMP_SUFFIX) as probe:
                 probe.write(b"ok")
                 probe.flush()
         except OSError as e:
             raise StorageUnavailable(f"storage folder {self.root} is not writable: {e}") from e
-
-
-def _is_temp(path: Path) -> bool:
-    return path.name.startswith(".") and path.name.endswith(_TEMP_SUFFIX)
 
 
 def _ignore_missing(function, path, exc_info) -> None:
