@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from workers.commands import evaluate as eval_command
 from workers.commands.cli import main
 from workers.commands.evaluate import ConfigError, options_from_config, production_options, run_eval
+from workers.pipeline import run as pipeline_run
 from workers.pipeline.guards import GuardOptions
 from workers.pipeline.transcribe import TranscribeOptions, VadSettings
+from workers.runners import configured_models
 from workers.transcript.types import ModelInfo, Transcript
 from workers.settings import Settings
 
@@ -143,8 +144,9 @@ def test_eval_decodes_with_the_configured_batch_size_and_language(tmp_path, monk
         seen.append(options)
         return Transcript(language="en", language_probability=1.0, duration_s=1.0, segments=(), model=model.info)
 
-    monkeypatch.setattr(eval_command, "load_configured_model", lambda name, settings: _FakeModel())
-    monkeypatch.setattr(eval_command, "transcribe_file", fake_transcribe_file)
+    # Where run_eval imports them from when it runs (the command module loads no model code).
+    monkeypatch.setattr(configured_models, "load_configured_model", lambda name, settings: _FakeModel())
+    monkeypatch.setattr(pipeline_run, "transcribe_file", fake_transcribe_file)
     settings = Settings(asr_batch_size=4, asr_language="en")
     assert run_eval((tiny_manifest(tmp_path),), "fake", None, tmp_path / "out", settings) == 0
     assert [(o.batch_size, o.language) for o in seen] == [(4, "en")]

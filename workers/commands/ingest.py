@@ -1,4 +1,8 @@
-"""`swescribe ingest DIR [--watch]`: checks the folder and its options, then runs the Ingester."""
+"""`swescribe ingest DIR [--watch]`: checks the folder and its options, then runs the Ingester.
+
+The database, broker and storage code is imported inside the functions that use it, so
+`swescribe --help` stays fast.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +12,17 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
-from tqdm import tqdm
 
-from workers.settings import Settings
-from workers.store.storage import StorageError
-from workers.intake.options import JobOptions, OptionsRefused, check_allowed
-from workers.ingest.folder_config import FolderConfigError, load_folder_config
 from workers.ingest.layout import FolderLayout, IngestFolderError, folder_lock, prepare_folder
 from workers.ingest.names import printable
-from workers.ingest.runner import Ingester, Outcome, SubmitFailed
-from workers.ingest.submit import Submitter, owner_for
-from workers.intake.submit import Intake
+from workers.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from workers.ingest.runner import Outcome
+    from workers.intake.options import JobOptions
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +40,32 @@ class IngestRequest:
     show_progress: bool
 
 
+@click.command()
+@click.argument("folder", metavar="DIR", type=click.Path(path_type=Path))
+@click.option("--watch", is_flag=True, help="Keep watching DIR/inbox until stopped (Ctrl-C, SIGTERM).")
+@click.option("--settle-s", type=click.FloatRange(min=0), default=None,
+              help="Seconds a file's size and mtime must stay unchanged before it is taken (default: SWESCRIBE_INGEST_SETTLE_S).")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr (one pass).")
+def ingest(folder: Path, watch: bool, settle_s: float | None, progress: bool) -> None:
+    """Transcribe the recordings in DIR/inbox into DIR/outbox; recordings go to done/ or failed/.
+
+    Job options come from DIR/swescribe.toml or swescribe.json (language, model, prompt,
+    hotwords, webhook_url, diarize, summarize). One pass waits for its jobs; exit 1 if a file
+    failed, 2 if the folder or its options cannot be used.
+    """
+    settings = get_settings()
+    request = IngestRequest(
+        folder=folder, watch=watch, settle_s=settings.ingest_settle_s if settle_s is None else settle_s,
+        poll_interval_s=settings.ingest_poll_interval_s, show_progress=progress,
+    )
+    sys.exit(run_ingest(request, settings))
+
+
 def check_folder(folder: Path, settings: Settings) -> tuple[FolderLayout, JobOptions]:
     """The folder prepared and its options checked; IngestFolderError / FolderConfigError say why not."""
+    from workers.ingest.folder_config import FolderConfigError, load_folder_config
+    from workers.intake.options import OptionsRefused, check_allowed
+
     layout = prepare_folder(folder)
     options = load_folder_config(layout.root)
     try:
@@ -51,18 +76,23 @@ def check_folder(folder: Path, settings: Settings) -> tuple[FolderLayout, JobOpt
 
 
 def run_ingest(request: IngestRequest, settings: Settings) -> int:
+    from workers.ingest.folder_config import FolderConfigError
+
     try:
         layout, options = check_folder(request.folder, settings)
     except (IngestFolderError, FolderConfigError) as e:
         click.echo(f"swescribe ingest: {e}", err=True)
         return EXIT_UNUSABLE
 
-    from workers.tasks.celery_app import make_celery
+    from sqlalchemy.exc import SQLAlchemyError
 
-    from workers.tasks.names import GPU_QUEUE, TRANSCRIBE_TASK
+    from workers.ingest.submit import Submitter, owner_for
+    from workers.intake.submit import Intake
     from workers.store.db import session_factory
     from workers.store.migrate import upgrade
     from workers.store.storage import storage_from_settings
+    from workers.tasks.celery_app import make_celery
+    from workers.tasks.names import GPU_QUEUE, TRANSCRIBE_TASK
 
     try:
         upgrade(settings.sqlalchemy_url)
@@ -89,6 +119,12 @@ def run_ingest(request: IngestRequest, settings: Settings) -> int:
 
 
 def _once(layout, submitter, sessions, storage, request: IngestRequest) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+    from tqdm import tqdm
+
+    from workers.ingest.runner import Ingester, SubmitFailed
+    from workers.store.storage import StorageError
+
     bar = tqdm(total=0, unit="file", desc="ingest", file=sys.stderr, disable=not request.show_progress)
 
     def outcome(o: Outcome) -> None:
@@ -123,6 +159,8 @@ def _once(layout, submitter, sessions, storage, request: IngestRequest) -> int:
 
 
 def _watch(layout, submitter, sessions, storage, request: IngestRequest) -> int:
+    from workers.ingest.runner import Ingester
+
     stop = threading.Event()
 
     def on_signal(_signum, _frame):

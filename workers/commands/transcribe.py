@@ -1,35 +1,127 @@
-"""`swescribe transcribe`: files in, OUT/<stem>.<format> out, one line per failed file."""
+"""`swescribe transcribe`: files in, OUT/<stem>.<format> out, one line per failed file.
+
+The model code (faster-whisper, pyannote, the summary model) is imported inside the functions
+that run it, so `swescribe --help` loads none of it.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import click
-from tqdm import tqdm
 
-from workers.commands.cli import write_atomically
-from workers.transcript.audio import decode_audio, probe_duration_s
-from workers.pipeline.batch import PackingOptions, transcribe_many
+from workers.extras import exit_unless_installed
+from workers.settings import Settings, get_settings
 from workers.transcript.errors import AudioDecodeError, DiarizationError, PipelineError
-from workers.transcript.formats import render
-from workers.pipeline.diarize import DiarizeOptions
-from workers.pipeline.run import DiarizationStep, transcribe_file
-from workers.pipeline.transcribe import TranscribeOptions
-from workers.transcript.types import Transcript
-from workers.transcript.languages import parse_language
-from workers.runners.configured_models import load_configured_diarizer, load_configured_model
-from workers.settings import Settings
+from workers.transcript.files import write_atomically
+from workers.transcript.speaker_counts import MAX_SPEAKERS
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+    from tqdm import tqdm
+
+    from workers.pipeline.transcribe import TranscribeOptions
+    from workers.transcript.types import Transcript
 
 logger = logging.getLogger(__name__)
 
+# workers.transcript.formats.FORMATS, spelled out so that --help does not import it (and numpy).
+OUTPUT_FORMATS = ("json", "txt", "srt", "vtt", "rttm")
 # Short files packed together are decoded this many at a time, to bound memory.
 PACK_GROUP_SIZE = 64
 EXIT_OK, EXIT_SOME_FAILED, EXIT_MODEL_ERROR, EXIT_USAGE = 0, 1, 3, 2
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--model", "model_name", default=None, help="Model name or folder (default: SWESCRIBE_ASR_MODEL).")
+@click.option("--language", default=None, help="Spoken language, e.g. sv; 'auto' detects it (default: SWESCRIBE_ASR_LANGUAGE).")
+@click.option(
+    "--format", "formats", multiple=True, type=click.Choice(OUTPUT_FORMATS), default=("json",), show_default=True,
+    help="Output format; repeat for several.",
+)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True,
+              help="Folder for DIR/<input stem>.<format>.")
+@click.option("--prompt", default=None, help="Initial prompt: context and spelling, e.g. names in the case.")
+@click.option("--hotwords", default=None, help="Words to favour (names, places, terms), space separated.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Batched inference: windows decoded at once; short files are packed together (default: SWESCRIBE_ASR_BATCH_SIZE).")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
+@click.option("--summarize/--no-summarize", default=False, show_default=True,
+              help="Swedish summary per file: key `summary` in the JSON output and OUT/<stem>.summary.md. Uses "
+                   "SWESCRIBE_LLM_BASE_URL, or starts the embedded model for the run.")
+@click.option("--diarize/--no-diarize", default=False, show_default=True,
+              help="Tell speakers apart (Talare 1, Talare 2, ...) word by word; needed for --format rttm.")
+@click.option("--num-speakers", type=click.IntRange(1, MAX_SPEAKERS), default=None, help="Exact number of speakers, when known.")
+@click.option("--min-speakers", type=click.IntRange(1, MAX_SPEAKERS), default=None, help="At least this many speakers.")
+@click.option("--max-speakers", type=click.IntRange(1, MAX_SPEAKERS), default=None, help="At most this many speakers.")
+def transcribe(paths, model_name, language, formats, out_dir, prompt, hotwords, batch_size, progress, summarize,
+               diarize, num_speakers, min_speakers, max_speakers) -> None:
+    """Transcribe audio or video files; writes OUT/<stem>.<format> for each."""
+    if "rttm" in formats and not diarize:
+        raise click.UsageError("--format rttm writes speaker turns, which need --diarize")
+    speaker_counts = (num_speakers, min_speakers, max_speakers)
+    check_job_options(language=language, prompt=prompt, hotwords=hotwords, diarize=diarize, summarize=summarize,
+                      num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers)
+    if diarize:
+        exit_unless_installed("transcription with --diarize", "worker", "diarization")
+    else:
+        exit_unless_installed("transcription", "worker")
+    settings = get_settings()
+    request = TranscribeRequest(
+        paths=tuple(paths),
+        model=model_name or settings.asr_model,
+        language=language or settings.asr_language,
+        formats=tuple(dict.fromkeys(formats)),
+        out_dir=out_dir,
+        prompt=prompt,
+        hotwords=hotwords,
+        batch_size=batch_size or settings.asr_batch_size,
+        show_progress=progress,
+        summarize=summarize,
+        diarize=diarize,
+        speaker_counts=speaker_counts,
+    )
+    sys.exit(run_transcribe(request, settings))
+
+
+def check_job_options(**given) -> None:
+    """Refuse what a job submitted over the API is refused for (JobOptions), as a usage error
+    naming this command's options. Options not given (None) get their defaults from the
+    settings and are not checked here. Nor is --model: the operator may run any model or model
+    folder, not only those the service offers (check_allowed)."""
+    from pydantic import ValidationError
+
+    from workers.intake.options import JobOptions
+
+    values = {name: value for name, value in given.items() if value is not None}
+    try:
+        JobOptions.model_validate(values, context={"diarize_spelling": "--diarize"})
+    except ValidationError as e:
+        raise click.UsageError(_usage_message(e)) from e
+
+
+def _usage_message(error: ValidationError) -> str:
+    """Each problem with the option named as typed: num_speakers -> --num-speakers."""
+    problems = []
+    for item in error.errors():
+        message = item["msg"].removeprefix("Value error, ")
+        if item["loc"]:
+            problems.append(f"{_flag(str(item['loc'][0]))}: {message}")
+        else:
+            # A rule across fields (the speaker counts) names them in its message.
+            problems.append(re.sub(r"(?<![\w-])(num|min|max)_speakers\b", lambda m: _flag(m[0]), message))
+    return "; ".join(problems)
+
+
+def _flag(field: str) -> str:
+    return "--" + field.replace("_", "-")
 
 
 @dataclass(frozen=True)
@@ -51,6 +143,12 @@ class TranscribeRequest:
 
 
 def run_transcribe(request: TranscribeRequest, settings: Settings) -> int:
+    from workers.pipeline.diarize import DiarizeOptions
+    from workers.pipeline.run import DiarizationStep
+    from workers.pipeline.transcribe import TranscribeOptions
+    from workers.runners.configured_models import load_configured_diarizer, load_configured_model
+    from workers.transcript.languages import parse_language
+
     clash = _first_stem_clash(request.paths)
     if clash:
         click.echo(f"swescribe: {clash[0]} and {clash[1]} would both write {clash[0].stem}.*; transcribe them into separate --out folders", err=True)
@@ -89,6 +187,9 @@ def run_transcribe(request: TranscribeRequest, settings: Settings) -> int:
 def _write_outputs(request: TranscribeRequest, path: Path, transcript: Transcript, summarizer) -> str | None:
     """Write every output of one file; the summary's error, if it failed. The transcript is
     written before the summary is asked for, so a slow or failing LLM never costs it."""
+    from workers.transcript.formats import render
+
+    request.out_dir.mkdir(parents=True, exist_ok=True)
     for fmt in request.formats:
         write_atomically(request.out_dir / f"{path.stem}.{fmt}", render(transcript, fmt, name=path.stem))
     if summarizer is None:
@@ -105,6 +206,10 @@ def _write_outputs(request: TranscribeRequest, path: Path, transcript: Transcrip
 
 
 def _run_all(request: TranscribeRequest, model, options: TranscribeOptions, summarizer, diarization) -> int:
+    from tqdm import tqdm
+
+    from workers.transcript.audio import probe_duration_s
+
     durations = {p: probe_duration_s(p) or 0.0 for p in request.paths}
     bar = tqdm(
         total=sum(durations.values()), unit="s", desc="audio", file=sys.stderr,
@@ -169,6 +274,9 @@ def _transcribe_all(model, request, options, durations, bar, diarization) -> Ite
 
     PipelineErrors that are not about one file (the model going away) propagate.
     """
+    from workers.pipeline.batch import PackingOptions
+    from workers.pipeline.run import transcribe_file
+
     max_packed_s = PackingOptions().max_window_s
     # Packing merges files into shared windows: only for recognition alone.
     packable = [
@@ -189,6 +297,9 @@ def _transcribe_all(model, request, options, durations, bar, diarization) -> Ite
 
 
 def _transcribe_packed(model, paths, request, options, durations, bar):
+    from workers.pipeline.batch import PackingOptions, transcribe_many
+    from workers.transcript.audio import decode_audio
+
     decoded = []
     for path in paths:
         try:

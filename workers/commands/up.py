@@ -1,4 +1,8 @@
-"""`swescribe up`: the whole service on one machine, started and stopped with one command."""
+"""`swescribe up`: the whole service on one machine, started and stopped with one command.
+
+The database and broker code is imported inside the functions that use it, so `swescribe
+--help` stays fast.
+"""
 
 from __future__ import annotations
 
@@ -12,17 +16,29 @@ from pathlib import Path
 
 import click
 
-from workers.store.db import ApiKey, session_factory
-from workers.store.keys import create_key
-from workers.local.redis_server import ensure_redis
-from workers.store.migrate import upgrade
-from workers.settings import Settings
+from workers.extras import exit_unless_installed
+from workers.settings import Settings, get_settings
 
 READY_TIMEOUT_S = 60
 STOP_GRACE_S = 15
 
 
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--ingest-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also watch this ingest folder (default: SWESCRIBE_INGEST_DIR; unset: none).")
+def up(host: str, port: int, ingest_dir: Path | None) -> None:
+    """Start the whole local stack: Redis if needed, a worker per queue, the API (and an ingest watcher)."""
+    exit_unless_installed("the local stack (its transcription worker)", "worker")
+    settings = get_settings()
+    sys.exit(run_local_stack(settings, host, port, ingest_dir or settings.ingest_dir))
+
+
 def run_local_stack(settings: Settings, host: str, port: int, ingest_dir: Path | None = None) -> int:
+    from workers.local.redis_server import ensure_redis
+    from workers.store.migrate import upgrade
+
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if ingest_dir is not None:
         from workers.commands.ingest import check_folder
@@ -103,6 +119,9 @@ def _first_key(settings: Settings) -> str | None:
     """With auth on and no key yet, make one so the printed example works; shown once."""
     if settings.auth_disabled:
         return None
+    from workers.store.db import ApiKey, session_factory
+    from workers.store.keys import create_key
+
     sessions = session_factory(settings.sqlalchemy_url)
     with sessions() as session:
         if session.query(ApiKey).first() is not None:
