@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,7 +20,9 @@ def _default_data_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SWESCRIBE_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: a validation error would otherwise print every value it was given,
+    # the database URL's password and the tokens among them.
+    model_config = SettingsConfigDict(env_prefix="SWESCRIBE_", env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     data_dir: Path = Field(
         default_factory=_default_data_dir,
@@ -223,6 +225,31 @@ class Settings(BaseSettings):
     @property
     def storage_root(self) -> Path:
         return self.storage_dir or self.data_dir / "storage"
+
+    @model_validator(mode="after")
+    def _settings_agree(self) -> Settings:
+        """Pairs of settings that only work together, refused at start with both names rather
+        than failing later inside a job."""
+        if self.visibility_timeout_s <= self.job_time_limit_s:
+            raise ValueError(
+                f"SWESCRIBE_VISIBILITY_TIMEOUT_S ({self.visibility_timeout_s} s) must be longer than "
+                f"SWESCRIBE_JOB_TIME_LIMIT_S ({self.job_time_limit_s} s): Redis would hand a job that is still "
+                "running to a second worker"
+            )
+        if self.storage == "s3" and not self.s3_bucket:
+            raise ValueError("SWESCRIBE_STORAGE=s3 needs SWESCRIBE_S3_BUCKET")
+        if self.storage == "s3" and (self.s3_access_key_id is None) != (self.s3_secret_access_key is None):
+            raise ValueError(
+                "set both SWESCRIBE_S3_ACCESS_KEY_ID and SWESCRIBE_S3_SECRET_ACCESS_KEY, or neither "
+                "(then the usual AWS credential chain applies)"
+            )
+        # The summary's own rule (imported here, not at the top: the API imports the settings
+        # and needs nothing else of the summary code); its message names both settings.
+        from workers.summary.chunking import input_budget_tokens
+        from workers.summary.prompt import instructions_tokens
+
+        input_budget_tokens(self.llm_context_tokens, self.llm_max_output_tokens, instructions_tokens())
+        return self
 
 
 @lru_cache

@@ -15,15 +15,16 @@ from .stack import make_stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.model]
 
-# Short, so that the killed worker's task comes back within the test; a real deployment
-# keeps it above the longest job.
-VISIBILITY_TIMEOUT_S = "10"
+# Short, so that the killed worker's task comes back within the test, and still above the job
+# time limit, as the settings require (the minute of speech below takes well under 60 s here).
+JOB_TIME_LIMIT_S = "60"
+VISIBILITY_TIMEOUT_S = "65"
 
 
 @pytest.fixture
 def fault_stack(tmp_path, model_cache):
-    service = make_stack(tmp_path / "stack", f"sqlite:///{tmp_path / 'db.sqlite'}", model_cache,
-                         auth_disabled="1", visibility_timeout_s=VISIBILITY_TIMEOUT_S)
+    service = make_stack(tmp_path / "stack", f"sqlite:///{tmp_path / 'db.sqlite'}", model_cache, auth_disabled="1",
+                         job_time_limit_s=JOB_TIME_LIMIT_S, visibility_timeout_s=VISIBILITY_TIMEOUT_S)
     try:
         yield service
     finally:

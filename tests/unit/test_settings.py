@@ -1,5 +1,8 @@
 from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
+
 from workers.settings import Settings
 
 ENV_EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
@@ -19,3 +22,50 @@ def test_defaults_run_offline_on_sqlite(tmp_path, monkeypatch):
     assert settings.sqlalchemy_url == f"sqlite:///{tmp_path / 'swescribe.db'}"
     assert settings.auth_disabled is False
     assert settings.visibility_timeout_s > settings.job_time_limit_s
+
+
+def settings(**values) -> Settings:
+    return Settings(_env_file=None, **values)
+
+
+def test_the_visibility_timeout_must_outlast_the_job_time_limit():
+    with pytest.raises(ValidationError) as caught:
+        settings(job_time_limit_s=3600, visibility_timeout_s=3600)
+    message = str(caught.value)
+    assert "SWESCRIBE_VISIBILITY_TIMEOUT_S (3600 s) must be longer than SWESCRIBE_JOB_TIME_LIMIT_S (3600 s)" in message
+    assert settings(job_time_limit_s=3600, visibility_timeout_s=3601).visibility_timeout_s == 3601
+
+
+def test_s3_storage_needs_a_bucket_and_both_keys_or_neither(tmp_path):
+    with pytest.raises(ValidationError, match="SWESCRIBE_STORAGE=s3 needs SWESCRIBE_S3_BUCKET"):
+        settings(storage="s3")
+    with pytest.raises(ValidationError, match="both SWESCRIBE_S3_ACCESS_KEY_ID and SWESCRIBE_S3_SECRET_ACCESS_KEY"):
+        settings(storage="s3", s3_bucket="b", s3_access_key_id="id")
+    with pytest.raises(ValidationError, match="both SWESCRIBE_S3_ACCESS_KEY_ID and SWESCRIBE_S3_SECRET_ACCESS_KEY"):
+        settings(storage="s3", s3_bucket="b", s3_secret_access_key="secret")
+    assert settings(storage="s3", s3_bucket="b").s3_access_key_id is None  # AWS credential chain
+    assert settings(storage="local", s3_access_key_id="id").storage == "local"  # unused S3 settings are no error
+
+
+def test_the_summary_answer_must_leave_room_in_the_context():
+    with pytest.raises(ValidationError) as caught:
+        settings(llm_context_tokens=2048, llm_max_output_tokens=2048)
+    assert "SWESCRIBE_LLM_CONTEXT_TOKENS" in str(caught.value) and "SWESCRIBE_LLM_MAX_OUTPUT_TOKENS" in str(caught.value)
+    assert settings(llm_context_tokens=32768, llm_max_output_tokens=2048).llm_max_output_tokens == 2048
+
+
+def test_rules_read_from_the_environment_too(monkeypatch):
+    monkeypatch.setenv("SWESCRIBE_JOB_TIME_LIMIT_S", "7200")
+    monkeypatch.setenv("SWESCRIBE_VISIBILITY_TIMEOUT_S", "600")
+    with pytest.raises(ValidationError, match="SWESCRIBE_VISIBILITY_TIMEOUT_S"):
+        Settings(_env_file=None)
+
+
+@pytest.mark.parametrize("secret_setting", ["SWESCRIBE_HF_TOKEN", "SWESCRIBE_DATABASE_URL"])
+def test_a_settings_error_never_shows_the_values_given(monkeypatch, secret_setting):
+    # Pydantic would print the input it was given (the settings from the environment) beside the error.
+    monkeypatch.setenv(secret_setting, "hunter2")
+    monkeypatch.setenv("SWESCRIBE_VISIBILITY_TIMEOUT_S", "1")
+    with pytest.raises(ValidationError) as caught:
+        Settings(_env_file=None)
+    assert "hunter2" not in str(caught.value)
