@@ -14,6 +14,7 @@ from pathlib import Path
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
 from workers.intake.options import JobOptions
@@ -70,6 +71,9 @@ async def receive_upload(request: Request, settings: Settings, allowed_fields: s
         form = await request.form(max_files=1, max_fields=32)
     except MultiPartException as e:
         raise ApiError(400, "invalid_request", f"malformed multipart body: {e.message}") from e
+    except HTTPException as e:
+        # Inside an app, Starlette reports a MultiPartException as HTTPException(400).
+        raise ApiError(400, "invalid_request", f"malformed multipart body: {e.detail}") from e
 
     upload = form.get(file_field)
     if not isinstance(upload, UploadFile):

@@ -88,7 +88,8 @@ def list_jobs(
     owner: OwnerDep, sessions: SessionsDep,
     status: JobStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    # Bounded so that a huge offset is a 422, not an integer overflow in the database (500).
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> JobList:
     found, total = jobs.list_jobs(sessions, owner, status, limit, offset)
     return JobList(jobs=[JobPublic.from_job(j) for j in found], total=total, limit=limit, offset=offset)

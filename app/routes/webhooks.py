@@ -58,6 +58,11 @@ def redeliver(job_id: str, owner: OwnerDep, sessions: SessionsDep, celery: Celer
     ids = store.redeliver(sessions, job_id)
     if not ids:
         raise ApiError(409, "no_deliveries", f"job {job_id} had no webhook to deliver")
-    for delivery_id in ids:
-        celery.send_task(DELIVER_WEBHOOK_TASK, args=[delivery_id], queue=CPU_QUEUE)
+    try:
+        for delivery_id in ids:
+            celery.send_task(DELIVER_WEBHOOK_TASK, args=[delivery_id], queue=CPU_QUEUE)
+    except Exception as e:  # noqa: BLE001 - kombu raises many connection error types
+        # The deliveries are pending and due: the cpu worker's sweep sends them once the queue is back.
+        raise ApiError(503, "broker_unavailable",
+                       f"the job queue is unavailable: {e}; the deliveries are due again and go out when it is back") from e
     return list_deliveries(job_id, owner, sessions)
