@@ -19,6 +19,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def hub_cache(tmp_path, monkeypatch):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    # huggingface_hub reads HF_HUB_OFFLINE once, at import: a test that imported it with the
+    # variable set must not leave these Hub tests offline.
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
     return HubOptions(cache_dir=tmp_path / "hub", probe_timeout_s=2.0)
 
 
