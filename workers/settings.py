@@ -252,6 +252,24 @@ class Settings(BaseSettings):
         return self
 
 
+def url_for_display(url: str) -> str:
+    """`url` with any password in it (user:PASSWORD@host, ?password=) shown as ***: for
+    banners and logs. Database and Redis URLs alike."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        # Not a URL that can be taken apart: show its scheme at most.
+        scheme, sep, _rest = url.partition("://")
+        return f"{scheme}://***" if sep else "***"
+    secret_params = {name: "***" for name in parsed.query if "pass" in name.lower()}
+    if secret_params:
+        parsed = parsed.update_query_dict(secret_params)
+    return parsed.render_as_string(hide_password=True).replace("%2A%2A%2A", "***")
+
+
 @lru_cache
 def get_settings() -> Settings:
     return Settings()

