@@ -18,10 +18,10 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
 from workers.intake.options import JobOptions
-from workers.intake.submit import Intake, QueueUnavailable, Recording, submit, remove_job
+from workers.intake.submit import IdempotencyConflict, Intake, QueueUnavailable, Recording, remove_job, submit
 from workers.store.db import Job
 from workers.transcript.audio import probe_audio
-from workers.transcript.errors import AudioDecodeError
+from workers.transcript.errors import AudioDecodeError, AudioTooLong
 from workers.settings import Settings
 from workers.store.storage import StorageError, TooLarge
 
@@ -99,7 +99,9 @@ async def receive_upload(request: Request, settings: Settings, allowed_fields: s
             raise _too_large(settings)
         filename = Path(upload.filename or "upload").name or "upload"
         try:
-            duration_s = await run_in_threadpool(probe_audio, path)
+            duration_s = await run_in_threadpool(probe_audio, path, settings.max_audio_hours * 3600)
+        except AudioTooLong as e:
+            raise ApiError(413, "audio_too_long", f"{filename}: {e.reason} (SWESCRIBE_MAX_AUDIO_HOURS)") from e
         except AudioDecodeError as e:
             raise ApiError(415, "unsupported_audio", f"{filename}: {e.reason}") from e
     except BaseException:
@@ -136,6 +138,8 @@ def store_and_enqueue(
         raise _too_large(settings) from e
     except StorageError as e:
         raise ApiError(503, "storage_unavailable", f"cannot store the upload: {e}") from e
+    except IdempotencyConflict as e:
+        raise ApiError(409, "idempotency_conflict", str(e)) from e
     except QueueUnavailable as e:
         remove_job(intake, e.job.id)
         raise ApiError(503, "broker_unavailable", f"{e}; nothing was stored") from e

@@ -74,6 +74,11 @@ class Settings(BaseSettings):
         description="1 switches API keys off: every caller sees every job. Only for a single user on 127.0.0.1.",
     )
     max_upload_mb: int = Field(default=2048, gt=0, description="Largest accepted upload, in MiB (413 past it).")
+    max_audio_hours: float = Field(
+        default=12.0, gt=0,
+        description="Longest accepted recording, in hours: refused at upload (413) and by folder ingestion, "
+        "checked again while the worker decodes (a small file can declare days of audio).",
+    )
     asr_models_allowed: str = Field(
         default="",
         description="Comma-separated extra model names or folders a job may ask for, besides ASR_MODEL.",

@@ -65,10 +65,9 @@ async def create_job(
     request: Request, response: Response, owner: OwnerDep, settings: SettingsDep, sessions: SessionsDep,
     intake: IntakeDep, idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JobPublic:
-    if idempotency_key:
-        existing = await run_in_threadpool(jobs.find_by_idempotency_key, sessions, owner, idempotency_key)
-        if existing is not None:
-            return JobPublic.from_job(existing)
+    # An Idempotency-Key is bound to the content and the options, so the upload is read (and
+    # hashed) even when the key is known: the same key with another file is a 409, not a
+    # silently dropped recording.
     upload = await receive_upload(request, settings, set(JobOptions.model_fields))
     try:
         options = await run_in_threadpool(validate_options, upload.fields, settings, sessions, owner)

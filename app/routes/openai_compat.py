@@ -32,7 +32,7 @@ OPENAI_MODEL_ALIASES = {"whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcrib
 FIELDS = {"model", "language", "prompt", "response_format", "temperature", "timestamp_granularities[]"}
 POLL_INTERVAL_S = 0.25
 # A failed job as an HTTP answer: the caller's file (415) or a service that is down (503).
-FAILED_JOB_STATUS = {"audio_decode_error": 415, "model_unavailable": 503, "storage_unavailable": 503, "model_not_found": 503}
+FAILED_JOB_STATUS = {"audio_decode_error": 415, "audio_too_long": 413, "model_unavailable": 503, "storage_unavailable": 503, "model_not_found": 503}
 
 _BODY = multipart_openapi(
     ["file", "model"],

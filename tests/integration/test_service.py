@@ -126,6 +126,11 @@ def test_bad_uploads_get_a_clear_4xx_and_leave_nothing(stack, api_key, tmp_path,
             (upload(client, good, diarize="true", min_speakers="3", max_speakers="2"), 400, "larger than max_speakers"),
             (upload(client, good, diarize="true", num_speakers="0"), 400, "num_speakers"),
             (upload(client, good, diarize="maybe"), 400, "diarize"),
+            (upload(client, good, webhook_url="https://case.example:99999/hook"), 400, "invalid port"),
+            (upload(client, good, webhook_url="https://case.example:abc/hook"), 400, "cannot be parsed"),
+            (upload(client, good, webhook_url="https://[1.1.1.1]/hook"), 400, "cannot be parsed"),
+            (upload(client, good, webhook_url="https://case.example/hook\nX: 1"), 400, "control characters"),
+            (client.get("/v1/jobs", params={"offset": "99999999999999999999"}), 422, "offset"),
         ]
         for response, status, reason in cases:
             assert response.status_code == status, response.text
@@ -133,6 +138,22 @@ def test_bad_uploads_get_a_clear_4xx_and_leave_nothing(stack, api_key, tmp_path,
         assert client.get("/v1/jobs").json()["total"] == before_jobs
         assert stored_job_dirs(stack) == before_dirs
         assert leftover_uploads(stack) == []
+
+
+def test_file_names_the_database_would_refuse_are_kept_printable_and_short(stack, api_key, real_speech_entries):
+    # PostgreSQL refuses NUL in text and values over the column's length: names are cleaned
+    # before the row is written, never a 500 with the audio left behind. The body is built by
+    # hand because HTTP clients percent-encode control characters in file names.
+    audio = real_speech_entries[0]["path"].read_bytes()
+    with stack.client(api_key) as client:
+        for name, expected in [("möte\x00.flac".encode(), "möte?.flac"), (b"x" * 501 + b".flac", None)]:
+            body = (b'--grans\r\nContent-Disposition: form-data; name="file"; filename="' + name + b'"\r\n'
+                    b"Content-Type: audio/flac\r\n\r\n" + audio + b"\r\n--grans--\r\n")
+            response = client.post("/v1/jobs", content=body, headers={"content-type": "multipart/form-data; boundary=grans"})
+            assert response.status_code == 202, response.text
+            shown = response.json()["file"]["name"]
+            assert shown == expected if expected else (len(shown) == 500 and shown.endswith("….flac")), shown
+            assert client.delete(f"/v1/jobs/{response.json()['id']}").status_code == 204
 
 
 def test_idempotency_key_returns_the_same_job(stack, api_key, real_speech_entries):
@@ -143,6 +164,13 @@ def test_idempotency_key_returns_the_same_job(stack, api_key, real_speech_entrie
         assert first.status_code == 202 and again.status_code == 202
         assert first.json()["id"] == again.json()["id"]
         assert len(stored_job_dirs(stack) & {first.json()["id"]}) == 1
+        # The key is bound to the content: another recording under it is refused, not dropped.
+        before = stored_job_dirs(stack)
+        other = real_speech_entries[3]["path"]
+        conflict = client.post("/v1/jobs", files={"file": (other.name, other.read_bytes())}, headers={"Idempotency-Key": "arende-17"})
+        assert conflict.status_code == 409 and conflict.json()["error"]["code"] == "idempotency_conflict", conflict.text
+        assert first.json()["id"] in conflict.json()["error"]["message"]
+        assert stored_job_dirs(stack) == before and leftover_uploads(stack) == []
         wait_for_job(client, first.json()["id"])
 
 

@@ -8,8 +8,9 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
+from tests.integration.stack import scratch_database
 from workers.intake.options import JobOptions, OptionsRefused, check_allowed, describe_problems
-from workers.intake.submit import Intake, QueueUnavailable, Recording, audio_key, remove_job, submit
+from workers.intake.submit import MAX_FILENAME_CHARS, IdempotencyConflict, Intake, QueueUnavailable, Recording, audio_key, job_filename, remove_job, submit
 from workers.settings import Settings
 from workers.store import jobs
 from workers.store.db import JobStatus, SummaryStatus, session_factory
@@ -71,12 +72,13 @@ def test_the_operators_settings_refuse_models_and_webhook_targets(tmp_path):
     check_allowed(JobOptions(language="sv"), settings)  # nothing to refuse
 
 
-@pytest.fixture
-def intake(tmp_path):
-    url = f"sqlite:///{tmp_path / 'jobs.db'}"
-    upgrade(url)
-    sent: list[str] = []
-    return Intake(session_factory(url), LocalStorage(tmp_path / "storage"), sent.append), sent
+@pytest.fixture(params=["sqlite", "postgres"])
+def intake(request, tmp_path):
+    # Both databases: PostgreSQL refuses what SQLite takes (NUL in text, over-long values).
+    with scratch_database(request.param, tmp_path) as url:
+        upgrade(url)
+        sent: list[str] = []
+        yield Intake(session_factory(url), LocalStorage(tmp_path / "storage"), sent.append), sent
 
 
 @pytest.fixture
@@ -137,3 +139,27 @@ def test_a_recording_over_the_limit_stores_and_records_nothing(intake, recording
         submit(intake, recording, owner="k1", options=JobOptions(), max_bytes=10)
     assert stored_keys(intake) == [] and sent == []
     assert jobs.list_jobs(intake.sessions, "k1", None, 10, 0) == ([], 0)
+
+
+def test_file_names_are_kept_printable_and_within_the_row(intake, recording):
+    intake, _ = intake
+    assert job_filename("möte\x00\n.wav") == "möte??.wav"
+    assert job_filename(b"m\xf6te.wav".decode("utf-8", "surrogateescape")) == "m\ufffdte.wav"
+    long_name = job_filename("x" * 2000 + ".flac")
+    assert len(long_name) == MAX_FILENAME_CHARS and long_name.endswith("….flac")
+    assert job_filename("") == "upload"
+    job, _ = submit(intake, Recording(recording.path, "a\x00" * 400 + ".flac", 1.0), owner="k1", options=JobOptions())
+    assert len(job.filename) == MAX_FILENAME_CHARS and "\x00" not in job.filename
+
+
+def test_an_idempotency_key_is_bound_to_the_content_and_the_options(intake, recording, tmp_path):
+    intake, sent = intake
+    first, _ = submit(intake, recording, owner="k1", options=JobOptions(), idempotency_key="abc")
+    other = tmp_path / "annan.flac"
+    other.write_bytes(b"fLaC" + bytes(99) + b"\x01")
+    with pytest.raises(IdempotencyConflict, match=first.id):
+        submit(intake, Recording(other, "annan.flac", 4.2), owner="k1", options=JobOptions(), idempotency_key="abc")
+    with pytest.raises(IdempotencyConflict):
+        submit(intake, recording, owner="k1", options=JobOptions(language="en"), idempotency_key="abc")
+    assert sent == [first.id] and stored_keys(intake) == [first.audio_key]
+    assert jobs.get_job(intake.sessions, first.id).audio_sha256 == first.audio_sha256

@@ -153,3 +153,30 @@ def test_forked_processes_draw_different_jitter_by_default():
     for child in children:
         child.join(timeout=30)
     assert first != second and len(set(first)) == 3
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("https://case.example:99999/hook", "invalid port"),
+        ("https://case.example:0/hook", "invalid port"),
+        ("https://case.example:abc/hook", "cannot be parsed"),
+        ("https://[1.1.1.1]/hook", "cannot be parsed"),
+        ("https://case.example/hook\nX-Injected: 1", "whitespace or control"),
+        ("https://case.example/ho\rok", "whitespace or control"),
+        ("https://case.example/\x00", "whitespace or control"),
+        ("https://case .example/hook", "whitespace or control"),
+        ("https://case.example/\u2028", "whitespace or control"),
+    ],
+)
+def test_malformed_urls_are_refused_by_the_parser_the_sender_uses(url, reason):
+    with pytest.raises(UnsafeWebhookUrl, match=reason):
+        check_webhook_url(url, resolve=fake_resolver("93.184.215.14"))
+
+
+def test_a_stored_malformed_url_gives_a_refused_attempt_not_a_crash():
+    from workers.webhooks.sender import send
+
+    result = send("https://case.example/hook\n", new_secret(), new_message_id(), b"{}", UrlPolicy(), 1.0,
+                  resolve=fake_resolver("93.184.215.14"))
+    assert result.refused and result.status_code is None and "control" in result.error

@@ -38,6 +38,7 @@ class IngestRequest:
     settle_s: float
     poll_interval_s: float
     show_progress: bool
+    max_audio_s: float | None = None
 
 
 @click.command()
@@ -56,7 +57,7 @@ def ingest(folder: Path, watch: bool, settle_s: float | None, progress: bool) ->
     settings = get_settings()
     request = IngestRequest(
         folder=folder, watch=watch, settle_s=settings.ingest_settle_s if settle_s is None else settle_s,
-        poll_interval_s=settings.ingest_poll_interval_s, show_progress=progress,
+        poll_interval_s=settings.ingest_poll_interval_s, show_progress=progress, max_audio_s=settings.max_audio_hours * 3600,
     )
     sys.exit(run_ingest(request, settings))
 
@@ -136,7 +137,7 @@ def _once(layout, submitter, sessions, storage, request: IngestRequest) -> int:
         bar.total = bar.n + total
         bar.refresh()
 
-    ingester = Ingester(layout, submitter, sessions, storage, request.settle_s, on_outcome=outcome)
+    ingester = Ingester(layout, submitter, sessions, storage, request.settle_s, on_outcome=outcome, max_audio_s=request.max_audio_s)
     try:
         still_writing = ingester.run_once(poll_interval_s=min(request.poll_interval_s, 0.5), on_started=started)
     except SubmitFailed as e:
@@ -174,7 +175,7 @@ def _watch(layout, submitter, sessions, storage, request: IngestRequest) -> int:
         click.echo(f"swescribe ingest: {printable(o.name)} -> {o.audio_to} ({state})", err=True)
 
     click.echo(f"swescribe ingest: watching {layout.inbox} (settle {request.settle_s:g} s)", err=True)
-    Ingester(layout, submitter, sessions, storage, request.settle_s, on_outcome=outcome).watch(stop, request.poll_interval_s)
+    Ingester(layout, submitter, sessions, storage, request.settle_s, on_outcome=outcome, max_audio_s=request.max_audio_s).watch(stop, request.poll_interval_s)
     click.echo("swescribe ingest: stopped; unfinished recordings stay in .processing and resume on the next start", err=True)
     return EXIT_OK
 

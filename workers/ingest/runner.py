@@ -65,6 +65,7 @@ class Ingester:
     storage: Storage
     settle_s: float
     on_outcome: Callable[[Outcome], None] = lambda outcome: None
+    max_audio_s: float | None = None  # longer recordings go to failed/ (SWESCRIBE_MAX_AUDIO_HOURS)
     active: dict[str, Claim] = field(default_factory=dict)
     # claim id -> why it could not be submitted yet (retried on the next step)
     unsubmitted: dict[str, str] = field(default_factory=dict)
@@ -201,10 +202,10 @@ class Ingester:
                 kind = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a regular file"
                 self._fail(claim, f"{kind}; only regular files are ingested (nothing outside the folder is read)")
                 return False
-            duration_s = probe_audio(claim.audio)
+            duration_s = probe_audio(claim.audio, self.max_audio_s)
             sha256, size = file_sha256(claim.audio)
         except AudioDecodeError as e:
-            self._fail(claim, f"cannot decode audio: {e.reason}", code=AudioDecodeError.code)
+            self._fail(claim, f"cannot decode audio: {e.reason}", code=e.code)
             return False
         except OSError as e:
             self._fail(claim, f"cannot read the file: {e.strerror or e}", code="unreadable")

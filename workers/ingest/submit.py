@@ -77,7 +77,7 @@ class Submitter:
             return existing
 
         claim.update(new_job_id=new_job_id)
-        recording = Recording(claim.audio, printable(claim.name)[:500], claim.state.get("duration_s"))
+        recording = Recording(claim.audio, claim.name, claim.state.get("duration_s"))
         try:
             job, created = submit(self.intake, recording, owner=self.owner, options=self.options,
                                   idempotency_key=key, job_id=new_job_id)

@@ -22,7 +22,20 @@ from workers.store.storage import Storage
 from workers.webhooks import store as webhook_store
 
 CHUNK_BYTES = 1024 * 1024
+# The job row's filename column (workers/store/db.py).
+MAX_FILENAME_CHARS = 500
 _SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
+
+
+class IdempotencyConflict(Exception):
+    """The idempotency key was used before for other content or other options."""
+
+    def __init__(self, job: Job):
+        super().__init__(
+            f"the idempotency key was used for job {job.id} with other content or options; "
+            "use a new key for a new upload"
+        )
+        self.job = job
 
 
 class QueueUnavailable(Exception):
@@ -47,8 +60,20 @@ class Recording:
     """A recording on local disk, already probed."""
 
     path: Path
-    filename: str  # as the caller named it; shown in the job
+    filename: str  # as the caller named it; the job shows job_filename() of it
     duration_s: float | None
+
+
+def job_filename(name: str) -> str:
+    """The caller's file name as the job keeps and shows it: bytes that are not UTF-8 become
+    U+FFFD, control characters (NUL among them, which PostgreSQL refuses) become '?', and a
+    name too long for the row is shortened in the middle of its stem, keeping the extension."""
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    text = "".join(c if c.isprintable() else "?" for c in text) or "upload"
+    if len(text) <= MAX_FILENAME_CHARS:
+        return text
+    suffix = Path(text).suffix if len(Path(text).suffix) <= 16 else ""
+    return text[: MAX_FILENAME_CHARS - len(suffix) - 1] + "…" + suffix
 
 
 def audio_key(job_id: str, filename: str) -> str:
@@ -76,15 +101,16 @@ def submit(
 ) -> tuple[Job, bool]:
     """Store, record and queue a new job; returns (job, created).
 
-    With an idempotency key this owner already used, the existing job is returned (created
-    False) and nothing new is kept. `job_id` lets a caller that must survive a crash name the
+    With an idempotency key this owner already used for the same content and options, the
+    existing job is returned (created False) and nothing new is kept; for anything else,
+    IdempotencyConflict. `job_id` lets a caller that must survive a crash name the
     job before anything is stored (the ingester reuses it on resume). Raises the storage's
     TooLarge / StorageError before anything is recorded, and QueueUnavailable after.
     """
     job_id = job_id or new_id()
     stored = intake.storage.save_stream(audio_key(job_id, recording.filename), _chunks(recording.path), max_bytes)
     new = jobs.NewJob(
-        owner=owner, filename=recording.filename, audio_key=stored.key, audio_sha256=stored.sha256,
+        owner=owner, filename=job_filename(recording.filename), audio_key=stored.key, audio_sha256=stored.sha256,
         audio_size_bytes=stored.size_bytes, duration_s=recording.duration_s, options=options.stored(),
         idempotency_key=idempotency_key,
     )
@@ -95,6 +121,8 @@ def submit(
         raise
     if not created:
         intake.storage.delete_prefix(jobs.job_prefix(job_id))  # the earlier request's job stands
+        if (job.audio_sha256, job.options) != (stored.sha256, new.options):
+            raise IdempotencyConflict(job)
         return job, False
     send(intake, job)
     return job, True

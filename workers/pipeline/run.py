@@ -63,13 +63,15 @@ def transcribe_file(
     on_progress: ProgressHook = no_progress,
     diarization: DiarizationStep | None = None,
     on_stage: StageHook | None = None,
+    max_duration_s: float | None = None,
 ) -> Transcript:
     """Decode the file once, recognise it, and attribute words to speakers if `diarization`
-    is given. Progress goes to `on_stage` when given, else to `on_progress` by STAGE_RANGES."""
+    is given. Progress goes to `on_stage` when given, else to `on_progress` by STAGE_RANGES.
+    A recording longer than `max_duration_s` raises AudioTooLong before it is decoded whole."""
     stage = on_stage or progress_by_stage(on_progress, diarization is not None)
     stage("decode")
     started = time.perf_counter()
-    audio = decode_audio(path)
+    audio = decode_audio(path, max_duration_s)
     decode_s = time.perf_counter() - started
     transcript = transcribe(model, audio, options, stage("transcribe"))
     if diarization is not None:

@@ -142,7 +142,8 @@ def run_transcription_job(job_id: str, ctx: WorkerContext) -> None:
 
         with ctx.storage.local_copy(job.audio_key) as path:
             transcript = transcribe_file(
-                model, path, recognition, diarization=diarization, on_stage=progress.pipeline_stages(options.diarize)
+                model, path, recognition, diarization=diarization, on_stage=progress.pipeline_stages(options.diarize),
+                max_duration_s=ctx.settings.max_audio_hours * 3600,
             )
         timings.update(transcript.timings_s)
 

@@ -18,7 +18,7 @@ from typing import Iterator
 import av
 import numpy as np
 
-from workers.transcript.errors import AudioDecodeError
+from workers.transcript.errors import AudioDecodeError, AudioTooLong
 from workers.transcript.types import SAMPLE_RATE_HZ, DecodedAudio
 
 logger = logging.getLogger(__name__)
@@ -27,28 +27,88 @@ logger = logging.getLogger(__name__)
 # (an interrupted upload or copy). Encoders pad and containers round, so allow some slack.
 TRUNCATION_TOLERANCE_RATIO = 0.9
 TRUNCATION_TOLERANCE_S = 0.5
+# Below this no speech is left to hear, and resampling to 16 kHz multiplies every frame: a
+# FLAC frame of 4096 samples at 1 Hz became 65 million samples (over 500 MB) at once. At 4 kHz
+# a frame grows at most fourfold. Telephone audio (8 kHz) is well above it.
+MIN_SAMPLE_RATE_HZ = 4000
 
 
-def decode_audio(path: str | os.PathLike) -> DecodedAudio:
-    """Decode the first audio stream of `path`, downmixed and resampled to 16 kHz mono."""
+def decode_audio(path: str | os.PathLike, max_duration_s: float | None = None) -> DecodedAudio:
+    """Decode the first audio stream of `path`, downmixed and resampled to 16 kHz mono.
+
+    Past `max_duration_s` (declared by the container, or reached while decoding) it raises
+    AudioTooLong instead of going on: memory stays bounded by the limit, whatever the file.
+    """
+    buffer = _decode_into(path, max_duration_s, _SampleBuffer)
+    return DecodedAudio(samples=buffer.samples(), source=str(path))
+
+
+def _decode_into(path: str | os.PathLike, max_duration_s: float | None, make_sink):
+    """Decode `path` into a sink (_SampleBuffer keeps the samples, _SampleCounter only counts
+    them) with every check decode_audio makes; returns the sink."""
     source = str(path)
     _checked_size(Path(path), source)
     with _open_audio(Path(path), source) as (container, stream, declared_s):
-        samples = _decode_stream(container, stream, source)
-
-    if samples.size == 0:
+        _check_declared_length(source, declared_s, max_duration_s)
+        sink = make_sink(declared_s)
+        for chunk in _decoded_chunks(container, stream, source):
+            sink.append(chunk)
+            if max_duration_s is not None and sink.size > max_duration_s * SAMPLE_RATE_HZ:
+                raise AudioTooLong(source, max_duration_s)
+    if sink.size == 0:
         raise AudioDecodeError(source, "the audio track holds no samples (zero duration)")
-    if not np.all(np.isfinite(samples)):
-        raise AudioDecodeError(source, "the audio holds invalid (non-finite) samples")
+    _check_not_truncated(source, declared_s, sink.size / SAMPLE_RATE_HZ)
+    return sink
 
-    decoded_s = samples.size / SAMPLE_RATE_HZ
+
+def _check_declared_length(source: str, declared_s: float | None, max_duration_s: float | None) -> None:
+    if max_duration_s is not None and declared_s is not None and declared_s > max_duration_s:
+        raise AudioTooLong(source, max_duration_s, declared_s)
+
+
+def _check_not_truncated(source: str, declared_s: float | None, decoded_s: float) -> None:
     if declared_s is not None and decoded_s < declared_s * TRUNCATION_TOLERANCE_RATIO - TRUNCATION_TOLERANCE_S:
         raise AudioDecodeError(
             source,
             f"the file is truncated: it declares {declared_s:.1f} s of audio "
             f"but only {decoded_s:.1f} s could be decoded",
         )
-    return DecodedAudio(samples=samples, source=source)
+
+
+class _SampleCounter:
+    """A sink that keeps only the number of samples (for the probe: constant memory)."""
+
+    def __init__(self, declared_s: float | None):
+        self.size = 0
+
+    def append(self, chunk: np.ndarray) -> None:
+        self.size += chunk.size
+
+
+class _SampleBuffer:
+    """Decoded samples gathered in one preallocated float32 array, sized from the declared
+    duration and doubled when a file holds more, so peak memory is about the audio itself
+    (a list of chunks concatenated at the end needs twice that: ~460 MB per hour)."""
+
+    def __init__(self, declared_s: float | None):
+        expected = int((declared_s or 60.0) * 1.02 * SAMPLE_RATE_HZ) + SAMPLE_RATE_HZ
+        self.data = np.empty(expected, dtype=np.float32)
+        self.size = 0
+
+    def append(self, chunk: np.ndarray) -> None:
+        needed = self.size + chunk.size
+        if needed > self.data.size:
+            grown = np.empty(max(needed, 2 * self.data.size), dtype=np.float32)
+            grown[: self.size] = self.data[: self.size]
+            self.data = grown
+        self.data[self.size : needed] = chunk
+        self.size = needed
+
+    def samples(self) -> np.ndarray:
+        """The samples, shape [n]; copied only when most of the buffer went unused."""
+        if self.size < 0.9 * self.data.size:
+            return self.data[: self.size].copy()
+        return self.data[: self.size]
 
 
 def _checked_size(file: Path, source: str) -> int:
@@ -71,20 +131,21 @@ def _open_audio(file: Path, source: str) -> Iterator[tuple]:
         if not container.streams.audio:
             raise AudioDecodeError(source, "the file has no audio track")
         stream = container.streams.audio[0]
+        rate = stream.codec_context.sample_rate or stream.sample_rate
+        if rate and rate < MIN_SAMPLE_RATE_HZ:
+            raise AudioDecodeError(source, f"the sample rate of {rate} Hz is too low for speech (at least {MIN_SAMPLE_RATE_HZ} Hz)")
         declared_s = _declared_duration_s(container, stream)
         if container.format.name == "wav":
             declared_s = _wav_declared_duration_s(file) or declared_s
         yield container, stream, declared_s
 
 
-def _decode_stream(container, stream, source: str) -> np.ndarray:
+def _decoded_chunks(container, stream, source: str) -> Iterator[np.ndarray]:
+    """The stream as float32 chunks of 16 kHz mono samples, shape [n] each, as they decode."""
     # Resample to s32, not flt: FFmpeg normalises its downmix matrix only for integer output,
     # so flt turned stereo into 0.707*(L+R), 3 dB louder than the source and beyond [-1, 1].
-    # s32 gives (L+R)/2 like faster-whisper's s16 path without its 16-bit quantisation. Each
-    # chunk becomes float32 as it arrives and chunks are concatenated once at the end, so peak
-    # memory is about twice the decoded audio (~460 MB per hour).
+    # s32 gives (L+R)/2 like faster-whisper's s16 path without its 16-bit quantisation.
     resampler = av.audio.resampler.AudioResampler(format="s32", layout="mono", rate=SAMPLE_RATE_HZ)
-    chunks: list[np.ndarray] = []
     invalid_packets = 0
     try:
         for packet in container.demux(stream):
@@ -96,20 +157,29 @@ def _decode_stream(container, stream, source: str) -> np.ndarray:
                 invalid_packets += 1
                 continue
             for frame in frames:
+                _check_finite(frame, source)
                 frame.pts = None
-                chunks.extend(_s32_to_float32(f) for f in resampler.resample(frame))
-        chunks.extend(_s32_to_float32(f) for f in resampler.resample(None))
+                for resampled in resampler.resample(frame):
+                    yield _s32_to_float32(resampled)
+        for resampled in resampler.resample(None):
+            yield _s32_to_float32(resampled)
     except av.error.FFmpegError as e:
         raise AudioDecodeError(source, f"decoding failed ({_ffmpeg_reason(e)})") from e
     finally:
         # PyAV keeps resampler buffers alive until a collection (faster-whisper issue #390).
         del resampler
         gc.collect()
-    if invalid_packets:
-        logger.warning("%s: skipped %d undecodable packets", source, invalid_packets)
-    if not chunks:
-        return np.zeros(0, dtype=np.float32)
-    return np.concatenate(chunks)
+        if invalid_packets:
+            logger.warning("%s: skipped %d undecodable packets", source, invalid_packets)
+
+
+# Sample formats that can hold NaN or infinity; the conversion to integers would hide them.
+_FLOAT_FORMATS = frozenset({"flt", "fltp", "dbl", "dblp"})
+
+
+def _check_finite(frame, source: str) -> None:
+    if frame.format.name in _FLOAT_FORMATS and not np.all(np.isfinite(frame.to_ndarray())):
+        raise AudioDecodeError(source, "the audio holds invalid (non-finite) samples")
 
 
 def _s32_to_float32(frame) -> np.ndarray:
@@ -182,18 +252,21 @@ PROBE_END_MARGIN_S = 1.0
 PROBE_SEEK_SLACK_S = 10.0
 
 
-def probe_audio(path: str | os.PathLike) -> float | None:
-    """Check cheaply that `path` holds decodable audio; return its declared duration if known.
+def probe_audio(path: str | os.PathLike, max_duration_s: float | None = None) -> float | None:
+    """Check cheaply that `path` holds decodable audio; return its duration if known.
 
-    Small files are decoded whole. Larger ones: the container is opened, the first frames
+    Small files are decoded whole but only counted, never kept: exact, constant memory, and at
+    most `max_duration_s` of decoding. Larger ones: the container is opened, the first frames
     decoded and a frame near the declared end sought, so an upload can be refused (415) before
-    a job is queued without decoding an hour of audio in the API. Raises AudioDecodeError like
-    decode_audio does.
+    a job is queued without decoding an hour of audio in the API. A declared duration past
+    `max_duration_s` is refused at once (AudioTooLong). Raises AudioDecodeError like
+    decode_audio does; the worker's full decode checks the limit again.
     """
     source = str(path)
     if _checked_size(Path(path), source) <= PROBE_FULL_DECODE_MAX_BYTES:
-        return decode_audio(path).duration_s
+        return _decode_into(path, max_duration_s, _SampleCounter).size / SAMPLE_RATE_HZ
     with _open_audio(Path(path), source) as (container, stream, declared_s):
+        _check_declared_length(source, declared_s, max_duration_s)
         try:
             if not _decodes_a_frame_from(container, stream, 0.0):
                 raise AudioDecodeError(source, "the audio track holds no samples (zero duration)")

@@ -14,7 +14,8 @@ from __future__ import annotations
 import ipaddress
 import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+
+import httpx
 
 ALLOWED_SCHEMES = ("https", "http")
 
@@ -35,29 +36,43 @@ class UrlPolicy:
 def check_webhook_url(url: str, policy: UrlPolicy = UrlPolicy(), resolve=socket.getaddrinfo) -> list[str]:
     """Validate `url`; return the addresses it resolves to, all of them allowed, in the
     resolver's order of preference (the sender dials them in that order)."""
-    parts = urlsplit(url)
+    parts = parse_webhook_url(url)
     if parts.scheme not in ALLOWED_SCHEMES or (parts.scheme == "http" and not policy.allow_http):
         raise UnsafeWebhookUrl(f"webhook URL must be {'http or https' if policy.allow_http else 'https'}: {url!r}")
-    if not parts.hostname:
+    if not parts.host:
         raise UnsafeWebhookUrl(f"webhook URL has no host: {url!r}")
-    if parts.username or parts.password:
+    if parts.userinfo:
         raise UnsafeWebhookUrl("webhook URL must not carry credentials; deliveries are signed instead")
+    if parts.port is not None and not 1 <= parts.port <= 65535:
+        raise UnsafeWebhookUrl(f"webhook URL has an invalid port {parts.port}: {url!r}")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        infos = resolve(parts.hostname, port, type=socket.SOCK_STREAM)
+        infos = resolve(parts.host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as e:
-        raise UnsafeWebhookUrl(f"webhook host {parts.hostname!r} does not resolve ({e})") from e
+        raise UnsafeWebhookUrl(f"webhook host {parts.host!r} does not resolve ({e})") from e
     addresses = list(dict.fromkeys(info[4][0] for info in infos))
     if not addresses:
-        raise UnsafeWebhookUrl(f"webhook host {parts.hostname!r} does not resolve")
+        raise UnsafeWebhookUrl(f"webhook host {parts.host!r} does not resolve")
     for address in addresses:
         reason = _forbidden(ipaddress.ip_address(address.split("%")[0]))
         if reason and not policy.allow_private:
             raise UnsafeWebhookUrl(
-                f"webhook host {parts.hostname!r} resolves to {address}, a {reason} address; "
+                f"webhook host {parts.host!r} resolves to {address}, a {reason} address; "
                 "such targets are refused unless the operator allows private targets"
             )
     return addresses
+
+
+def parse_webhook_url(url: str) -> httpx.URL:
+    """`url` parsed by the parser the sender uses (httpx), so a URL that passes here is one the
+    sender can send to: control characters, bad ports and malformed hosts are refused here,
+    not found later by a delivery attempt that cannot even start."""
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        raise UnsafeWebhookUrl(f"webhook URL contains whitespace or control characters: {url!r}")
+    try:
+        return httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError) as e:
+        raise UnsafeWebhookUrl(f"webhook URL cannot be parsed ({e}): {url!r}") from e
 
 
 # Python 3.11 counts 100.64.0.0/10 (RFC 6598, shared by carrier-grade NAT and many internal
