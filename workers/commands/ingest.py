@@ -39,6 +39,7 @@ class IngestRequest:
     poll_interval_s: float
     show_progress: bool
     max_audio_s: float | None = None
+    local: bool = False  # run the jobs in this process instead of queueing them for workers
 
 
 @click.command()
@@ -47,17 +48,21 @@ class IngestRequest:
 @click.option("--settle-s", type=click.FloatRange(min=0), default=None,
               help="Seconds a file's size and mtime must stay unchanged before it is taken (default: SWESCRIBE_INGEST_SETTLE_S).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr (one pass).")
-def ingest(folder: Path, watch: bool, settle_s: float | None, progress: bool) -> None:
+@click.option("--local", is_flag=True,
+              help="Transcribe in this process (no broker or worker needed) instead of queueing for gpu workers.")
+def ingest(folder: Path, watch: bool, settle_s: float | None, progress: bool, local: bool) -> None:
     """Transcribe the recordings in DIR/inbox into DIR/outbox; recordings go to done/ or failed/.
 
     Job options come from DIR/swescribe.toml or swescribe.json (language, model, prompt,
     hotwords, webhook_url, diarize, summarize). One pass waits for its jobs; exit 1 if a file
-    failed, 2 if the folder or its options cannot be used.
+    failed, 2 if the folder or its options cannot be used or no worker consumes the gpu queue
+    (start one, or use --local).
     """
     settings = get_settings()
     request = IngestRequest(
         folder=folder, watch=watch, settle_s=settings.ingest_settle_s if settle_s is None else settle_s,
         poll_interval_s=settings.ingest_poll_interval_s, show_progress=progress, max_audio_s=settings.max_audio_hours * 3600,
+        local=local,
     )
     sys.exit(run_ingest(request, settings))
 
@@ -105,21 +110,91 @@ def run_ingest(request: IngestRequest, settings: Settings) -> int:
     except (SQLAlchemyError, ValueError) as e:
         click.echo(f"swescribe ingest: cannot use the job database or storage: {e}", err=True)
         return EXIT_SOME_FAILED
-    celery = make_celery(settings)
+    if request.local:
+        from workers.runners.in_process import InProcessQueues
 
-    intake = Intake(sessions, storage, lambda job_id: celery.send_task(TRANSCRIBE_TASK, args=[job_id], queue=GPU_QUEUE))
+        queues = InProcessQueues(settings, sessions, storage)
+        intake, between_polls = Intake(sessions, storage, queues.enqueue_transcription), queues.run_pending
+    else:
+        celery = make_celery(settings)
+        watch = WorkerWatch(celery, settings, fatal=not request.watch)
+        if not watch.check_now() and not request.watch:
+            click.echo(f"swescribe ingest: {watch.missing_message()}", err=True)
+            return EXIT_UNUSABLE
+        intake = Intake(sessions, storage, lambda job_id: celery.send_task(TRANSCRIBE_TASK, args=[job_id], queue=GPU_QUEUE))
+        between_polls = watch.check_now_and_then
     submitter = Submitter(intake, owner=owner, options=options)
     try:
         with folder_lock(layout):
             if request.watch:
-                return _watch(layout, submitter, sessions, storage, request)
-            return _once(layout, submitter, sessions, storage, request)
+                return _watch(layout, submitter, sessions, storage, request, between_polls)
+            return _once(layout, submitter, sessions, storage, request, between_polls)
     except IngestFolderError as e:
         click.echo(f"swescribe ingest: {e}", err=True)
         return EXIT_UNUSABLE
+    except NoWorker as e:
+        click.echo(f"swescribe ingest: stopped: {e}; recordings taken so far stay in .processing and the next run "
+                   "resumes them", err=True)
+        return EXIT_SOME_FAILED
 
 
-def _once(layout, submitter, sessions, storage, request: IngestRequest) -> int:
+class NoWorker(Exception):
+    """No worker has consumed the gpu queue for a while: waiting on would be forever."""
+
+
+class WorkerWatch:
+    """Asks the broker which workers consume the gpu queue: before recordings are taken, then
+    every CHECK_INTERVAL_S while results are awaited. A pass stops (NoWorker) when none has
+    answered twice in a row; a watcher only says so, once, and goes on (files wait queued)."""
+
+    CHECK_INTERVAL_S = 30.0
+    ANSWER_TIMEOUT_S = 3.0
+
+    def __init__(self, celery, settings: Settings, fatal: bool):
+        self.celery, self.settings, self.fatal = celery, settings, fatal
+        self.last_check = 0.0
+        self.misses = 0
+
+    def missing_message(self) -> str:
+        from workers.settings import url_for_display
+
+        return (
+            f"no worker consumes the gpu queue at {url_for_display(self.settings.redis_url)}: start one with "
+            "`swescribe worker --queues gpu` (or the whole local stack with `swescribe up`), "
+            "or transcribe in this process with `swescribe ingest DIR --local`"
+        )
+
+    def check_now(self) -> bool:
+        import time
+
+        from workers.tasks.consumers import queue_consumers
+        from workers.tasks.names import GPU_QUEUE
+
+        # Two tries: a worker busy on a loaded machine may miss one short deadline. A broker that
+        # cannot be asked (None) counts as found: queueing then fails and says so itself.
+        consumers = queue_consumers(self.celery, GPU_QUEUE, self.ANSWER_TIMEOUT_S)
+        if consumers == []:
+            consumers = queue_consumers(self.celery, GPU_QUEUE, self.ANSWER_TIMEOUT_S)
+        self.last_check = time.monotonic()
+        found = consumers is None or bool(consumers)
+        was_missing = self.misses > 0
+        self.misses = 0 if found else self.misses + 1
+        if not found and not was_missing and not self.fatal:
+            click.echo(f"swescribe ingest: warning: {self.missing_message()}; recordings are queued until one starts", err=True)
+        if found and was_missing and not self.fatal:
+            click.echo("swescribe ingest: a gpu worker consumes the queue again", err=True)
+        return found
+
+    def check_now_and_then(self) -> None:
+        import time
+
+        if time.monotonic() - self.last_check < self.CHECK_INTERVAL_S:
+            return
+        if not self.check_now() and self.fatal and self.misses >= 2:
+            raise NoWorker(self.missing_message())
+
+
+def _once(layout, submitter, sessions, storage, request: IngestRequest, between_polls) -> int:
     from sqlalchemy.exc import SQLAlchemyError
     from tqdm import tqdm
 
@@ -139,7 +214,8 @@ def _once(layout, submitter, sessions, storage, request: IngestRequest) -> int:
 
     ingester = Ingester(layout, submitter, sessions, storage, request.settle_s, on_outcome=outcome, max_audio_s=request.max_audio_s)
     try:
-        still_writing = ingester.run_once(poll_interval_s=min(request.poll_interval_s, 0.5), on_started=started)
+        still_writing = ingester.run_once(poll_interval_s=min(request.poll_interval_s, 0.5), on_started=started,
+                                          between_polls=between_polls)
     except SubmitFailed as e:
         bar.close()
         click.echo(f"swescribe ingest: {e}", err=True)
@@ -159,7 +235,7 @@ def _once(layout, submitter, sessions, storage, request: IngestRequest) -> int:
     return EXIT_SOME_FAILED if failed else EXIT_OK
 
 
-def _watch(layout, submitter, sessions, storage, request: IngestRequest) -> int:
+def _watch(layout, submitter, sessions, storage, request: IngestRequest, between_steps) -> int:
     from workers.ingest.runner import Ingester
 
     stop = threading.Event()
@@ -175,7 +251,7 @@ def _watch(layout, submitter, sessions, storage, request: IngestRequest) -> int:
         click.echo(f"swescribe ingest: {printable(o.name)} -> {o.audio_to} ({state})", err=True)
 
     click.echo(f"swescribe ingest: watching {layout.inbox} (settle {request.settle_s:g} s)", err=True)
-    Ingester(layout, submitter, sessions, storage, request.settle_s, on_outcome=outcome, max_audio_s=request.max_audio_s).watch(stop, request.poll_interval_s)
+    Ingester(layout, submitter, sessions, storage, request.settle_s, on_outcome=outcome, max_audio_s=request.max_audio_s).watch(stop, request.poll_interval_s, between_steps)
     click.echo("swescribe ingest: stopped; unfinished recordings stay in .processing and resume on the next start", err=True)
     return EXIT_OK
 

@@ -78,10 +78,13 @@ class Ingester:
     # -- the two ways to run -------------------------------------------------------------
 
     def run_once(self, sleep: Callable[[float], None] = time.sleep, poll_interval_s: float = 0.5,
-                 on_started: Callable[[int], None] = lambda total: None) -> list[str]:
+                 on_started: Callable[[int], None] = lambda total: None,
+                 between_polls: Callable[[], None] = lambda: None) -> list[str]:
         """Resume earlier claims, take what in the inbox has settled, wait for every job.
         Returns the names still being written (left for the next run). Raises SubmitFailed
-        when recordings could not be queued."""
+        when recordings could not be queued. `between_polls` runs while jobs are awaited: the
+        in-process queues' work, or a check that a worker still consumes the queue (it may
+        raise to stop the pass; claims stay in .processing)."""
         self.resume()
         self.take(self.scan(time.monotonic()))  # links and special files; nothing settles on first sight
         names: list[str] = []
@@ -94,6 +97,7 @@ class Ingester:
                 break  # the queue or storage is down: the rest stays in the inbox for the next run
             # Finished jobs are delivered while a long batch is still being submitted.
             self.take(names[start : start + TAKE_CHUNK])
+            between_polls()
             self.poll()
         if self.unsubmitted:
             raise SubmitFailed(
@@ -101,16 +105,20 @@ class Ingester:
                 "they stay in .processing and the next run queues them"
             )
         while self.active:
+            between_polls()
             self.poll()
             if self.active:
                 sleep(poll_interval_s)
         return self.tracker.waiting()
 
-    def watch(self, stop: threading.Event, poll_interval_s: float = 1.0) -> None:
-        """Keep the folder moving until `stop` is set."""
+    def watch(self, stop: threading.Event, poll_interval_s: float = 1.0,
+              between_steps: Callable[[], None] = lambda: None) -> None:
+        """Keep the folder moving until `stop` is set; `between_steps` as run_once's
+        between_polls (its errors are logged, not fatal)."""
         self.resume()
         while not stop.is_set():
             try:
+                between_steps()
                 self.step(time.monotonic())
             except (SQLAlchemyError, StorageError, OSError) as e:
                 # The database or a disk being away for a while must not end the watcher;
