@@ -95,6 +95,8 @@ def run_jobs_at_once(api, outcome: str) -> list[str]:
             key = jobs.transcript_key(job_id)
             api.storage.save_bytes(key, to_json(sample_transcript()).encode("utf-8"))
             jobs.complete_job(api.sessions, job_id, key, 2.5, {"transcribe": 1.0})
+        elif outcome == "deleted":
+            jobs.delete_job(api.sessions, job_id)  # DELETE /v1/jobs/{id} while the caller waits
         # "running": left running, as a slow worker would
 
     api.client.app.dependency_overrides[get_intake] = lambda: Intake(api.sessions, api.storage, worker)
@@ -129,3 +131,9 @@ def test_a_job_that_takes_too_long_is_a_timeout_that_names_the_job(api):
     assert ran and f"/v1/jobs/{ran[0]}" in error["message"]
     assert jobs.get_job(api.sessions, ran[0]).status == "running", "the job goes on"
 
+
+
+def test_a_job_deleted_while_the_caller_waits_is_gone(api):
+    ran = run_jobs_at_once(api, "deleted")
+    error = assert_error(transcribe(api), 410, "job_gone")
+    assert ran[0] in error["message"]

@@ -45,6 +45,25 @@ def test_the_same_idempotency_key_returns_the_same_job(api):
     assert theirs.status_code == 202 and theirs.json()["id"] != first.json()["id"]
 
 
+def test_an_idempotency_key_used_for_another_recording_is_a_conflict(api):
+    first = api.upload(headers={"Idempotency-Key": "arende-18"})
+    assert first.status_code == 202, first.text
+    stored = api.leftovers()
+    error = assert_error(api.upload(wav_bytes(0.7), headers={"Idempotency-Key": "arende-18"}), 409, "idempotency_conflict")
+    assert first.json()["id"] in error["message"]
+    other_options = api.upload(fields={"language": "en"}, headers={"Idempotency-Key": "arende-18"})
+    assert_error(other_options, 409, "idempotency_conflict")
+    assert api.job_count() == 1 and api.leftovers() == stored, "the conflicting uploads left nothing"
+    assert len(api.broker.enqueued) == 1
+
+
+def test_a_recording_longer_than_allowed_is_refused(api):
+    api.settings.max_audio_hours = 0.3 / 3600  # 0.3 s; the upload is 0.5 s
+    error = assert_error(api.upload(), 413, "audio_too_long")
+    assert error["message"].startswith("möte.wav: ")
+    assert_nothing_left(api)
+
+
 def test_an_overlong_idempotency_key_is_refused(api):
     assert_error(api.upload(headers={"Idempotency-Key": "x" * 201}), 422, "invalid_request")
     assert_nothing_left(api)
@@ -137,8 +156,10 @@ def test_a_webhook_url_needs_the_keys_signing_secret_first(api):
 @pytest.mark.parametrize(
     "url",
     ["http://127.0.0.1:8080/hook", "http://169.254.169.254/latest/meta-data", "http://10.0.0.5/hook",
-     "http://[::1]/hook", "ftp://93.184.216.34/hook", "https://user:secret@93.184.216.34/hook", "not a url"],
-    ids=["loopback", "metadata", "private", "ipv6-loopback", "scheme", "credentials", "garbage"],
+     "http://[::1]/hook", "ftp://93.184.216.34/hook", "https://user:secret@93.184.216.34/hook", "not a url",
+     "http://93.184.216.34:99999/hook", "http://[::1"],
+    ids=["loopback", "metadata", "private", "ipv6-loopback", "scheme", "credentials", "garbage", "port-range",
+         "broken-ipv6"],
 )
 def test_an_unsafe_webhook_url_is_refused(api, url):
     webhook_store.set_endpoint(api.sessions, api.owner, None)

@@ -33,7 +33,7 @@ def test_the_secret_is_shown_once_and_the_url_can_change(api):
     "url",
     ["http://127.0.0.1/hook", "http://localhost/hook", "http://192.168.1.10/hook", "http://100.64.0.1/hook",
      "http://169.254.169.254/", "file:///etc/passwd", "https://93.184.216.34@127.0.0.1/", "https:///path-only",
-     "just text"],
+     "just text", "http://93.184.216.34:99999/", "http://[::1", "http://93.184.216.34:port/"],
 )
 def test_an_unsafe_webhook_url_is_refused(api, url):
     error = assert_error(api.client.put("/v1/webhook", json={"url": url}, headers=api.auth()), 400, "invalid_webhook_url")
