@@ -100,6 +100,18 @@ class Settings(BaseSettings):
     task_retry_base_s: float = Field(
         default=30.0, gt=0, description="First retry delay; each further retry waits twice as long (at most 15 min)."
     )
+    job_heartbeat_s: float = Field(
+        default=15.0, gt=0, description="How often a worker records in a running job that it is still at work."
+    )
+    job_stale_after_s: float = Field(
+        default=120.0, gt=0,
+        description="A running job with no heartbeat for this long is queued again (its worker is presumed gone; one "
+        "known dead on the same host is taken back at once), and a queued job whose task the broker lost is sent "
+        "again after this long.",
+    )
+    reconcile_interval_s: float = Field(
+        default=30.0, gt=0, description="How often a cpu worker looks for running jobs whose worker is gone and queued jobs without a task."
+    )
     sync_timeout_s: float = Field(
         default=600.0, gt=0, description="How long POST /v1/audio/transcriptions waits for its result."
     )
@@ -240,6 +252,11 @@ class Settings(BaseSettings):
                 f"SWESCRIBE_VISIBILITY_TIMEOUT_S ({self.visibility_timeout_s} s) must be longer than "
                 f"SWESCRIBE_JOB_TIME_LIMIT_S ({self.job_time_limit_s} s): Redis would hand a job that is still "
                 "running to a second worker"
+            )
+        if self.job_stale_after_s <= 2 * self.job_heartbeat_s:
+            raise ValueError(
+                f"SWESCRIBE_JOB_STALE_AFTER_S ({self.job_stale_after_s} s) must be more than twice "
+                f"SWESCRIBE_JOB_HEARTBEAT_S ({self.job_heartbeat_s} s): a live worker's job would be taken from it"
             )
         if self.storage == "s3" and not self.s3_bucket:
             raise ValueError("SWESCRIBE_STORAGE=s3 needs SWESCRIBE_S3_BUCKET")

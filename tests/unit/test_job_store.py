@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import concurrent.futures
+import subprocess
+import sys
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text, update
 
 from tests.integration.stack import scratch_database
 from workers.store import jobs
-from workers.store.db import get_engine, new_id, session_factory
+from workers.runners.liveness import current_worker
+from workers.runners.reconcile import ReconcileOptions, reconcile
+from workers.store.db import Job, get_engine, new_id, session_factory, utcnow
 from workers.store.keys import create_key, find_key
 from workers.store.migrate import upgrade
 
@@ -103,3 +108,99 @@ def test_migrations_keep_existing_rows(database_url, sessions):
     upgrade(database_url)  # again: a no-op that must not touch data
     assert jobs.get_job(sessions, job.id).filename == "möte.wav"
     assert {"jobs", "api_keys", "alembic_version"} <= set(inspect(get_engine(database_url)).get_table_names())
+
+
+def _silence(sessions, job_id, seconds):
+    """Move the job's last heartbeat `seconds` into the past, as a worker that died would leave it."""
+    with sessions() as session:
+        session.execute(update(Job).where(Job.id == job_id).values(heartbeat_at=utcnow() - timedelta(seconds=seconds)))
+        session.commit()
+
+
+def test_a_running_job_is_taken_over_only_when_its_worker_may_be_gone(sessions):
+    job, _ = jobs.create_job(sessions, new_job(), new_id())
+    first = jobs.start_attempt(sessions, job.id, "host/ns/1")
+    assert (first.worker, first.attempts) == ("host/ns/1", 1) and first.heartbeat_at is not None
+    assert jobs.start_attempt(sessions, job.id, "host/ns/2", lambda running: False) is None, "a duplicate message"
+    assert jobs.heartbeat(sessions, job.id, 1)
+    second = jobs.start_attempt(sessions, job.id, "host/ns/2", lambda running: running.worker == "host/ns/1")
+    assert (second.worker, second.attempts) == ("host/ns/2", 2)
+    assert not jobs.heartbeat(sessions, job.id, 1), "the first attempt learns it lost the job"
+    assert not jobs.complete_job(sessions, job.id, "jobs/x/transcript.json", 4.0, {}, attempt=1)
+    assert jobs.complete_job(sessions, job.id, "jobs/x/transcript.json", 4.0, {}, attempt=2)
+
+
+def test_a_lost_job_is_taken_back_once_and_not_after_a_heartbeat(sessions):
+    job, _ = jobs.create_job(sessions, new_job(), new_id())
+    started = jobs.start_attempt(sessions, job.id, "host/ns/1")
+    cutoff = utcnow() - timedelta(seconds=60)
+    assert not jobs.requeue_lost(sessions, started, silent_since=cutoff), "its heartbeat is fresh"
+    _silence(sessions, job.id, 120)
+    assert jobs.requeue_lost(sessions, started, silent_since=cutoff)
+    assert not jobs.requeue_lost(sessions, started, silent_since=cutoff), "at most once per attempt"
+    back = jobs.get_job(sessions, job.id)
+    assert (back.status, back.stage, back.worker, back.attempts) == ("queued", "requeued", None, 1)
+
+
+def test_a_queued_job_is_sent_again_by_one_caller_only(sessions):
+    job, _ = jobs.create_job(sessions, new_job(), new_id())
+    cutoff = utcnow() - timedelta(seconds=60)
+    assert jobs.queued_before(sessions, cutoff) == [], "just sent"
+    with sessions() as session:
+        session.execute(update(Job).where(Job.id == job.id).values(enqueued_at=utcnow() - timedelta(seconds=600)))
+        session.commit()
+    assert jobs.queued_before(sessions, cutoff) == [job.id]
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        claims = list(pool.map(lambda _: jobs.mark_sent(sessions, job.id, cutoff), range(4)))
+    assert sum(claims) == 1 and jobs.queued_before(sessions, cutoff) == []
+
+
+def _reconcile(sessions, in_broker=(), stale_after_s=60.0, resend_after_s=60.0):
+    sent: list[str] = []
+    result = reconcile(sessions, sent.append, lambda: set(in_broker), ReconcileOptions(stale_after_s, resend_after_s))
+    return result, sent
+
+
+def test_reconcile_takes_back_silent_and_dead_workers_jobs_once(sessions):
+    live, silent, dead = (jobs.create_job(sessions, new_job(), new_id())[0] for _ in range(3))
+    jobs.start_attempt(sessions, live.id, current_worker())
+    jobs.start_attempt(sessions, silent.id, "elsewhere/pid:[1]/7")
+    _silence(sessions, silent.id, 300)
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    jobs.start_attempt(sessions, dead.id, current_worker().rsplit("/", 1)[0] + f"/{ended.pid}")  # fresh heartbeat
+    result, sent = _reconcile(sessions)
+    assert sorted(result.taken_back) == sorted([silent.id, dead.id]) and sorted(sent) == sorted(result.taken_back)
+    assert jobs.get_job(sessions, live.id).status == "running"
+    assert _reconcile(sessions)[1] == [], "sent once; they now wait in the queue"
+
+
+def test_reconcile_resends_queued_jobs_the_broker_has_lost(sessions):
+    lost, waiting, fresh = (jobs.create_job(sessions, new_job(), new_id())[0] for _ in range(3))
+    with sessions() as session:
+        old = utcnow() - timedelta(seconds=600)
+        session.execute(update(Job).where(Job.id.in_([lost.id, waiting.id])).values(enqueued_at=old))
+        session.commit()
+    result, sent = _reconcile(sessions, in_broker={waiting.id})
+    assert result.resent == sent == [lost.id], "the waiting one's message is in the broker, the fresh one was just sent"
+    assert _reconcile(sessions, in_broker={waiting.id})[1] == [], "sent again at most once per bound"
+    # At `swescribe up` start (no bound): every queued job without a message, the fresh one too.
+    assert sorted(_reconcile(sessions, in_broker={waiting.id}, resend_after_s=0)[1]) == sorted([fresh.id, lost.id])
+
+
+def test_the_liveness_migration_keeps_rows_from_before_it(database_url):
+    upgrade(database_url, "0004")
+    sessions = session_factory(database_url)
+    with get_engine(database_url).begin() as connection:
+        connection.execute(text(
+            "INSERT INTO jobs (id, owner, status, progress, options, filename, audio_key, audio_sha256, audio_size_bytes,"
+            " timings_s, attempts, created_at, started_at, summary_status, summary_attempts)"
+            " VALUES ('old1', 'k1', 'running', 0.5, '{}', 'a.wav', 'jobs/old1/audio.wav', :sha, 10, '{}', 1, :t, :t, 'none', 0)"
+        ), {"sha": "0" * 64, "t": utcnow() - timedelta(hours=2)})
+    upgrade(database_url)
+    columns = {c["name"] for c in inspect(get_engine(database_url)).get_columns("jobs")}
+    assert {"enqueued_at", "worker", "heartbeat_at"} <= columns
+    old = jobs.get_job(sessions, "old1")
+    assert (old.worker, old.heartbeat_at, old.enqueued_at) == (None, None, None)
+    result, sent = _reconcile(sessions)
+    assert result.taken_back == sent == ["old1"], "silent since it started, two hours ago"

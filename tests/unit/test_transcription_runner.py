@@ -5,6 +5,8 @@ audio, bad options, transient errors, deletion mid-run, redelivery) is quick to 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 from tests.transcripts import segment, transcript, words
 from workers.intake.submit import Intake, remove_job
 from workers.runners import transcription as runner
+from workers.runners.liveness import current_worker
 from workers.runners.transcription import WORKER_LOSSES_ALLOWED, WorkerContext, run_transcription_job
 from workers.settings import Settings
 from workers.store import jobs
@@ -272,11 +275,18 @@ def test_a_job_that_was_never_created_is_nothing_to_do(env):
     assert env.fakes.loaded_models == [] and env.fakes.progress == []
 
 
+def dead_worker() -> str:
+    """A worker name on this host whose process has ended (its pid is reaped)."""
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    return current_worker().rsplit("/", 1)[0] + f"/{ended.pid}"
+
+
 def test_a_job_that_keeps_killing_its_worker_fails(env):
     job_id = new_job(env)
     allowed = 1 + env.ctx.settings.task_max_retries + WORKER_LOSSES_ALLOWED
     for _ in range(allowed):  # attempts that died without a word
-        jobs.start_attempt(env.sessions, job_id)
+        jobs.start_attempt(env.sessions, job_id, dead_worker())
     run_transcription_job(job_id, env.ctx)
     job = jobs.get_job(env.sessions, job_id)
     assert (job.status, job.error_code, job.attempts) == ("failed", "too_many_attempts", allowed + 1)
@@ -287,7 +297,7 @@ def test_a_job_that_keeps_killing_its_worker_fails(env):
 def test_the_last_allowed_attempt_still_runs(env):
     job_id = new_job(env)
     for _ in range(env.ctx.settings.task_max_retries + WORKER_LOSSES_ALLOWED):
-        jobs.start_attempt(env.sessions, job_id)
+        jobs.start_attempt(env.sessions, job_id, dead_worker())
     run_transcription_job(job_id, env.ctx)
     assert jobs.get_job(env.sessions, job_id).status == "completed"
 

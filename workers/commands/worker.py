@@ -24,9 +24,11 @@ def worker(queues: str, concurrency: int, name: str | None) -> None:
     from workers.tasks.celery_app import app as celery_app
 
     if "cpu" in names:
+        from workers.tasks.reconcile import start_reconciler
         from workers.tasks.webhooks import start_sweeper
 
         start_sweeper(get_settings())
+        start_reconciler(get_settings())
     celery_app.worker_main([
         "worker", "--queues", ",".join(names), "--concurrency", str(concurrency), "--pool", "prefork",
         "--hostname", name or f"{'-'.join(names)}@%h", "--loglevel", "INFO",

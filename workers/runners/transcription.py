@@ -1,23 +1,29 @@
 """One transcription job, from its id to a stored transcript: what the gpu task runs.
 
 Idempotent: a job that is already finished (or deleted) is left alone, a job found running
-is taken over (its worker died), and completion is a guarded update, so a redelivered task
-can never produce a second result.
+is taken over only when its worker is gone or silent past the staleness bound (else the
+message is a duplicate and is dropped), and completion is a guarded update by the attempt that
+started it, so a redelivered or re-sent task can never run beside it or produce a second result.
+While it works, the attempt writes a heartbeat into the job row.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Callable
 
 from sqlalchemy.orm import sessionmaker
 
 from workers.store import jobs
-from workers.store.db import SummaryStatus
+from workers.store.db import Job, SummaryStatus
 from workers.transcript.languages import parse_language
 from workers.intake.options import JobOptions
+from workers.runners.liveness import abandoned, current_worker
 from workers.runners.configured_models import load_configured_diarizer, load_configured_model
 from workers.transcript.errors import AudioDecodeError, PermanentError
 from workers.transcript.formats import to_json
@@ -106,9 +112,10 @@ def _queue_summary(ctx: WorkerContext, job_id: str) -> None:
 def run_transcription_job(job_id: str, ctx: WorkerContext) -> None:
     """Transcribe job `job_id`. PermanentErrors fail the job; TransientErrors propagate so the
     task can retry; anything unexpected fails the job with an internal error."""
-    job = jobs.start_attempt(ctx.sessions, job_id)
+    stale_after_s = ctx.settings.job_stale_after_s
+    job = jobs.start_attempt(ctx.sessions, job_id, current_worker(), lambda running: abandoned(running, stale_after_s))
     if job is None:
-        logger.info("job %s is finished or deleted; nothing to do", job_id)
+        logger.info("job %s is finished, deleted or running elsewhere; nothing to do", job_id)
         return
     if job.attempts > 1 + ctx.settings.task_max_retries + WORKER_LOSSES_ALLOWED:
         finish_failed(
@@ -116,6 +123,35 @@ def run_transcription_job(job_id: str, ctx: WorkerContext) -> None:
             f"the job was interrupted {job.attempts - 1} times (worker killed, out of memory or over its time limit)",
         )
         return
+    with _heartbeat(ctx, job_id, job.attempts):
+        _run_attempt(job, ctx)
+
+
+@contextlib.contextmanager
+def _heartbeat(ctx: WorkerContext, job_id: str, attempt: int) -> Iterator[None]:
+    """Record in the job, every `job_heartbeat_s`, that this attempt is alive: a thread, because
+    a stage (loading a model, diarizing) can go minutes without a progress report."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(ctx.settings.job_heartbeat_s):
+            try:
+                if not jobs.heartbeat(ctx.sessions, job_id, attempt):
+                    return  # finished, deleted or taken over: nothing more to say
+            except Exception:  # noqa: BLE001 - a database hiccup must not end the heartbeat
+                logger.warning("job %s: heartbeat not recorded", job_id, exc_info=True)
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def _run_attempt(job: Job, ctx: WorkerContext) -> None:
+    job_id = job.id
     progress = _ProgressWriter(ctx, job_id)
     timings: dict[str, float] = {}
     try:
@@ -147,6 +183,11 @@ def run_transcription_job(job_id: str, ctx: WorkerContext) -> None:
             )
         timings.update(transcript.timings_s)
 
+        if not jobs.holds_attempt(ctx.sessions, job_id, job.attempts):
+            # Taken back while this worker was silent (stalled, cut off from the database): the
+            # attempt that has it now writes the result, this one must not overwrite it.
+            logger.warning("job %s was taken over by another attempt; this attempt's result is dropped", job_id)
+            return
         progress.enter("store", STORE_RANGE[0])
         started = time.perf_counter()
         key = jobs.transcript_key(job_id)
@@ -159,7 +200,7 @@ def run_transcription_job(job_id: str, ctx: WorkerContext) -> None:
         finish_failed(ctx, job_id, e.code, message)
         return
 
-    if jobs.complete_job(ctx.sessions, job_id, key, transcript.duration_s, timings):
+    if jobs.complete_job(ctx.sessions, job_id, key, transcript.duration_s, timings, attempt=job.attempts):
         if job.summary_status == SummaryStatus.pending:
             # job.completed waits for the summary (done or failed) so that it can carry it.
             _queue_summary(ctx, job_id)

@@ -82,6 +82,13 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # When the transcription task was last sent (or, waiting for a retry, when it is due): a
+    # queued job whose task is missing from the broker is sent again once this is old enough.
+    enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, default=utcnow)
+    # The process running the job ("host/pid-namespace/pid") and when it last said it was alive:
+    # a running job whose worker is gone or silent too long is queued again.
+    worker: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # The summary (cpu queue, after the transcript): none (not asked for), pending, running,
     # completed or failed; its document is stored next to the transcript (summary_key).
     summary_status: Mapped[str] = mapped_column(String(16), default=SummaryStatus.none, server_default="none")

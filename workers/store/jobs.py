@@ -3,7 +3,9 @@ so duplicate task deliveries and concurrent workers cannot complete a job twice 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -98,33 +100,115 @@ def list_jobs(sessions: sessionmaker, owner: str | None, status: str | None, lim
         return list(jobs), total or 0
 
 
-def start_attempt(sessions: sessionmaker, job_id: str) -> Job | None:
-    """Mark the job running for a new attempt; None if it is finished or gone (nothing to do).
+def _take_over_any(_job: Job) -> bool:
+    return True
 
-    A job found 'running' is taken over: its worker died and the broker redelivered the task.
+
+def start_attempt(
+    sessions: sessionmaker, job_id: str, worker: str | None = None,
+    may_take_over: Callable[[Job], bool] = _take_over_any,
+) -> Job | None:
+    """Mark the job running for a new attempt by `worker`; None if there is nothing to do: it
+    is finished or gone, another attempt got it first, or it is running and `may_take_over`
+    says its worker may still be alive (a duplicate message; if that worker dies, the
+    reconciler queues the job again).
+
+    A compare-and-set on (status, attempts), so two deliveries never both start it.
     """
     with sessions() as session:
+        current = session.get(Job, job_id)
+        if current is None or current.status in FINISHED:
+            return None
+        if current.status == JobStatus.running and not may_take_over(current):
+            return None
+        now = utcnow()
         result = session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status.not_in(FINISHED))
+            .where(Job.id == job_id, Job.status == current.status, Job.attempts == current.attempts)
             # Progress is not reset: a redone job's progress stays where the last attempt
             # left it until the new attempt passes it, so clients only ever see it rise.
             .values(
                 status=JobStatus.running, stage="starting", attempts=Job.attempts + 1,
-                started_at=utcnow(), error_code=None, error_message=None,
+                started_at=now, heartbeat_at=now, worker=worker, error_code=None, error_message=None,
             )
         )
         session.commit()
-        return session.get(Job, job_id) if result.rowcount else None
+        return session.get(Job, job_id, populate_existing=True) if result.rowcount else None
 
 
-def requeue_job(sessions: sessionmaker, job_id: str, reason: str) -> None:
-    """Back to queued while a retry waits (a transient error, e.g. the model Hub unreachable)."""
+def heartbeat(sessions: sessionmaker, job_id: str, attempt: int) -> bool:
+    """Record that `attempt` is still at work; False once the job is no longer that attempt's
+    (finished, deleted, or queued again because its worker seemed gone)."""
+    with sessions() as session:
+        result = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.running, Job.attempts == attempt)
+            .values(heartbeat_at=utcnow())
+        )
+        session.commit()
+        return bool(result.rowcount)
+
+
+def holds_attempt(sessions: sessionmaker, job_id: str, attempt: int) -> bool:
+    """Whether the job is still running as `attempt` (no other attempt took it over)."""
+    with sessions() as session:
+        job = session.get(Job, job_id)
+        return job is not None and job.status == JobStatus.running and job.attempts == attempt
+
+
+def running_jobs(sessions: sessionmaker) -> list[Job]:
+    with sessions() as session:
+        return list(session.scalars(select(Job).where(Job.status == JobStatus.running)))
+
+
+def requeue_lost(sessions: sessionmaker, job: Job, silent_since: datetime | None = None) -> bool:
+    """Back to queued: the job's worker is gone (`silent_since` None) or has not sent a
+    heartbeat since `silent_since`. Guarded on the attempt it saw, so a job is taken back at
+    most once per attempt, and never after a heartbeat that came in meanwhile."""
+    guard = [Job.id == job.id, Job.status == JobStatus.running, Job.attempts == job.attempts]
+    if silent_since is not None:
+        guard.append(func.coalesce(Job.heartbeat_at, Job.started_at, Job.created_at) < silent_since)
+    with sessions() as session:
+        result = session.execute(
+            update(Job).where(*guard)
+            .values(status=JobStatus.queued, stage="requeued", worker=None, enqueued_at=utcnow())
+        )
+        session.commit()
+        return bool(result.rowcount)
+
+
+def queued_before(sessions: sessionmaker, sent_before: datetime) -> list[str]:
+    """Ids of queued jobs whose task was last sent (or due) before `sent_before`."""
+    with sessions() as session:
+        return list(session.scalars(
+            select(Job.id).where(Job.status == JobStatus.queued,
+                                 func.coalesce(Job.enqueued_at, Job.created_at) < sent_before)
+        ))
+
+
+def mark_sent(sessions: sessionmaker, job_id: str, sent_before: datetime) -> bool:
+    """Claim the re-sending of a queued job's task: True for one caller only, when the task
+    was last sent before `sent_before` and the job is still queued."""
+    with sessions() as session:
+        result = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.queued,
+                   func.coalesce(Job.enqueued_at, Job.created_at) < sent_before)
+            .values(enqueued_at=utcnow())
+        )
+        session.commit()
+        return bool(result.rowcount)
+
+
+def requeue_job(sessions: sessionmaker, job_id: str, reason: str, retry_in_s: float = 0.0) -> None:
+    """Back to queued while a retry waits (a transient error, e.g. the model Hub unreachable);
+    the retry's task is due in `retry_in_s`, which counts as its sending time."""
     with sessions() as session:
         session.execute(
             update(Job)
             .where(Job.id == job_id, Job.status == JobStatus.running)
-            .values(status=JobStatus.queued, stage="waiting_retry", error_message=reason[:4000])
+            .values(status=JobStatus.queued, stage="waiting_retry", error_message=reason[:4000], worker=None,
+                    enqueued_at=utcnow() + timedelta(seconds=retry_in_s))
         )
         session.commit()
 
@@ -140,12 +224,19 @@ def report_progress(sessions: sessionmaker, job_id: str, stage: str, progress: f
         session.commit()
 
 
-def complete_job(sessions: sessionmaker, job_id: str, transcript_key: str, duration_s: float, timings_s: dict) -> bool:
-    """Mark completed; False if another attempt already finished it or it was deleted."""
+def complete_job(
+    sessions: sessionmaker, job_id: str, transcript_key: str, duration_s: float, timings_s: dict,
+    attempt: int | None = None,
+) -> bool:
+    """Mark completed; False if another attempt already finished it or it was deleted, or (with
+    `attempt`) once a later attempt has started it."""
+    guard = [Job.id == job_id, Job.status.not_in(FINISHED)]
+    if attempt is not None:
+        guard.append(Job.attempts == attempt)
     with sessions() as session:
         result = session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status.not_in(FINISHED))
+            .where(*guard)
             .values(
                 status=JobStatus.completed, stage="done", progress=1.0, transcript_key=transcript_key,
                 duration_s=duration_s, timings_s=timings_s, finished_at=utcnow(),

@@ -48,8 +48,8 @@ def transcribe_job(self, job_id: str) -> None:
             code = getattr(e, "code", "storage_unavailable")
             finish_failed(ctx, job_id, code, f"{e} (gave up after {settings.task_max_retries} retries)")
             return
-        jobs.requeue_job(ctx.sessions, job_id, f"retrying: {e}")
         delay_s = min(RETRY_MAX_S, settings.task_retry_base_s * 2**self.request.retries)
+        jobs.requeue_job(ctx.sessions, job_id, f"retrying: {e}", retry_in_s=delay_s)
         raise self.retry(exc=e, countdown=delay_s)
     except SoftTimeLimitExceeded:
         finish_failed(ctx, job_id, "time_limit", "the job took longer than the configured time limit")

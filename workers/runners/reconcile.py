@@ -1,0 +1,103 @@
+"""Jobs the broker has lost, put back on the queue: what a cpu worker does every
+`SWESCRIBE_RECONCILE_INTERVAL_S` and `swescribe up` does when it starts.
+
+Redis only carries messages; the job rows say what must still be done. Two kinds of job are
+stuck without help:
+
+- running, but its worker is gone (killed, host down): its message waits in Redis's unacked
+  set for the whole visibility timeout (hours). Taken back when its worker is known dead or its
+  heartbeat is older than the staleness bound, then sent again.
+- queued, but no message for it exists (Redis restarted empty, a send that failed): sent again
+  once its last sending is older than a bound and the broker holds no message for it, so a job
+  waiting its turn in a long queue is not sent twice.
+
+Every change is a guarded update, so two reconcilers never take back or re-send one job twice,
+and a duplicate message is harmless: the runner starts a job only from queued, or from running
+when that attempt is abandoned, and completes it only as the attempt that started it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import sessionmaker
+
+from workers.runners.liveness import last_sign_of_life, silent_since, worker_gone
+from workers.store import jobs
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReconcileOptions:
+    # A running job with no heartbeat for this long is taken back (its worker is presumed gone).
+    stale_after_s: float
+    # A queued job with no message in the broker is sent again once it was last sent this long ago.
+    resend_after_s: float
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    taken_back: list[str]
+    resent: list[str]
+
+
+def reconcile(
+    sessions: sessionmaker,
+    enqueue: Callable[[str], None],
+    jobs_in_broker: Callable[[], set[str]],
+    options: ReconcileOptions,
+) -> Reconciled:
+    """One pass: take back abandoned running jobs, re-send queued jobs that have no message.
+    `enqueue` sends a job's transcription task; `jobs_in_broker` lists the job ids that have
+    a transcription message in the broker, waiting or held by a worker."""
+    taken_back = _take_back_abandoned(sessions, enqueue, options.stale_after_s)
+    resent = _resend_lost(sessions, enqueue, jobs_in_broker, options.resend_after_s)
+    if taken_back or resent:
+        logger.warning("queued again: %d job(s) whose worker was gone %s, %d job(s) with no task in the broker %s",
+                       len(taken_back), taken_back, len(resent), resent)
+    return Reconciled(taken_back, resent)
+
+
+def _take_back_abandoned(sessions: sessionmaker, enqueue: Callable[[str], None], stale_after_s: float) -> list[str]:
+    cutoff = silent_since(stale_after_s)
+    taken_back = []
+    for job in jobs.running_jobs(sessions):
+        if worker_gone(job.worker):
+            taken = jobs.requeue_lost(sessions, job)
+        elif last_sign_of_life(job) < cutoff:
+            taken = jobs.requeue_lost(sessions, job, silent_since=cutoff)
+        else:
+            continue
+        if taken:
+            taken_back.append(job.id)
+            _send(enqueue, job.id)
+    return taken_back
+
+
+def _resend_lost(
+    sessions: sessionmaker, enqueue: Callable[[str], None], jobs_in_broker: Callable[[], set[str]], resend_after_s: float,
+) -> list[str]:
+    cutoff = silent_since(resend_after_s)
+    # The rows first, then the broker: a message a worker takes in between is in the unacked
+    # set by then, and a job it already started is no longer queued (mark_sent refuses it).
+    candidates = jobs.queued_before(sessions, cutoff)
+    if not candidates:
+        return []
+    present = jobs_in_broker()
+    resent = []
+    for job_id in candidates:
+        if job_id not in present and jobs.mark_sent(sessions, job_id, cutoff):
+            resent.append(job_id)
+            _send(enqueue, job_id)
+    return resent
+
+
+def _send(enqueue: Callable[[str], None], job_id: str) -> None:
+    try:
+        enqueue(job_id)
+    except Exception as e:  # noqa: BLE001 - kombu and redis raise many connection error types
+        # The job stays queued and is sent again on a later pass.
+        logger.warning("job %s: cannot queue its task again yet: %s", job_id, e)
