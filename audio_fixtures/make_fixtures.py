@@ -20,9 +20,8 @@ All speech here is SYNTHETIC: it is made by the espeak-ng Swedish voice with its
 variants (``sv+m1``, ``sv+f2``, ...). It is not a human recording and not dialect speech:
 the dialect-area clips are standard-Swedish synthesis of regional vocabulary, so they
 measure how place names and regional words are recognised, never how a dialect's sound is.
-Every clip is labelled ``synthetic: true``. Real human speech for comparison lives outside
-the repository, in ``../shared/real_speech`` relative to the repository root, and is not
-copied here.
+Every clip is labelled ``synthetic: true``. Real human speech for comparison is in
+``real_speech/`` beside this script (CC0 recordings, not made here; this script leaves it alone).
 
 Rerun from the repository root (paths are resolved from this file, so any working
 directory works); needs the Debian packages ``espeak-ng`` and ``sox``::

@@ -18,8 +18,9 @@ from workers.local.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES_DIR = REPO_ROOT / "audio_fixtures"
-# Real human speech is kept beside the project (../shared/real_speech), not in it.
-REAL_SPEECH_DIR = Path(os.environ.get("SWESCRIBE_REAL_SPEECH_DIR", REPO_ROOT.parent / "shared" / "real_speech"))
+# Real human speech (8 CC0 clips: Common Voice sv-SE and NST), kept in the repository; the
+# variable points the tests at another set in the same manifest format.
+REAL_SPEECH_DIR = Path(os.environ.get("SWESCRIBE_REAL_SPEECH_DIR", FIXTURES_DIR / "real_speech"))
 
 
 def load_manifest(path: Path) -> list[dict]:

@@ -15,7 +15,7 @@ lower than its parent's peak at spawn time (the parent's memory is charged acros
 so the process that measures peak memory must never hold an hour of audio itself.
 
     python bench/asr/make_audio.py --work-dir DIR --minutes-long 10,60 --short-clips 200 \
-        --real-speech ../shared/real_speech/manifest.jsonl
+        --real-speech audio_fixtures/real_speech/manifest.jsonl
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def _parse_args(argv):
     parser.add_argument("--work-dir", required=True)
     parser.add_argument("--minutes-long", type=_floats, default=[10.0, 60.0])
     parser.add_argument("--short-clips", type=int, default=200)
-    parser.add_argument("--real-speech", type=Path, default=REPO.parent / "shared" / "real_speech" / "manifest.jsonl")
+    parser.add_argument("--real-speech", type=Path, default=REPO / "audio_fixtures" / "real_speech" / "manifest.jsonl")
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
 

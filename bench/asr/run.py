@@ -118,7 +118,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--work-dir", type=Path, default=REPO / "bench" / "results" / "work")
     parser.add_argument("--results", type=Path, default=REPO / "bench" / "results" / "asr.json")
     parser.add_argument("--docs", type=Path, default=REPO / "docs" / "benchmarks.md")
-    parser.add_argument("--real-speech", type=Path, default=REPO.parent / "shared" / "real_speech" / "manifest.jsonl",
+    parser.add_argument("--real-speech", type=Path, default=REPO / "audio_fixtures" / "real_speech" / "manifest.jsonl",
                         help="manifest of real Swedish clips (without it, synthetic clips only)")
     args = parser.parse_args(argv)
     # Children run from the repository root; paths given relative to here must still work.

@@ -40,7 +40,7 @@ from workers.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "audio_fixtures" / "manifest.jsonl"
-REAL_SPEECH = Path(os.environ.get("SWESCRIBE_REAL_SPEECH_DIR", REPO.parent / "shared" / "real_speech")) / "manifest.jsonl"
+REAL_SPEECH = Path(os.environ.get("SWESCRIBE_REAL_SPEECH_DIR", REPO / "audio_fixtures" / "real_speech")) / "manifest.jsonl"
 
 # Authority names as the fixtures say them; the same list as prompt and as hotwords.
 AUTHORITIES = "Försäkringskassan, Skatteverket, Länsstyrelsen, Polismyndigheten, Migrationsverket, Kronofogden, tingsrätten, hovrätten"

@@ -35,7 +35,7 @@ from tests.integration.ingest_clips import make_clips  # noqa: E402
 from tests.integration.stack import Stack, make_stack  # noqa: E402
 
 SECTION_HEADING = "## Folder ingestion (bench/ingest)"
-REAL_SPEECH_DIR = Path(os.environ.get("SWESCRIBE_REAL_SPEECH_DIR", REPO.parent / "shared" / "real_speech"))
+REAL_SPEECH_DIR = Path(os.environ.get("SWESCRIBE_REAL_SPEECH_DIR", REPO / "audio_fixtures" / "real_speech"))
 WORKER_START_TIMEOUT_S = 180.0
 
 

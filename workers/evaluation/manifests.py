@@ -1,10 +1,10 @@
 """Evaluation manifests: JSON lines, one recording each, with its reference text.
 
-The same format serves the synthetic fixtures, ../shared/real_speech and an operator's own
-recordings (SweDia, NST, their own calls), so every set is measured the same way. Required
-keys: id, file (relative to the manifest), text. Optional: dialect_area, condition, synthetic,
-expect_words (false for silence/noise/tone: scored by the words produced, which must be none),
-group (default: the manifest's folder name).
+The same format serves the synthetic fixtures, the real clips (audio_fixtures/real_speech) and
+an operator's own recordings (SweDia, NST, their own calls), so every set is measured the same
+way. Required keys: id, file (relative to the manifest), text. Optional: dialect_area,
+condition, synthetic, expect_words (false for silence/noise/tone: scored by the words
+produced, which must be none), group (default: the manifest's folder name).
 
 Groups keep sets apart in the report, so `load_manifests` refuses anything that would merge
 two of them silently: a group is one manifest's, never real and synthetic speech together,
