@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException
+from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from workers.intake.options import JobOptions
 from workers.intake.submit import IdempotencyConflict, Intake, QueueUnavailable, Recording, remove_job, submit
@@ -52,11 +52,17 @@ def multipart_openapi(required: list[str], properties: dict[str, dict]) -> dict:
 
 
 def _too_large(settings: Settings) -> ApiError:
-    return ApiError(413, "upload_too_large", f"the upload exceeds the limit of {settings.max_upload_mb} MiB")
+    # Connection: close, because the client may still be sending: without it the server would
+    # go on reading (and dropping) the rest of the body to keep the connection for a next request.
+    return ApiError(413, "upload_too_large", f"the upload exceeds the limit of {settings.max_upload_mb} MiB",
+                    {"Connection": "close"})
 
 
 async def receive_upload(request: Request, settings: Settings, allowed_fields: set[str], file_field: str = "file") -> ReceivedUpload:
     """Parse the multipart body, copy the file to a temporary file and probe it.
+
+    The body is counted as it arrives: past the limit plus the multipart allowance the request
+    is refused at once, whatever its headers said (a chunked body has no Content-Length).
 
     Raises ApiError: 413 past the size limit, 400 for a missing file or an unknown field,
     415 when the file is not decodable audio.
@@ -67,14 +73,17 @@ async def receive_upload(request: Request, settings: Settings, allowed_fields: s
         raise _too_large(settings)  # refused before the body is read
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise ApiError(400, "invalid_request", f"send multipart/form-data with the recording in the '{file_field}' field")
+    form = await _parse_limited(request, max_bytes + MULTIPART_OVERHEAD_BYTES, settings)
     try:
-        form = await request.form(max_files=1, max_fields=32)
-    except MultiPartException as e:
-        raise ApiError(400, "invalid_request", f"malformed multipart body: {e.message}") from e
-    except HTTPException as e:
-        # Inside an app, Starlette reports a MultiPartException as HTTPException(400).
-        raise ApiError(400, "invalid_request", f"malformed multipart body: {e.detail}") from e
+        return await _receive_form(form, settings, allowed_fields, file_field, max_bytes)
+    finally:
+        # The spooled file (memory up to 1 MiB, then an anonymous temporary file), also when a
+        # field is refused before it was copied.
+        await form.close()
 
+
+async def _receive_form(form: FormData, settings: Settings, allowed_fields: set[str], file_field: str,
+                        max_bytes: int) -> ReceivedUpload:
     upload = form.get(file_field)
     if not isinstance(upload, UploadFile):
         raise ApiError(400, "missing_file", f"the '{file_field}' field with the recording is missing")
@@ -107,9 +116,38 @@ async def receive_upload(request: Request, settings: Settings, allowed_fields: s
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    finally:
-        await upload.close()
     return ReceivedUpload(fields=fields, repeated=repeated, filename=filename, path=path, size_bytes=size, duration_s=duration_s)
+
+
+class _BodyTooLarge(Exception):
+    """The request body passed the upload limit while it was being read."""
+
+
+async def _limited_body(request: Request, max_body_bytes: int) -> AsyncGenerator[bytes, None]:
+    """The request body as it arrives, stopped as soon as it passes max_body_bytes.
+
+    A chunked body has no Content-Length to check beforehand, so the bytes themselves are
+    counted; the parser never sees more than max_body_bytes.
+    """
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > max_body_bytes:
+            raise _BodyTooLarge
+        yield chunk
+
+
+async def _parse_limited(request: Request, max_body_bytes: int, settings: Settings) -> FormData:
+    """The multipart form, parsed from the counted body rather than by `request.form()`, which
+    would read and spool the whole body before anything could refuse it. On any failure the
+    parser closes the files it spooled (anonymous temporary files: nothing stays on disk)."""
+    parser = MultiPartParser(request.headers, _limited_body(request, max_body_bytes), max_files=1, max_fields=32)
+    try:
+        return await parser.parse()
+    except _BodyTooLarge as e:
+        raise _too_large(settings) from e
+    except MultiPartException as e:
+        raise ApiError(400, "invalid_request", f"malformed multipart body: {e.message}") from e
 
 
 def _copy_limited(upload: UploadFile, fd: int, max_bytes: int) -> int | None:
