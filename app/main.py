@@ -1,4 +1,9 @@
-"""The FastAPI application: `uvicorn app.main:create_app --factory`, or `swescribe api`."""
+"""The FastAPI application: `swescribe api`, or `uvicorn app.main:create_app --factory`.
+
+Started by hand under uvicorn the app does not know the address it listens on, so it treats
+it as reachable from other machines: the API documentation is then only served with
+SWESCRIBE_PUBLIC_DOCS=true.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +15,26 @@ from workers.settings import Settings, get_settings
 from workers.store.storage import storage_from_settings
 
 from app.errors import install_error_handlers
+from app.exposure import check_bind, docs_are_public, warn_if_open
 from app.routes import health, jobs, openai_compat, webhooks
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, bind_host: str | None = None) -> FastAPI:
+    """The API; `bind_host` is the address it will listen on (None: unknown), which decides
+    whether SWESCRIBE_PUBLIC_DOCS=auto serves the documentation and whether keys may be off
+    (app.exposure.UnsafeBind otherwise)."""
     settings = settings or get_settings()
+    if bind_host is not None:
+        check_bind(settings, bind_host)
+    warn_if_open(settings, bind_host)
+    docs = docs_are_public(settings, bind_host)
     app = FastAPI(
         title="swescribe",
         version="1",
         description="Self-hosted Swedish speech-to-text: upload recordings, get transcripts.",
+        openapi_url="/openapi.json" if docs else None,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
     )
     app.state.settings = settings
     app.state.sessions = session_factory(settings.sqlalchemy_url)

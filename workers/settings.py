@@ -71,7 +71,23 @@ class Settings(BaseSettings):
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", description="Redis URL of the Celery broker.")
     auth_disabled: bool = Field(
         default=False,
-        description="1 switches API keys off: every caller sees every job. Only for a single user on 127.0.0.1.",
+        description="1 switches API keys off: every caller sees every job. Only for a single user on 127.0.0.1: "
+        "`swescribe api` and `up` refuse to start with it on any other address (see AUTH_DISABLED_ALLOW_REMOTE).",
+    )
+    auth_disabled_allow_remote: bool = Field(
+        default=False,
+        description="1 lets the API run without keys (AUTH_DISABLED=1) on an address other machines can reach, "
+        "serving every job to anyone who reaches it; only behind something else that decides who gets in.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token Prometheus sends for GET /metrics (Authorization: Bearer <token>), at least 16 "
+        "characters. Unset: /metrics is off (403), unless AUTH_DISABLED=1 opens the whole API anyway.",
+    )
+    public_docs: Literal["auto"] | bool = Field(
+        default="auto",
+        description="Serve the API documentation (/docs, /redoc, /openapi.json) without a key: true, false, or auto "
+        "(only when `swescribe api`/`up` listen on a loopback address such as 127.0.0.1).",
     )
     max_upload_mb: int = Field(default=2048, gt=0, description="Largest accepted upload, in MiB (413 past it).")
     max_audio_hours: float = Field(
@@ -258,6 +274,9 @@ class Settings(BaseSettings):
                 f"SWESCRIBE_JOB_STALE_AFTER_S ({self.job_stale_after_s} s) must be more than twice "
                 f"SWESCRIBE_JOB_HEARTBEAT_S ({self.job_heartbeat_s} s): a live worker's job would be taken from it"
             )
+        if self.metrics_token is not None and 0 < len(self.metrics_token.get_secret_value()) < 16:
+            # A short token on an endpoint anyone can reach is a guessable one.
+            raise ValueError("SWESCRIBE_METRICS_TOKEN must be at least 16 characters (e.g. openssl rand -hex 24)")
         if self.storage == "s3" and not self.s3_bucket:
             raise ValueError("SWESCRIBE_STORAGE=s3 needs SWESCRIBE_S3_BUCKET")
         if self.storage == "s3" and (self.s3_access_key_id is None) != (self.s3_secret_access_key is None):

@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from sqlalchemy import text
 
 from app.deps import SessionsDep, StorageDep
+from app.exposure import MetricsAccessDep
 from app.metrics import JobMetricsCollector, broker_client
 
 router = APIRouter(tags=["health"])
@@ -41,8 +42,8 @@ def readyz(request: Request, sessions: SessionsDep, storage: StorageDep) -> JSON
     return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics")
-def metrics(request: Request, sessions: SessionsDep) -> Response:
+@router.get("/metrics", summary="Prometheus metrics (Bearer SWESCRIBE_METRICS_TOKEN)")
+def metrics(request: Request, sessions: SessionsDep, _access: MetricsAccessDep) -> Response:
     registry = CollectorRegistry()
     registry.register(JobMetricsCollector(sessions, request.app.state.settings.redis_url))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -6,6 +6,8 @@ import pytest
 
 from .stack import make_stack, scratch_database
 
+METRICS_TOKEN = "integration-metrics-token-0123456789"
+
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def database_url(request, tmp_path_factory):
@@ -16,7 +18,8 @@ def database_url(request, tmp_path_factory):
 @pytest.fixture(scope="module")
 def stack(database_url, tmp_path_factory, model_cache):
     """API + one gpu worker + Redis, shared by a module's tests."""
-    service = make_stack(tmp_path_factory.mktemp("stack"), database_url, model_cache, max_upload_mb="2")
+    service = make_stack(tmp_path_factory.mktemp("stack"), database_url, model_cache, max_upload_mb="2",
+                         metrics_token=METRICS_TOKEN)
     try:
         service.start_api()
         service.start_worker()

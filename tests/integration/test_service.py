@@ -9,7 +9,7 @@ import pytest
 
 from workers.evaluation.scoring import error_rates
 
-from .conftest import wait_for_job
+from .conftest import METRICS_TOKEN, wait_for_job
 
 pytestmark = [pytest.mark.integration, pytest.mark.model]
 
@@ -213,10 +213,13 @@ def test_health_readiness_metrics_and_docs(stack, api_key):
         assert client.get("/healthz").json() == {"status": "ok"}
         ready = client.get("/readyz")
         assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "broker": "ok", "storage": "ok"}
-        metrics = client.get("/metrics").text
+        # Prometheus's token, not an API key.
+        assert client.get("/metrics").status_code == 401
+        metrics = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
         assert 'swescribe_jobs{status="completed"}' in metrics
         assert 'swescribe_queue_depth{queue="gpu"}' in metrics
         assert "swescribe_audio_processed_seconds_total" in metrics
         assert 'swescribe_stage_duration_seconds_total{stage="transcribe"}' in metrics
+        # The stack listens on 127.0.0.1: SWESCRIBE_PUBLIC_DOCS=auto serves the documentation.
         assert "/v1/jobs" in client.get("/openapi.json").json()["paths"]
         assert client.get("/docs").status_code == 200

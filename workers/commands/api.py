@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from functools import partial
+
 import click
 
 from workers.settings import get_settings
@@ -15,9 +18,18 @@ def api(host: str, port: int, migrate: bool) -> None:
     """Serve the HTTP API (FastAPI under uvicorn)."""
     import uvicorn
 
+    from app.exposure import UnsafeBind, check_bind
+    from app.main import create_app
     from workers.store.migrate import upgrade
 
     settings = get_settings()
+    try:
+        # Before migrating or binding: a refused start changes nothing.
+        check_bind(settings, host)
+    except UnsafeBind as e:
+        click.echo(f"swescribe api: not started: {e}", err=True)
+        sys.exit(2)
     if migrate:
         upgrade(settings.sqlalchemy_url)
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, log_level="info")
+    # The app is told its address: it decides whether the API documentation is public.
+    uvicorn.run(partial(create_app, settings, bind_host=host), factory=True, host=host, port=port, log_level="info")

@@ -32,6 +32,14 @@ def up(host: str, port: int, ingest_dir: Path | None) -> None:
     """Start the whole local stack: Redis if needed, a worker per queue, the API (and an ingest watcher)."""
     exit_unless_installed("the local stack (its transcription worker)", "worker")
     settings = get_settings()
+    from app.exposure import UnsafeBind, check_bind
+
+    try:
+        # The API would refuse to start; say so before Redis and the workers are started.
+        check_bind(settings, host)
+    except UnsafeBind as e:
+        click.echo(f"swescribe up: not started: {e}", err=True)
+        sys.exit(2)
     sys.exit(run_local_stack(settings, host, port, ingest_dir or settings.ingest_dir))
 
 
@@ -145,10 +153,13 @@ def _wait_ready(url: str, children: dict) -> bool:
 
 
 def _announce(settings: Settings, host: str, port: int, redis_url: str, key: str | None) -> None:
+    from app.exposure import docs_are_public
+
     base = f"http://{host}:{port}"
     auth = "" if settings.auth_disabled else ' -H "Authorization: Bearer $SWESCRIBE_KEY"'
+    docs = f"  (API docs: {base}/docs)" if docs_are_public(settings, host) else ""
     lines = [
-        f"swescribe is running at {base}  (API docs: {base}/docs)",
+        f"swescribe is running at {base}{docs}",
         # Passwords in either URL are shown as ***: the banner ends up in terminals and logs.
         f"  model {settings.asr_model}, database {url_for_display(settings.sqlalchemy_url)}, "
         f"broker {url_for_display(redis_url)}",
