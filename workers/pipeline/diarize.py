@@ -9,6 +9,7 @@ appearance.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from workers.pipeline.diarization_model import LoadedDiarizer
@@ -35,7 +36,7 @@ class DiarizeOptions:
     min_speakers: int | None = None
     max_speakers: int | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         problem = speaker_count_problem(self.num_speakers, self.min_speakers, self.max_speakers)
         if problem:
             raise ValueError(problem)
@@ -109,11 +110,14 @@ def diarization_from_tracks(
     return Diarization(turns=tuple(turns), speakers=speakers, model=model, seconds=round(seconds, 3))
 
 
-def _pyannote_hook(on_progress: ProgressHook):
+def _pyannote_hook(on_progress: ProgressHook) -> Callable[..., None]:
     """Adapt pyannote's hook(step, artifact, file=, total=, completed=) to a 0..1 hook."""
     hooks = {step: sub_range(on_progress, start, end) for step, (start, end) in _STEP_RANGES.items()}
 
-    def hook(step_name, step_artifact, file=None, total=None, completed=None):
+    # total and completed: items of the step (chunks, embeddings), when pyannote counts them.
+    def hook(
+        step_name: str, step_artifact: object, file: object = None, total: int | None = None, completed: int | None = None
+    ) -> None:
         report = hooks.get(step_name)
         if report is None:
             return

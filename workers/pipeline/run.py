@@ -58,7 +58,7 @@ def progress_by_stage(on_progress: ProgressHook, diarizing: bool) -> StageHook:
 
 def transcribe_file(
     model: LoadedModel,
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     options: TranscribeOptions = TranscribeOptions(),
     on_progress: ProgressHook = no_progress,
     diarization: DiarizationStep | None = None,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from workers.pipeline.asr_model import LoadedModel
 from workers.pipeline.guards import GuardOptions, apply_guards
@@ -16,6 +17,8 @@ from workers.transcript.types import SAMPLE_RATE_HZ, DecodedAudio, Segment, Tran
 # faster-whisper (the `worker` extra) is imported where it runs, after a model was loaded, so
 # the modules import on a host without it (the cpu worker).
 if TYPE_CHECKING:
+    from faster_whisper.transcribe import Segment as WhisperSegment
+    from faster_whisper.transcribe import TranscriptionInfo
     from faster_whisper.vad import VadOptions
 
 logger = logging.getLogger(__name__)
@@ -102,7 +105,8 @@ def transcribe(
     started = time.perf_counter()
     duration_s = audio.duration_s
     raw_segments: list[Segment] = []
-    language, info = options.language, None
+    language: str | None = options.language
+    info: TranscriptionInfo | None = None
     for start, end in piece_bounds(audio.samples, options.max_piece_s):
         offset_s = start / SAMPLE_RATE_HZ
         piece = DecodedAudio(samples=audio.samples[start:end], source=audio.source)
@@ -116,6 +120,7 @@ def transcribe(
                 on_progress(min((offset_s + segment.end) / duration_s, 1.0))
     segments = apply_guards(tuple(raw_segments), duration_s, options.guards)
     on_progress(1.0)
+    assert info is not None  # piece_bounds returns at least one piece, even for empty audio
     return Transcript(
         language=info.language,
         language_probability=round(float(info.language_probability), 4),
@@ -126,9 +131,9 @@ def transcribe(
     )
 
 
-def whisper_kwargs(options: TranscribeOptions) -> dict:
+def whisper_kwargs(options: TranscribeOptions) -> dict[str, Any]:
     """faster-whisper keyword arguments for `options` (shared with the plain-call benchmark)."""
-    kwargs = dict(
+    kwargs: dict[str, Any] = dict(
         language=options.language,
         beam_size=options.beam_size,
         word_timestamps=True,
@@ -150,9 +155,13 @@ def whisper_kwargs(options: TranscribeOptions) -> dict:
     return kwargs
 
 
-def _run_whisper(model: LoadedModel, audio: DecodedAudio, options: TranscribeOptions):
+def _run_whisper(
+    model: LoadedModel, audio: DecodedAudio, options: TranscribeOptions
+) -> tuple[Iterable[WhisperSegment], TranscriptionInfo]:
+    """faster-whisper's lazy segments (decoded as they are consumed) and what it detected."""
     from faster_whisper import BatchedInferencePipeline
 
+    output: tuple[Iterable[WhisperSegment], TranscriptionInfo]
     kwargs = whisper_kwargs(options)
     if options.batch_size > 1:
         if options.vad is None and audio.duration_s >= 30:
@@ -161,11 +170,13 @@ def _run_whisper(model: LoadedModel, audio: DecodedAudio, options: TranscribeOpt
                 {"start": float(t), "end": float(min(t + 30, audio.duration_s))}
                 for t in range(0, int(audio.duration_s + 0.999), 30)
             ]
-        return BatchedInferencePipeline(model.whisper).transcribe(audio.samples, **kwargs)
-    return model.whisper.transcribe(audio.samples, **kwargs)
+        output = BatchedInferencePipeline(model.whisper).transcribe(audio.samples, **kwargs)
+        return output
+    output = model.whisper.transcribe(audio.samples, **kwargs)
+    return output
 
 
-def _from_faster_whisper(segment, offset_s: float) -> Segment:
+def _from_faster_whisper(segment: WhisperSegment, offset_s: float) -> Segment:
     words = tuple(
         Word(
             start_s=round(offset_s + float(w.start), 3),

@@ -12,14 +12,21 @@ import gc
 import logging
 import os
 import struct
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import av
 import numpy as np
+import numpy.typing as npt
 
 from workers.transcript.errors import AudioDecodeError, AudioTooLong
 from workers.transcript.types import SAMPLE_RATE_HZ, DecodedAudio
+
+if TYPE_CHECKING:
+    from av.audio.frame import AudioFrame
+    from av.audio.stream import AudioStream
+    from av.container import InputContainer
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +40,7 @@ TRUNCATION_TOLERANCE_S = 0.5
 MIN_SAMPLE_RATE_HZ = 4000
 
 
-def decode_audio(path: str | os.PathLike, max_duration_s: float | None = None) -> DecodedAudio:
+def decode_audio(path: str | os.PathLike[str], max_duration_s: float | None = None) -> DecodedAudio:
     """Decode the first audio stream of `path`, downmixed and resampled to 16 kHz mono.
 
     Past `max_duration_s` (declared by the container, or reached while decoding) it raises
@@ -43,7 +50,18 @@ def decode_audio(path: str | os.PathLike, max_duration_s: float | None = None) -
     return DecodedAudio(samples=buffer.samples(), source=str(path))
 
 
-def _decode_into(path: str | os.PathLike, max_duration_s: float | None, make_sink):
+class _Sink(Protocol):
+    """Where _decode_into puts the decoded chunks; `size` counts the samples so far."""
+
+    size: int
+
+    def append(self, chunk: npt.NDArray[np.float32]) -> None: ...
+
+
+_SinkT = TypeVar("_SinkT", bound=_Sink)
+
+
+def _decode_into(path: str | os.PathLike[str], max_duration_s: float | None, make_sink: Callable[[float | None], _SinkT]) -> _SinkT:
     """Decode `path` into a sink (_SampleBuffer keeps the samples, _SampleCounter only counts
     them) with every check decode_audio makes; returns the sink."""
     source = str(path)
@@ -81,7 +99,7 @@ class _SampleCounter:
     def __init__(self, declared_s: float | None):
         self.size = 0
 
-    def append(self, chunk: np.ndarray) -> None:
+    def append(self, chunk: npt.NDArray[np.float32]) -> None:
         self.size += chunk.size
 
 
@@ -95,7 +113,7 @@ class _SampleBuffer:
         self.data = np.empty(expected, dtype=np.float32)
         self.size = 0
 
-    def append(self, chunk: np.ndarray) -> None:
+    def append(self, chunk: npt.NDArray[np.float32]) -> None:
         needed = self.size + chunk.size
         if needed > self.data.size:
             grown = np.empty(max(needed, 2 * self.data.size), dtype=np.float32)
@@ -104,7 +122,7 @@ class _SampleBuffer:
         self.data[self.size : needed] = chunk
         self.size = needed
 
-    def samples(self) -> np.ndarray:
+    def samples(self) -> npt.NDArray[np.float32]:
         """The samples, shape [n]; copied only when most of the buffer went unused."""
         if self.size < 0.9 * self.data.size:
             return self.data[: self.size].copy()
@@ -121,7 +139,7 @@ def _checked_size(file: Path, source: str) -> int:
 
 
 @contextlib.contextmanager
-def _open_audio(file: Path, source: str) -> Iterator[tuple]:
+def _open_audio(file: Path, source: str) -> Iterator[tuple[InputContainer, AudioStream, float | None]]:
     """Yield (container, its first audio stream, the duration it declares or None)."""
     try:
         container = av.open(source, mode="r", metadata_errors="ignore")
@@ -140,7 +158,7 @@ def _open_audio(file: Path, source: str) -> Iterator[tuple]:
         yield container, stream, declared_s
 
 
-def _decoded_chunks(container, stream, source: str) -> Iterator[np.ndarray]:
+def _decoded_chunks(container: InputContainer, stream: AudioStream, source: str) -> Iterator[npt.NDArray[np.float32]]:
     """The stream as float32 chunks of 16 kHz mono samples, shape [n] each, as they decode."""
     # Resample to s32, not flt: FFmpeg normalises its downmix matrix only for integer output,
     # so flt turned stereo into 0.707*(L+R), 3 dB louder than the source and beyond [-1, 1].
@@ -177,12 +195,12 @@ def _decoded_chunks(container, stream, source: str) -> Iterator[np.ndarray]:
 _FLOAT_FORMATS = frozenset({"flt", "fltp", "dbl", "dblp"})
 
 
-def _check_finite(frame, source: str) -> None:
+def _check_finite(frame: AudioFrame, source: str) -> None:
     if frame.format.name in _FLOAT_FORMATS and not np.all(np.isfinite(frame.to_ndarray())):
         raise AudioDecodeError(source, "the audio holds invalid (non-finite) samples")
 
 
-def _s32_to_float32(frame) -> np.ndarray:
+def _s32_to_float32(frame: AudioFrame) -> npt.NDArray[np.float32]:
     """A mono s32 frame as float32 samples in [-1, 1], shape [n_samples]."""
     return frame.to_ndarray().reshape(-1).astype(np.float32) * np.float32(1.0 / 2**31)
 
@@ -192,11 +210,11 @@ def _ffmpeg_reason(error: Exception) -> str:
     return getattr(error, "strerror", None) or str(error)
 
 
-def _declared_duration_s(container, stream) -> float | None:
+def _declared_duration_s(container: InputContainer, stream: AudioStream) -> float | None:
     if stream.duration is not None and stream.time_base is not None:
         return float(stream.duration * stream.time_base)
     if container.duration is not None:
-        return container.duration / av.time_base
+        return container.duration / av.time_base  # microseconds (av.time_base per second)
     return None
 
 
@@ -211,7 +229,9 @@ def _wav_declared_duration_s(file: Path) -> float | None:
         riff = f.read(12)
         if len(riff) < 12 or riff[:4] != b"RIFF" or riff[8:] != b"WAVE":
             return None
-        avg_bytes_per_s = 0
+        avg_bytes_per_s: int = 0
+        chunk_id: bytes
+        size: int  # bytes in the chunk, after its 8-byte header
         while len(header := f.read(8)) == 8:
             chunk_id, size = struct.unpack("<4sI", header)
             if chunk_id == b"data":
@@ -228,7 +248,7 @@ def _wav_declared_duration_s(file: Path) -> float | None:
     return None
 
 
-def probe_duration_s(path: str | os.PathLike) -> float | None:
+def probe_duration_s(path: str | os.PathLike[str]) -> float | None:
     """The duration a file declares, without decoding it (None when unknown or unreadable).
 
     Used for progress bars; decode_audio is what validates a file.
@@ -252,7 +272,7 @@ PROBE_END_MARGIN_S = 1.0
 PROBE_SEEK_SLACK_S = 10.0
 
 
-def probe_audio(path: str | os.PathLike, max_duration_s: float | None = None) -> float | None:
+def probe_audio(path: str | os.PathLike[str], max_duration_s: float | None = None) -> float | None:
     """Check cheaply that `path` holds decodable audio; return its duration if known.
 
     Small files are decoded whole but only counted, never kept: exact, constant memory, and at
@@ -277,12 +297,13 @@ def probe_audio(path: str | os.PathLike, max_duration_s: float | None = None) ->
     return declared_s
 
 
-def _decodes_a_frame_from(container, stream, min_time_s: float) -> bool:
+def _decodes_a_frame_from(container: InputContainer, stream: AudioStream, min_time_s: float) -> bool:
     """Whether a packet at or after `min_time_s` (within a few hundred packets) decodes."""
     for packet_index, packet in enumerate(container.demux(stream)):
         if packet_index >= PROBE_MAX_PACKETS:
             return False
-        if packet.size == 0 or (min_time_s > 0 and (packet.pts is None or packet.pts * stream.time_base < min_time_s)):
+        # time_base is not None when min_time_s > 0: only _reaches passes that, after dividing by it.
+        if packet.size == 0 or (min_time_s > 0 and (packet.pts is None or packet.pts * stream.time_base < min_time_s)):  # type: ignore[operator]
             continue
         try:
             if any(frame.samples > 0 for frame in packet.decode()):
@@ -292,7 +313,7 @@ def _decodes_a_frame_from(container, stream, min_time_s: float) -> bool:
     return False
 
 
-def _reaches(container, stream, time_s: float) -> bool:
+def _reaches(container: InputContainer, stream: AudioStream, time_s: float) -> bool:
     """Whether audio near `time_s` can be decoded: a cut-short file has nothing there.
 
     Seeking goes by the container's index or byte offsets, so this costs a few packets, not
@@ -300,7 +321,8 @@ def _reaches(container, stream, time_s: float) -> bool:
     full decode still catches them.
     """
     try:
-        container.seek(int(time_s / stream.time_base), stream=stream, any_frame=False, backward=True)
+        # A stream without a time base raises TypeError here: caught, like a failed seek.
+        container.seek(int(time_s / stream.time_base), stream=stream, any_frame=False, backward=True)  # type: ignore[operator]
     except (av.error.FFmpegError, OverflowError, ZeroDivisionError, TypeError):
         return True
     # A seek past the end of a cut file can silently leave the demuxer where it was, so the

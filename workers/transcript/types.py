@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 SAMPLE_RATE_HZ = 16_000
 
@@ -16,7 +17,7 @@ class DecodedAudio:
     samples: float32 array of shape [n_samples], mono, 16 kHz, range [-1, 1].
     """
 
-    samples: np.ndarray
+    samples: npt.NDArray[np.float32]
     source: str
 
     @property
