@@ -97,3 +97,90 @@ def _alive(pid: int) -> bool:
         return False
     stat = Path(f"/proc/{pid}/stat")
     return stat.exists() and stat.read_text().split()[2] != "Z"
+
+
+@pytest.mark.model
+def test_up_restarts_a_crashed_worker_and_resumes_a_job_cut_off_by_ctrl_c(tmp_path, model_cache, real_speech_entries):
+    # The staleness bound is far off: both jobs must come back because their worker is known
+    # dead, not because it went silent.
+    env = {
+        **os.environ, "SWESCRIBE_DATA_DIR": str(tmp_path / "data"), "SWESCRIBE_MODEL_CACHE_DIR": str(model_cache),
+        "SWESCRIBE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "SWESCRIBE_ASR_CPU_THREADS": "2",
+        "SWESCRIBE_AUTH_DISABLED": "1", "SWESCRIBE_JOB_STALE_AFTER_S": "600", "SWESCRIBE_RECONCILE_INTERVAL_S": "1",
+        "SWESCRIBE_LLM_BASE_URL": "http://127.0.0.1:9/v1",  # no embedded LLM: not needed here
+    }
+    env.pop("SWESCRIBE_DATABASE_URL", None)
+    recording = _long_recording(tmp_path, real_speech_entries)
+    port = free_port()
+    up = _start_up(env, port, tmp_path / "up1.log")
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            crashed = _upload(client, recording)
+            _wait(client, crashed, lambda j: j["progress"] >= 0.1, 120)
+            os.kill(_child_running(up.pid, "--queues gpu"), signal.SIGKILL)
+            job, _ = wait_for_job(client, crashed, timeout_s=240)
+            assert (job["status"], job["attempts"]) == ("completed", 2), job
+            assert "restarting worker-gpu" in (tmp_path / "up1.log").read_text()
+
+            cut_off = _upload(client, recording)
+            _wait(client, cut_off, lambda j: j["progress"] >= 0.1, 120)
+        os.killpg(up.pid, signal.SIGINT)
+        assert up.wait(timeout=60) == 0
+    finally:
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)
+
+    up = _start_up(env, port, tmp_path / "up2.log")
+    try:
+        started = time.monotonic()
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            _wait(client, cut_off, lambda j: j["attempts"] == 2, 60)
+            assert time.monotonic() - started < 60, "resumed at once, not after the staleness bound"
+            job, _ = wait_for_job(client, cut_off, timeout_s=240)
+            assert (job["status"], job["attempts"]) == ("completed", 2), job
+        os.killpg(up.pid, signal.SIGINT)
+        assert up.wait(timeout=60) == 0
+    finally:
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)
+
+
+def _long_recording(tmp_path: Path, entries: list[dict]) -> Path:
+    import numpy as np
+
+    from tests.audio_factory import write_audio
+    from workers.transcript.audio import decode_audio
+
+    pause = np.zeros(8000, dtype=np.float32)
+    parts = [part for e in entries for part in (decode_audio(e["path"]).samples, pause)]
+    return write_audio(tmp_path / "samtal.flac", np.concatenate(parts)[np.newaxis, :], 16000, "flac", "flac")
+
+
+def _start_up(env: dict, port: int, log_path: Path) -> subprocess.Popen:
+    with open(log_path, "wb") as log:
+        up = subprocess.Popen([sys.executable, "-m", "workers.commands.cli", "up", "--port", str(port)], env=env,
+                              cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while "swescribe is running" not in log_path.read_text(errors="replace"):
+        assert up.poll() is None and time.monotonic() < deadline, log_path.read_text()[-3000:]
+        time.sleep(0.3)
+    return up
+
+
+def _upload(client: httpx.Client, path: Path) -> str:
+    response = client.post("/v1/jobs", files={"file": (path.name, path.read_bytes())})
+    assert response.status_code == 202, response.text
+    return response.json()["id"]
+
+
+def _wait(client: httpx.Client, job_id: str, done, timeout_s: float) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while not done(job := client.get(f"/v1/jobs/{job_id}").json()):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+    return job
+
+
+def _child_running(pid: int, words: str) -> int:
+    out = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return next(int(line.split()[0]) for line in out.splitlines() if words in line)

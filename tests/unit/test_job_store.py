@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import math
 import subprocess
 import sys
 from datetime import timedelta
@@ -11,9 +12,9 @@ import pytest
 from sqlalchemy import inspect, text, update
 
 from tests.integration.stack import scratch_database
-from workers.store import jobs
 from workers.runners.liveness import current_worker
 from workers.runners.reconcile import ReconcileOptions, reconcile
+from workers.store import jobs
 from workers.store.db import Job, get_engine, new_id, session_factory, utcnow
 from workers.store.keys import create_key, find_key
 from workers.store.migrate import upgrade
@@ -149,7 +150,7 @@ def test_a_queued_job_is_sent_again_by_one_caller_only(sessions):
     with sessions() as session:
         session.execute(update(Job).where(Job.id == job.id).values(enqueued_at=utcnow() - timedelta(seconds=600)))
         session.commit()
-    assert jobs.queued_before(sessions, cutoff) == [job.id]
+    assert [job_id for job_id, _ in jobs.queued_before(sessions, cutoff)] == [job.id]
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         claims = list(pool.map(lambda _: jobs.mark_sent(sessions, job.id, cutoff), range(4)))
     assert sum(claims) == 1 and jobs.queued_before(sessions, cutoff) == []
@@ -157,7 +158,8 @@ def test_a_queued_job_is_sent_again_by_one_caller_only(sessions):
 
 def _reconcile(sessions, in_broker=(), stale_after_s=60.0, resend_after_s=60.0):
     sent: list[str] = []
-    result = reconcile(sessions, sent.append, lambda: set(in_broker), ReconcileOptions(stale_after_s, resend_after_s))
+    waiting = {job_id: math.inf for job_id in in_broker}
+    result = reconcile(sessions, sent.append, lambda: waiting, ReconcileOptions(stale_after_s, resend_after_s))
     return result, sent
 
 
@@ -204,3 +206,16 @@ def test_the_liveness_migration_keeps_rows_from_before_it(database_url):
     assert (old.worker, old.heartbeat_at, old.enqueued_at) == (None, None, None)
     result, sent = _reconcile(sessions)
     assert result.taken_back == sent == ["old1"], "silent since it started, two hours ago"
+
+
+def test_a_message_a_dead_worker_still_holds_does_not_count(sessions):
+    job, _ = jobs.create_job(sessions, new_job(), new_id())
+    jobs.start_attempt(sessions, job.id, "elsewhere/pid:[1]/7")
+    _silence(sessions, job.id, 300)
+    held_since = (utcnow() - timedelta(seconds=400)).timestamp()  # delivered to the worker that died
+    sent: list[str] = []
+    options = ReconcileOptions(stale_after_s=60, resend_after_s=0)
+    assert reconcile(sessions, sent.append, lambda: {job.id: held_since}, options).taken_back == [job.id]
+    assert reconcile(sessions, sent.append, lambda: {job.id: held_since}, options).resent == [job.id]
+    later = utcnow().timestamp() + 1  # the re-sent message, now held by a live worker
+    assert reconcile(sessions, sent.append, lambda: {job.id: later}, options).resent == []

@@ -6,6 +6,7 @@ The database and broker code is imported inside the functions that use it, so `s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -21,6 +22,10 @@ from workers.settings import Settings, get_settings, url_for_display
 
 READY_TIMEOUT_S = 60
 STOP_GRACE_S = 15
+# A child that crashes this many times within the window is not restarted again.
+CRASHES_ALLOWED = 5
+CRASH_WINDOW_S = 300
+RESTART_BACKOFF_MAX_S = 30
 
 
 @click.command()
@@ -61,7 +66,7 @@ def run_local_stack(settings: Settings, host: str, port: int, ingest_dir: Path |
     upgrade(settings.sqlalchemy_url)
     key = _first_key(settings)
     try:
-        broker = ensure_redis(settings.redis_url, settings.data_dir / "logs" / "redis.log")
+        broker = ensure_redis(settings.redis_url, settings.data_dir / "logs" / "redis.log", settings.data_dir / "redis")
     except RuntimeError as e:
         click.echo(f"swescribe: {e}", err=True)
         return 1
@@ -71,18 +76,23 @@ def run_local_stack(settings: Settings, host: str, port: int, ingest_dir: Path |
         from workers.summary.configured import embedded_settings_env
 
         env.update(embedded_settings_env(llm.base_url))
+    broker_settings = settings.model_copy(update={"redis_url": broker.url})
+    # Jobs the last run left running (its workers are gone now) or whose tasks the broker lost
+    # are queued again before any worker starts, so they resume at once.
+    _reconcile(broker_settings, resend_after_s=0)
     command = [sys.executable, "-m", "workers.commands.cli"]
-    children = {
-        "worker-gpu": subprocess.Popen([*command, "worker", "--queues", "gpu", "--name", "gpu@%h"], env=env),
+    commands = {
+        "worker-gpu": [*command, "worker", "--queues", "gpu", "--name", "gpu@%h"],
         # Two processes, so webhooks never wait behind a summary; summaries on the embedded
         # model take turns (SWESCRIBE_LLM_ONE_AT_A_TIME).
-        "worker-cpu": subprocess.Popen([*command, "worker", "--queues", "cpu", "--concurrency", "2", "--name", "cpu@%h"], env=env),
-        "api": subprocess.Popen([*command, "api", "--host", host, "--port", str(port), "--no-migrate"], env=env),
+        "worker-cpu": [*command, "worker", "--queues", "cpu", "--concurrency", "2", "--name", "cpu@%h"],
+        "api": [*command, "api", "--host", host, "--port", str(port), "--no-migrate"],
     }
-    if llm is not None:
-        children["llm"] = llm.process
     if ingest_dir is not None:
-        children["ingest"] = subprocess.Popen([*command, "ingest", str(ingest_dir), "--watch"], env=env)
+        commands["ingest"] = [*command, "ingest", str(ingest_dir), "--watch"]
+    children = {name: Child(name, argv, env) for name, argv in commands.items()}
+    if llm is not None:
+        children["llm"] = Child("llm", None, env, llm.process)
     stopping = False
 
     def stop(_signum=None, _frame=None):
@@ -98,16 +108,83 @@ def run_local_stack(settings: Settings, host: str, port: int, ingest_dir: Path |
             summaries = f"embedded model at {llm.base_url} (log {llm.log_path})" if llm else configured
             click.echo(f"  summaries (summarize=true): {summaries}", err=True)
         while not stopping:
-            exited = [name for name, child in children.items() if child.poll() is not None]
-            if exited:
-                click.echo(f"swescribe: {', '.join(exited)} stopped unexpectedly; stopping the stack", err=True)
+            gave_up = _supervise(children)
+            if gave_up:
+                click.echo(gave_up, err=True)
                 return 1
             time.sleep(0.5)
         return 0
     finally:
         _stop_all(children.values())
+        # The workers are gone: a job one of them held goes back to queued now, its task into
+        # the (persistent) broker, so the next start picks it up at once.
+        _reconcile(broker_settings, resend_after_s=None)
         broker.stop()
         click.echo("swescribe: stopped", err=True)
+
+
+class Child:
+    """A process of the stack, started again when it crashes; `argv` None: not restartable
+    (the embedded LLM server, whose address the workers were given)."""
+
+    def __init__(self, name: str, argv: list[str] | None, env: dict, process: subprocess.Popen | None = None):
+        self.name, self.argv, self.env = name, argv, env
+        # Its own process group, so Ctrl-C reaches `up` alone, which stops the children in order,
+        # and a stop can end a worker's pool processes with it.
+        self.process = process or subprocess.Popen(argv, env=env, start_new_session=True)
+        self.crashes: list[float] = []
+        self.restart_at: float | None = None
+
+    def exited(self) -> bool:
+        return self.restart_at is None and self.process.poll() is not None
+
+    def restart(self) -> None:
+        self.process = subprocess.Popen(self.argv, env=self.env, start_new_session=True)
+        self.restart_at = None
+
+
+def _supervise(children: dict[str, Child]) -> str | None:
+    """Restart crashed children after a backoff; the reason to stop the stack when one keeps
+    crashing (or one that cannot be restarted stopped), else None."""
+    now = time.monotonic()
+    for name, child in list(children.items()):
+        if child.restart_at is not None:
+            if now >= child.restart_at:
+                click.echo(f"swescribe: restarting {name}", err=True)
+                child.restart()
+            continue
+        if not child.exited():
+            continue
+        if child.argv is None:
+            click.echo(f"swescribe: {name} stopped (exit {child.process.returncode}); summaries will fail until the "
+                       "next start", err=True)
+            del children[name]
+            continue
+        child.crashes = [t for t in child.crashes if now - t < CRASH_WINDOW_S] + [now]
+        if len(child.crashes) >= CRASHES_ALLOWED:
+            return (f"swescribe: {name} crashed {len(child.crashes)} times within {CRASH_WINDOW_S // 60} minutes "
+                    f"(last exit {child.process.returncode}); stopping the stack. Its output is above.")
+        delay_s = min(RESTART_BACKOFF_MAX_S, 2 ** (len(child.crashes) - 1))
+        click.echo(f"swescribe: {name} stopped unexpectedly (exit {child.process.returncode}); "
+                   f"restarting it in {delay_s} s", err=True)
+        child.restart_at = now + delay_s
+    return None
+
+
+def _reconcile(settings: Settings, resend_after_s: float | None) -> None:
+    """One reconciler pass from `up` itself (the cpu worker runs it on a schedule)."""
+    from workers.tasks.celery_app import make_celery
+    from workers.tasks.names import GPU_QUEUE, TRANSCRIBE_TASK
+    from workers.tasks.reconcile import reconcile_once
+
+    celery = make_celery(settings)
+    try:
+        reconcile_once(settings, lambda job_id: celery.send_task(TRANSCRIBE_TASK, args=[job_id], queue=GPU_QUEUE),
+                       resend_after_s)
+    except Exception as e:  # noqa: BLE001 - the cpu worker's reconciler tries again on its schedule
+        click.echo(f"swescribe: could not check for interrupted jobs: {e}", err=True)
+    finally:
+        celery.close()
 
 
 def _start_embedded_llm(settings: Settings):
@@ -139,10 +216,10 @@ def _first_key(settings: Settings) -> str | None:
     return key
 
 
-def _wait_ready(url: str, children: dict) -> bool:
+def _wait_ready(url: str, children: dict[str, Child]) -> bool:
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
-        if any(child.poll() is not None for child in children.values()):
+        if any(child.exited() for child in children.values()):
             return False
         try:
             with urllib.request.urlopen(url, timeout=1):
@@ -172,19 +249,31 @@ def _announce(settings: Settings, host: str, port: int, redis_url: str, key: str
     lines += [
         f"  curl{auth} -F file=@recording.wav {base}/v1/jobs",
         f"  curl{auth} {base}/v1/jobs/<id>/transcript?format=txt",
-        "Ctrl-C stops everything.",
+        "Ctrl-C stops everything; a job cut off resumes at the next start.",
     ]
     click.echo("\n".join(lines), err=True)
 
 
 def _stop_all(children) -> None:
+    """SIGTERM, but a cold shutdown (SIGQUIT) for the gpu worker: a transcription can run for
+    hours, so Ctrl-C hands its job back (queued again by the reconciler pass that follows) rather
+    than wait for it. Then SIGKILL to each child's whole process group (pool processes too)."""
     for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
+        if child.process.poll() is None:
+            child.process.send_signal(signal.SIGQUIT if child.name == "worker-gpu" else signal.SIGTERM)
     deadline = time.monotonic() + STOP_GRACE_S
     for child in children:
-        try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        _kill_group(child.process)
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    try:
+        if os.getpgid(process.pid) == process.pid:
+            os.killpg(process.pid, signal.SIGKILL)
+        elif process.poll() is None:
+            process.kill()
+    except ProcessLookupError:
+        pass
+    process.wait()

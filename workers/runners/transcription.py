@@ -13,26 +13,25 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable
 
 from sqlalchemy.orm import sessionmaker
 
-from workers.store import jobs
-from workers.store.db import Job, SummaryStatus
-from workers.transcript.languages import parse_language
 from workers.intake.options import JobOptions
-from workers.runners.liveness import abandoned, current_worker
-from workers.runners.configured_models import load_configured_diarizer, load_configured_model
-from workers.transcript.errors import AudioDecodeError, PermanentError
-from workers.transcript.formats import to_json
 from workers.pipeline.diarize import DiarizeOptions
 from workers.pipeline.progress import ProgressHook, sub_range
 from workers.pipeline.run import DiarizationStep, StageHook, progress_by_stage, transcribe_file
 from workers.pipeline.transcribe import TranscribeOptions
+from workers.runners.configured_models import load_configured_diarizer, load_configured_model
+from workers.runners.liveness import abandoned, current_worker
 from workers.settings import Settings
+from workers.store import jobs
+from workers.store.db import Job, SummaryStatus
 from workers.store.storage import Storage
+from workers.transcript.errors import AudioDecodeError, PermanentError
+from workers.transcript.formats import to_json
+from workers.transcript.languages import parse_language
 from workers.webhooks.notify import notify_job_finished
 
 logger = logging.getLogger(__name__)

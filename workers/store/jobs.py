@@ -11,7 +11,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from workers.store.db import Job, JobStatus, SummaryStatus, utcnow
+from workers.store.db import Job, JobStatus, SummaryStatus, as_utc, utcnow
 
 FINISHED = (JobStatus.completed, JobStatus.failed)
 
@@ -177,13 +177,12 @@ def requeue_lost(sessions: sessionmaker, job: Job, silent_since: datetime | None
         return bool(result.rowcount)
 
 
-def queued_before(sessions: sessionmaker, sent_before: datetime) -> list[str]:
-    """Ids of queued jobs whose task was last sent (or due) before `sent_before`."""
+def queued_before(sessions: sessionmaker, sent_before: datetime) -> list[tuple[str, datetime]]:
+    """(id, last sending) of queued jobs whose task was last sent (or due) before `sent_before`."""
+    sent = func.coalesce(Job.enqueued_at, Job.created_at)
     with sessions() as session:
-        return list(session.scalars(
-            select(Job.id).where(Job.status == JobStatus.queued,
-                                 func.coalesce(Job.enqueued_at, Job.created_at) < sent_before)
-        ))
+        rows = session.execute(select(Job.id, sent).where(Job.status == JobStatus.queued, sent < sent_before))
+        return [(job_id, as_utc(at)) for job_id, at in rows]
 
 
 def mark_sent(sessions: sessionmaker, job_id: str, sent_before: datetime) -> bool:

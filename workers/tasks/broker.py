@@ -1,4 +1,4 @@
-"""What the Redis broker holds: the job ids that have a transcription message in it.
+"""What the Redis broker holds: the jobs that have a transcription message in it, and since when.
 
 Celery has no API that lists a queue's waiting messages, so this reads kombu's Redis layout
 (stable across kombu 4 and 5): each queue is a list named after it (priority levels in lists
@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import math
 
 import redis
 from kombu.transport.redis import PRIORITY_STEPS, Channel
@@ -21,16 +22,27 @@ logger = logging.getLogger(__name__)
 TIMEOUT_S = 5.0
 
 
-def transcription_job_ids(redis_url: str, queue: str = GPU_QUEUE) -> set[str]:
-    """Job ids with a transcription message waiting in `queue` or held by a worker."""
+def transcription_messages(redis_url: str, queue: str = GPU_QUEUE) -> dict[str, float]:
+    """Job id -> when its newest transcription message got where it is, in epoch seconds:
+    infinity for one waiting in `queue`, the delivery time for one held by a worker (a dead
+    worker's message stays held until the visibility timeout, so the caller compares it with
+    the job's last sending)."""
     client = redis.Redis.from_url(redis_url, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S)
     try:
         lists = [queue, *(f"{queue}{Channel.sep}{step}" for step in PRIORITY_STEPS if step)]
-        messages = [raw for name in lists for raw in client.lrange(name, 0, -1)]
-        held = [_first(raw) for raw in client.hvals(Channel.unacked_key)]
+        waiting = [raw for name in lists for raw in client.lrange(name, 0, -1)]
+        held = client.hgetall(Channel.unacked_key)
+        delivered = dict(client.zrange(Channel.unacked_index_key, 0, -1, withscores=True))
     finally:
         client.close()
-    return {job_id for raw in [*messages, *held] if (job_id := _job_id(raw)) is not None}
+    found: dict[str, float] = {}
+    for tag, raw in held.items():
+        if (job_id := _job_id(_first(raw))) is not None:
+            found[job_id] = max(found.get(job_id, 0.0), delivered.get(tag, 0.0))
+    for raw in waiting:
+        if (job_id := _job_id(raw)) is not None:
+            found[job_id] = math.inf
+    return found
 
 
 def _first(raw: bytes) -> bytes | dict | None:

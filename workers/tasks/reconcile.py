@@ -7,10 +7,10 @@ import logging
 import threading
 from collections.abc import Callable
 
-from workers.runners.reconcile import ReconcileOptions, Reconciled, reconcile
+from workers.runners.reconcile import Reconciled, ReconcileOptions, reconcile
 from workers.settings import Settings
 from workers.store.db import session_factory
-from workers.tasks.broker import transcription_job_ids
+from workers.tasks.broker import transcription_messages
 from workers.tasks.celery_app import app
 from workers.tasks.names import GPU_QUEUE, TRANSCRIBE_TASK
 
@@ -30,7 +30,7 @@ def reconcile_once(settings: Settings, send: Callable[[str], None] = send_transc
         resend_after_s=settings.job_stale_after_s if resend_after_s is None else resend_after_s,
     )
     return reconcile(session_factory(settings.sqlalchemy_url), send,
-                     lambda: transcription_job_ids(settings.redis_url), options)
+                     lambda: transcription_messages(settings.redis_url), options)
 
 
 def start_reconciler(settings: Settings) -> threading.Thread:
