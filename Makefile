@@ -44,10 +44,14 @@ lint: install
 
 # mypy first: a type error fails in seconds, before the suite runs.
 test: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest
 
 test-fast: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest -m "not model and not diarization and not accuracy and not integration and not llm"
 

@@ -8,13 +8,12 @@ from celery import Celery
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import sessionmaker
 
+from app.errors import ApiError
 from workers.intake.submit import Intake
-from workers.store.keys import find_key
 from workers.settings import Settings
+from workers.store.keys import find_key
 from workers.store.storage import Storage
 from workers.tasks.names import GPU_QUEUE, TRANSCRIBE_TASK
-
-from app.errors import ApiError
 
 LOCAL_OWNER = "local"
 
@@ -54,9 +53,7 @@ def get_intake(sessions: SessionsDep, storage: StorageDep, celery: CeleryDep) ->
 IntakeDep = Annotated[Intake, Depends(get_intake)]
 
 
-def get_owner(
-    settings: SettingsDep, sessions: SessionsDep, authorization: Annotated[str | None, Header()] = None
-) -> str:
+def get_owner(settings: SettingsDep, sessions: SessionsDep, authorization: Annotated[str | None, Header()] = None) -> str:
     """The caller's identity: its API key id, or "local" when auth is switched off."""
     if settings.auth_disabled:
         return LOCAL_OWNER

@@ -19,10 +19,9 @@ from typing import Annotated
 
 from fastapi import Depends, Header
 
-from workers.settings import Settings
-
 from app.deps import SettingsDep
 from app.errors import ApiError
+from workers.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +75,8 @@ def warn_if_open(settings: Settings, bind_host: str | None) -> None:
     else:
         logger.warning(
             "API keys are off (SWESCRIBE_AUTH_DISABLED=1) on %s, allowed by SWESCRIBE_AUTH_DISABLED_ALLOW_REMOTE=1: "
-            "anyone who reaches this address sees and deletes every job", bind_host,
+            "anyone who reaches this address sees and deletes every job",
+            bind_host,
         )
 
 
@@ -99,7 +99,8 @@ def require_metrics_access(settings: SettingsDep, authorization: Annotated[str |
         if settings.auth_disabled:
             return  # the whole API is open to its callers: the counts are no secret from them
         raise ApiError(
-            403, "metrics_disabled",
+            403,
+            "metrics_disabled",
             "metrics are off: set SWESCRIBE_METRICS_TOKEN on the server and scrape with Authorization: Bearer <token>",
         )
     sent = ""
@@ -108,7 +109,9 @@ def require_metrics_access(settings: SettingsDep, authorization: Annotated[str |
     # compare_digest: the time taken does not tell how much of a guess was right.
     if not hmac.compare_digest(sent.encode("utf-8"), expected.encode("utf-8")):
         raise ApiError(
-            401, "unauthorized", "send the metrics token: Authorization: Bearer <SWESCRIBE_METRICS_TOKEN>",
+            401,
+            "unauthorized",
+            "send the metrics token: Authorization: Bearer <SWESCRIBE_METRICS_TOKEN>",
             {"WWW-Authenticate": "Bearer"},
         )
 

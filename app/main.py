@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from workers.tasks.celery_app import make_celery
-from workers.store.db import session_factory
-from workers.settings import Settings, get_settings
-from workers.store.storage import storage_from_settings
-
 from app.errors import install_error_handlers
 from app.exposure import check_bind, docs_are_public, warn_if_open
 from app.routes import health, jobs, openai_compat, webhooks
+from workers.settings import Settings, get_settings
+from workers.store.db import session_factory
+from workers.store.storage import storage_from_settings
+from workers.tasks.celery_app import make_celery
 
 
 def create_app(settings: Settings | None = None, bind_host: str | None = None) -> FastAPI:

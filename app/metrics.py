@@ -14,8 +14,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from workers.tasks.names import CPU_QUEUE, GPU_QUEUE
 from workers.store.db import Job, JobStatus
+from workers.tasks.names import CPU_QUEUE, GPU_QUEUE
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,9 @@ class JobMetricsCollector:
     def collect(self):
         by_status = GaugeMetricFamily("swescribe_jobs", "Jobs by status", labels=["status"])
         audio = CounterMetricFamily("swescribe_audio_processed_seconds", "Seconds of audio in completed jobs")
-        stages = CounterMetricFamily("swescribe_stage_duration_seconds", "Time spent per pipeline stage, completed jobs", labels=["stage"])
+        stages = CounterMetricFamily(
+            "swescribe_stage_duration_seconds", "Time spent per pipeline stage, completed jobs", labels=["stage"]
+        )
         with self.sessions() as session:
             rows = session.execute(select(Job.status, Job.duration_s, Job.timings_s)).all()
         counts = {s.value: 0 for s in JobStatus}

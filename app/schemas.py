@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from workers.store.db import DeliveryStatus, Job, JobStatus, SummaryStatus, as_utc
 
+
 class ErrorPublic(BaseModel):
     code: str
     message: str
@@ -42,20 +43,30 @@ class JobPublic(BaseModel):
     finished_at: datetime | None
 
     @classmethod
-    def from_job(cls, job: Job) -> "JobPublic":
+    def from_job(cls, job: Job) -> JobPublic:
         processing_s = sum(v for k, v in (job.timings_s or {}).items() if k != "load_model")
         rtf = round(processing_s / job.duration_s, 4) if job.duration_s and processing_s else None
         return cls(
-            id=job.id, status=job.status, stage=job.stage, progress=job.progress, options=job.options,
+            id=job.id,
+            status=job.status,
+            stage=job.stage,
+            progress=job.progress,
+            options=job.options,
             file=FilePublic(name=job.filename, size_bytes=job.audio_size_bytes, sha256=job.audio_sha256),
-            duration_s=job.duration_s, timings_s=job.timings_s or {}, real_time_factor=rtf, attempts=job.attempts,
+            duration_s=job.duration_s,
+            timings_s=job.timings_s or {},
+            real_time_factor=rtf,
+            attempts=job.attempts,
             error=ErrorPublic(code=job.error_code, message=job.error_message or "") if job.error_code else None,
             summary=SummaryStatePublic(
                 status=job.summary_status or SummaryStatus.none,
                 error=ErrorPublic(code=job.summary_error_code, message=job.summary_error or "")
-                if job.summary_status == SummaryStatus.failed and job.summary_error_code else None,
+                if job.summary_status == SummaryStatus.failed and job.summary_error_code
+                else None,
             ),
-            created_at=as_utc(job.created_at), started_at=as_utc(job.started_at), finished_at=as_utc(job.finished_at),
+            created_at=as_utc(job.created_at),
+            started_at=as_utc(job.started_at),
+            finished_at=as_utc(job.finished_at),
         )
 
 
@@ -67,7 +78,9 @@ class JobList(BaseModel):
 
 
 class WebhookEndpointUpdate(BaseModel):
-    url: str | None = Field(default=None, max_length=2000, description="Default URL for this key's job events; null: per-job URLs only.")
+    url: str | None = Field(
+        default=None, max_length=2000, description="Default URL for this key's job events; null: per-job URLs only."
+    )
 
 
 class WebhookEndpointPublic(BaseModel):

@@ -17,15 +17,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
+from app.errors import ApiError
 from workers.intake.options import JobOptions
 from workers.intake.submit import IdempotencyConflict, Intake, QueueUnavailable, Recording, remove_job, submit
+from workers.settings import Settings
 from workers.store.db import Job
+from workers.store.storage import StorageError, TooLarge
 from workers.transcript.audio import probe_audio
 from workers.transcript.errors import AudioDecodeError, AudioTooLong
-from workers.settings import Settings
-from workers.store.storage import StorageError, TooLarge
-
-from app.errors import ApiError
 
 CHUNK_BYTES = 1024 * 1024
 # Multipart framing and small fields on top of the file itself.
@@ -54,11 +53,14 @@ def multipart_openapi(required: list[str], properties: dict[str, dict]) -> dict:
 def _too_large(settings: Settings) -> ApiError:
     # Connection: close, because the client may still be sending: without it the server would
     # go on reading (and dropping) the rest of the body to keep the connection for a next request.
-    return ApiError(413, "upload_too_large", f"the upload exceeds the limit of {settings.max_upload_mb} MiB",
-                    {"Connection": "close"})
+    return ApiError(
+        413, "upload_too_large", f"the upload exceeds the limit of {settings.max_upload_mb} MiB", {"Connection": "close"}
+    )
 
 
-async def receive_upload(request: Request, settings: Settings, allowed_fields: set[str], file_field: str = "file") -> ReceivedUpload:
+async def receive_upload(
+    request: Request, settings: Settings, allowed_fields: set[str], file_field: str = "file"
+) -> ReceivedUpload:
     """Parse the multipart body, copy the file to a temporary file and probe it.
 
     The body is counted as it arrives: past the limit plus the multipart allowance the request
@@ -82,8 +84,9 @@ async def receive_upload(request: Request, settings: Settings, allowed_fields: s
         await form.close()
 
 
-async def _receive_form(form: FormData, settings: Settings, allowed_fields: set[str], file_field: str,
-                        max_bytes: int) -> ReceivedUpload:
+async def _receive_form(
+    form: FormData, settings: Settings, allowed_fields: set[str], file_field: str, max_bytes: int
+) -> ReceivedUpload:
     upload = form.get(file_field)
     if not isinstance(upload, UploadFile):
         raise ApiError(400, "missing_file", f"the '{file_field}' field with the recording is missing")
@@ -163,15 +166,26 @@ def _copy_limited(upload: UploadFile, fd: int, max_bytes: int) -> int | None:
 
 
 def store_and_enqueue(
-    upload: ReceivedUpload, *, owner: str, options: JobOptions, idempotency_key: str | None,
-    settings: Settings, intake: Intake,
+    upload: ReceivedUpload,
+    *,
+    owner: str,
+    options: JobOptions,
+    idempotency_key: str | None,
+    settings: Settings,
+    intake: Intake,
 ) -> tuple[Job, bool]:
     """Submit the received upload as a job; returns (job, created). Storage and broker
     failures become 413/503 with nothing left stored."""
     recording = Recording(upload.path, upload.filename, upload.duration_s)
     try:
-        return submit(intake, recording, owner=owner, options=options, idempotency_key=idempotency_key,
-                      max_bytes=settings.max_upload_mb * 1024 * 1024)
+        return submit(
+            intake,
+            recording,
+            owner=owner,
+            options=options,
+            idempotency_key=idempotency_key,
+            max_bytes=settings.max_upload_mb * 1024 * 1024,
+        )
     except TooLarge as e:
         raise _too_large(settings) from e
     except StorageError as e:

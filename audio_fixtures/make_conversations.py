@@ -140,10 +140,45 @@ def utterance(voice: Voice, text: str, tmp: Path, index: int) -> np.ndarray:
     """One turn as float32 mono at 16 kHz, silence trimmed at both ends so that the RTTM
     times are where the voice really is."""
     raw, out = tmp / f"{index}_raw.wav", tmp / f"{index}.wav"
-    run(["espeak-ng", "-b", "1", "-v", voice.espeak_voice, "-p", str(voice.pitch), "-s", str(voice.speed_wpm), "-w", str(raw), text])
+    run(
+        [
+            "espeak-ng",
+            "-b",
+            "1",
+            "-v",
+            voice.espeak_voice,
+            "-p",
+            str(voice.pitch),
+            "-s",
+            str(voice.speed_wpm),
+            "-w",
+            str(raw),
+            text,
+        ]
+    )
     trim = "silence 1 0.02 0.5% reverse silence 1 0.02 0.5% reverse"
-    run(["sox", "-R", "-D", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(out), "gain", "-6", "rate", "-v", "16k",
-         *voice.sox.split(), *trim.split()])
+    run(
+        [
+            "sox",
+            "-R",
+            "-D",
+            str(raw),
+            "-r",
+            str(SAMPLE_RATE),
+            "-c",
+            "1",
+            "-b",
+            "16",
+            str(out),
+            "gain",
+            "-6",
+            "rate",
+            "-v",
+            "16k",
+            *voice.sox.split(),
+            *trim.split(),
+        ]
+    )
     samples, rate = sf.read(out, dtype="float32")
     assert rate == SAMPLE_RATE
     return samples
@@ -158,7 +193,9 @@ def build(conversation_id: str, spec: dict, tmp: Path) -> dict:
         samples = utterance(VOICES[speaker], text, tmp, index)
         cursor += round(pause_s * SAMPLE_RATE)
         pieces.append((cursor, speaker, samples))
-        turns.append({"speaker": speaker, "text": text, "start_s": cursor / SAMPLE_RATE, "end_s": (cursor + len(samples)) / SAMPLE_RATE})
+        turns.append(
+            {"speaker": speaker, "text": text, "start_s": cursor / SAMPLE_RATE, "end_s": (cursor + len(samples)) / SAMPLE_RATE}
+        )
         cursor += len(samples)
     mix = np.zeros((cursor + round(LEAD_IN_S * SAMPLE_RATE), channels), dtype=np.float32)
     for start, speaker, samples in pieces:
@@ -167,10 +204,12 @@ def build(conversation_id: str, spec: dict, tmp: Path) -> dict:
     audio_path = OUT_DIR / f"{conversation_id}.flac"
     sf.write(audio_path, mix if channels == 2 else mix[:, 0], SAMPLE_RATE, subtype="PCM_16", format="FLAC")
     rttm_path = OUT_DIR / f"{conversation_id}.rttm"
-    rttm_path.write_text("".join(
-        f"SPEAKER {conversation_id} 1 {t['start_s']:.3f} {t['end_s'] - t['start_s']:.3f} <NA> <NA> {t['speaker']} <NA> <NA>\n"
-        for t in turns
-    ))
+    rttm_path.write_text(
+        "".join(
+            f"SPEAKER {conversation_id} 1 {t['start_s']:.3f} {t['end_s'] - t['start_s']:.3f} <NA> <NA> {t['speaker']} <NA> <NA>\n"
+            for t in turns
+        )
+    )
     return {
         "id": conversation_id,
         "file": f"{conversation_id}.flac",
@@ -182,8 +221,10 @@ def build(conversation_id: str, spec: dict, tmp: Path) -> dict:
         "condition": "clean",
         "synthetic": True,
         "generator": {
-            "tool": "espeak-ng", "version": tool_version(["espeak-ng", "--version"]),
-            "voices": {s: VOICES[s].__dict__ for s in speakers}, "stereo_one_speaker_per_channel": spec["stereo"],
+            "tool": "espeak-ng",
+            "version": tool_version(["espeak-ng", "--version"]),
+            "voices": {s: VOICES[s].__dict__ for s in speakers},
+            "stereo_one_speaker_per_channel": spec["stereo"],
             "sox_version": tool_version(["sox", "--version"]),
         },
         "license": LICENSE,

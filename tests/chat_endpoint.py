@@ -21,11 +21,19 @@ _CITED = re.compile(r'"segments":\[([\d,]*)\]')
 
 
 def completion(content: str, prompt_tokens: int = 100, completion_tokens: int = 50, finish_reason: str = "stop") -> str:
-    return json.dumps({
-        "id": "chatcmpl-test", "object": "chat.completion", "model": "test",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish_reason}],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens},
-    })
+    return json.dumps(
+        {
+            "id": "chatcmpl-test",
+            "object": "chat.completion",
+            "model": "test",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish_reason}],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+        }
+    )
 
 
 def answer_json(segment_ids: list[int], fabricated_id: int | None = None, speaker: str = "Talare 1") -> str:
@@ -34,13 +42,17 @@ def answer_json(segment_ids: list[int], fabricated_id: int | None = None, speake
     decisions = [{"text": "Ansökan beviljas.", "segments": first}]
     if fabricated_id is not None:
         decisions.append({"text": "Påhittat beslut.", "segments": [fabricated_id]})
-    return json.dumps({
-        "abstract": "Ett samtal om en ansökan.", "matter": "Ansökan om bidrag.",
-        "participants": [{"speaker": speaker, "role": "handläggare"}],
-        "decisions": decisions,
-        "action_items": [{"text": "Skicka beslutet.", "owner": speaker, "deadline": "fredag", "segments": segment_ids[-1:]}],
-        "open_questions": ["När betalas bidraget ut?"],
-    }, ensure_ascii=False)
+    return json.dumps(
+        {
+            "abstract": "Ett samtal om en ansökan.",
+            "matter": "Ansökan om bidrag.",
+            "participants": [{"speaker": speaker, "role": "handläggare"}],
+            "decisions": decisions,
+            "action_items": [{"text": "Skicka beslutet.", "owner": speaker, "deadline": "fredag", "segments": segment_ids[-1:]}],
+            "open_questions": ["När betalas bidraget ut?"],
+        },
+        ensure_ascii=False,
+    )
 
 
 def echo_citations(request: dict) -> tuple[int, str]:

@@ -77,9 +77,7 @@ def s3_endpoint(tmp_path_factory) -> Iterator[str]:
     port = free_port()
     log = (tmp_path_factory.mktemp("moto") / "server.log").open("wb")
     # Werkzeug logs every request; a file (not a pipe) can never fill up and stall the server.
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log
-    )
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log)
     try:
         deadline = time.monotonic() + 60  # the machine's cores may be busy
         while True:
@@ -128,8 +126,12 @@ def embedded_llm(model_cache, tmp_path_factory) -> Iterator[str]:
     from workers.settings import Settings
     from workers.summary.embedded_server import EmbeddedServerError, start_embedded_server, wait_ready
 
-    settings = Settings(_env_file=None, data_dir=tmp_path_factory.mktemp("llm"), model_cache_dir=model_cache,
-                        llm_context_tokens=TEST_LLM_CONTEXT_TOKENS)
+    settings = Settings(
+        _env_file=None,
+        data_dir=tmp_path_factory.mktemp("llm"),
+        model_cache_dir=model_cache,
+        llm_context_tokens=TEST_LLM_CONTEXT_TOKENS,
+    )
     try:
         server = start_embedded_server(settings, settings.data_dir / "llm.log")
         wait_ready(server)

@@ -32,13 +32,25 @@ INJECTION_LINE = (
 def meeting(lines, seconds_per_line: float = 6.0, start_id: int = 0) -> Transcript:
     segments = tuple(
         Segment(
-            id=start_id + i, start_s=round(i * seconds_per_line, 2), end_s=round((i + 1) * seconds_per_line - 0.5, 2),
-            text=text, words=(), avg_logprob=-0.2, no_speech_prob=0.01, speaker=speaker,
+            id=start_id + i,
+            start_s=round(i * seconds_per_line, 2),
+            end_s=round((i + 1) * seconds_per_line - 0.5, 2),
+            text=text,
+            words=(),
+            avg_logprob=-0.2,
+            no_speech_prob=0.01,
+            speaker=speaker,
         )
         for i, (speaker, text) in enumerate(lines)
     )
-    return Transcript(language="sv", language_probability=0.99, duration_s=len(lines) * seconds_per_line,
-                      segments=segments, model=MODEL, timings_s={})
+    return Transcript(
+        language="sv",
+        language_probability=0.99,
+        duration_s=len(lines) * seconds_per_line,
+        segments=segments,
+        model=MODEL,
+        timings_s={},
+    )
 
 
 _SUBJECTS = ("Handläggaren", "Sökanden", "Kommunen", "Arbetsgivaren", "Läkaren", "Försäkringskassan")

@@ -25,6 +25,10 @@ def segment(seg_id: int, ws: tuple[Word, ...]) -> Segment:
 
 def transcript(*segments: Segment, duration_s: float = 60.0) -> Transcript:
     return Transcript(
-        language="sv", language_probability=0.99, duration_s=duration_s, segments=segments, model=MODEL,
+        language="sv",
+        language_probability=0.99,
+        duration_s=duration_s,
+        segments=segments,
+        model=MODEL,
         timings_s={"decode": 0.1, "transcribe": 1.0},
     )

@@ -91,7 +91,8 @@ class Settings(BaseSettings):
     )
     max_upload_mb: int = Field(default=2048, gt=0, description="Largest accepted upload, in MiB (413 past it).")
     max_audio_hours: float = Field(
-        default=12.0, gt=0,
+        default=12.0,
+        gt=0,
         description="Longest accepted recording, in hours: refused at upload (413) and by folder ingestion, "
         "checked again while the worker decodes (a small file can declare days of audio).",
     )
@@ -120,24 +121,22 @@ class Settings(BaseSettings):
         default=15.0, gt=0, description="How often a worker records in a running job that it is still at work."
     )
     job_stale_after_s: float = Field(
-        default=120.0, gt=0,
+        default=120.0,
+        gt=0,
         description="A running job with no heartbeat for this long is queued again (its worker is presumed gone; one "
         "known dead on the same host is taken back at once), and a queued job whose task the broker lost is sent "
         "again after this long.",
     )
     reconcile_interval_s: float = Field(
-        default=30.0, gt=0, description="How often a cpu worker looks for running jobs whose worker is gone and queued jobs without a task."
+        default=30.0,
+        gt=0,
+        description="How often a cpu worker looks for running jobs whose worker is gone and queued jobs without a task.",
     )
-    sync_timeout_s: float = Field(
-        default=600.0, gt=0, description="How long POST /v1/audio/transcriptions waits for its result."
-    )
+    sync_timeout_s: float = Field(default=600.0, gt=0, description="How long POST /v1/audio/transcriptions waits for its result.")
 
     storage: Literal["local", "s3"] = Field(
         default="local",
-        description=(
-            "Where audio and results are kept: local (a folder, possibly a shared mount) "
-            "or s3 (S3-compatible bucket)."
-        ),
+        description=("Where audio and results are kept: local (a folder, possibly a shared mount) or s3 (S3-compatible bucket)."),
     )
     storage_dir: Path | None = Field(
         default=None, description="Folder for audio and results when STORAGE=local; default: DATA_DIR/storage."
@@ -155,9 +154,7 @@ class Settings(BaseSettings):
     s3_secret_access_key: SecretStr | None = Field(
         default=None, description="S3 secret access key, paired with S3_ACCESS_KEY_ID."
     )
-    s3_prefix: str = Field(
-        default="", description="Key prefix inside the bucket, to share one bucket between installations."
-    )
+    s3_prefix: str = Field(default="", description="Key prefix inside the bucket, to share one bucket between installations.")
     s3_create_bucket: bool = Field(
         default=False, description="Create the bucket when it is missing (local MinIO, development); off for production."
     )
@@ -166,7 +163,9 @@ class Settings(BaseSettings):
         default=False,
         description="1 allows webhook URLs on loopback, private and link-local addresses (a case system on the same LAN).",
     )
-    webhook_timeout_s: float = Field(default=10.0, gt=0, description="Seconds a webhook receiver has to answer, in all (connect, send, response).")
+    webhook_timeout_s: float = Field(
+        default=10.0, gt=0, description="Seconds a webhook receiver has to answer, in all (connect, send, response)."
+    )
     webhook_retry_window_h: float = Field(
         default=24.0, gt=0, description="Failed webhook deliveries are retried with backoff for this many hours."
     )
@@ -197,14 +196,16 @@ class Settings(BaseSettings):
         default=600.0, gt=0, description="Seconds one chat request may take (a CPU-served model answers slowly)."
     )
     llm_max_retries: int = Field(
-        default=2, ge=0,
+        default=2,
+        ge=0,
         description="Retries of one chat request after a network error, 429/5xx or an answer that is not the summary JSON.",
     )
     llm_retry_base_s: float = Field(
         default=5.0, ge=0, description="First LLM retry delay; each further retry waits twice as long."
     )
     llm_context_tokens: int = Field(
-        default=8192, ge=2048,
+        default=8192,
+        ge=2048,
         description=(
             "Context window of the model, in tokens: longer transcripts are summarised in chunks that fit "
             "(map-reduce). Mistral Small allows 32768; also the embedded server's context size."
@@ -221,9 +222,7 @@ class Settings(BaseSettings):
             "server: the schema as a grammar), off. Answers are validated either way."
         ),
     )
-    llm_embedded_threads: int = Field(
-        default=0, ge=0, description="CPU threads of the embedded llama.cpp server; 0: all cores."
-    )
+    llm_embedded_threads: int = Field(default=0, ge=0, description="CPU threads of the embedded llama.cpp server; 0: all cores.")
     llm_one_at_a_time: bool = Field(
         default=False,
         description="Summaries on this host wait for each other (a file lock in SWESCRIBE_DATA_DIR): for a server that "

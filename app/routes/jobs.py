@@ -8,23 +8,22 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from app.deps import CeleryDep, IntakeDep, OwnerDep, SessionsDep, SettingsDep, StorageDep
+from app.errors import ApiError
+from app.routes.lookups import own_job
+from app.schemas import JobList, JobPublic
+from app.uploads import multipart_openapi, receive_upload, store_and_enqueue
 from workers.intake.options import JobOptions, OptionsRefused, check_allowed, describe_problems
 from workers.intake.submit import remove_job
+from workers.settings import Settings
 from workers.store import jobs
 from workers.store.db import JobStatus, SummaryStatus
-from workers.tasks.names import CPU_QUEUE, SUMMARIZE_TASK
-from workers.transcript.formats import formats_for, render, transcript_from_json
-from workers.settings import Settings
 from workers.store.storage import ObjectNotFound
 from workers.summary.render import to_markdown
 from workers.summary.schema import Summary
+from workers.tasks.names import CPU_QUEUE, SUMMARIZE_TASK
+from workers.transcript.formats import formats_for, render, transcript_from_json
 from workers.webhooks import store
-
-from app.deps import CeleryDep, IntakeDep, OwnerDep, SessionsDep, SettingsDep, StorageDep
-from app.errors import ApiError
-from app.schemas import JobList, JobPublic
-from app.uploads import multipart_openapi, receive_upload, store_and_enqueue
-from app.routes.lookups import own_job
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -59,11 +58,21 @@ def validate_options(fields: dict[str, str], settings: Settings, sessions, owner
     return options
 
 
-@router.post("", status_code=202, response_model=JobPublic, openapi_extra=_UPLOAD_BODY,
-             summary="Upload a recording and queue its transcription")
+@router.post(
+    "",
+    status_code=202,
+    response_model=JobPublic,
+    openapi_extra=_UPLOAD_BODY,
+    summary="Upload a recording and queue its transcription",
+)
 async def create_job(
-    request: Request, response: Response, owner: OwnerDep, settings: SettingsDep, sessions: SessionsDep,
-    intake: IntakeDep, idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    request: Request,
+    response: Response,
+    owner: OwnerDep,
+    settings: SettingsDep,
+    sessions: SessionsDep,
+    intake: IntakeDep,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JobPublic:
     # An Idempotency-Key is bound to the content and the options, so the upload is read (and
     # hashed) even when the key is known: the same key with another file is a 409, not a
@@ -75,8 +84,9 @@ async def create_job(
         upload.discard()
         raise
     job, _created = await run_in_threadpool(
-        lambda: store_and_enqueue(upload, owner=owner, options=options, idempotency_key=idempotency_key,
-                                  settings=settings, intake=intake)
+        lambda: store_and_enqueue(
+            upload, owner=owner, options=options, idempotency_key=idempotency_key, settings=settings, intake=intake
+        )
     )
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     return JobPublic.from_job(job)
@@ -84,7 +94,8 @@ async def create_job(
 
 @router.get("", response_model=JobList, summary="The caller's jobs, newest first")
 def list_jobs(
-    owner: OwnerDep, sessions: SessionsDep,
+    owner: OwnerDep,
+    sessions: SessionsDep,
     status: JobStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     # Bounded so that a huge offset is a 422, not an integer overflow in the database (500).
@@ -99,10 +110,16 @@ def get_job(job_id: str, owner: OwnerDep, sessions: SessionsDep) -> JobPublic:
     return JobPublic.from_job(own_job(sessions, job_id, owner))
 
 
-@router.get("/{job_id}/transcript", summary="The transcript as json, txt, srt, vtt or rttm (speaker turns, diarized jobs)",
-            responses={200: {"content": {t: {} for t in MEDIA_TYPES.values()}}})
+@router.get(
+    "/{job_id}/transcript",
+    summary="The transcript as json, txt, srt, vtt or rttm (speaker turns, diarized jobs)",
+    responses={200: {"content": {t: {} for t in MEDIA_TYPES.values()}}},
+)
 def get_transcript(
-    job_id: str, owner: OwnerDep, sessions: SessionsDep, storage: StorageDep,
+    job_id: str,
+    owner: OwnerDep,
+    sessions: SessionsDep,
+    storage: StorageDep,
     format: Literal["json", "txt", "srt", "vtt", "rttm"] = "json",  # noqa: A002 - the public parameter name
 ) -> Response:
     job = own_job(sessions, job_id, owner)
@@ -120,22 +137,36 @@ def get_transcript(
     return Response(render(transcript, format, name=job_id), media_type=MEDIA_TYPES[format])
 
 
-@router.get("/{job_id}/summary", summary="The Swedish summary as JSON, or Markdown with ?format=md",
-            responses={200: {"content": {"application/json": {}, "text/markdown; charset=utf-8": {}}},
-                       404: {"description": "no summary was asked for (POST one)"},
-                       409: {"description": "the summary is pending or running, or it failed (the error says why)"}})
+@router.get(
+    "/{job_id}/summary",
+    summary="The Swedish summary as JSON, or Markdown with ?format=md",
+    responses={
+        200: {"content": {"application/json": {}, "text/markdown; charset=utf-8": {}}},
+        404: {"description": "no summary was asked for (POST one)"},
+        409: {"description": "the summary is pending or running, or it failed (the error says why)"},
+    },
+)
 def get_summary(
-    job_id: str, owner: OwnerDep, sessions: SessionsDep, storage: StorageDep,
+    job_id: str,
+    owner: OwnerDep,
+    sessions: SessionsDep,
+    storage: StorageDep,
     format: Literal["json", "md"] = "json",  # noqa: A002 - the public parameter name
 ) -> Response:
     job = own_job(sessions, job_id, owner)
     status = job.summary_status or SummaryStatus.none
     if status == SummaryStatus.none:
-        raise ApiError(404, "summary_not_requested",
-                       f"no summary was asked for job {job_id}; upload with summarize=true or POST /v1/jobs/{job_id}/summary")
+        raise ApiError(
+            404,
+            "summary_not_requested",
+            f"no summary was asked for job {job_id}; upload with summarize=true or POST /v1/jobs/{job_id}/summary",
+        )
     if status == SummaryStatus.failed:
-        raise ApiError(409, "summary_failed",
-                       f"the summary failed ({job.summary_error_code}): {job.summary_error}; POST /v1/jobs/{job_id}/summary to try again")
+        raise ApiError(
+            409,
+            "summary_failed",
+            f"the summary failed ({job.summary_error_code}): {job.summary_error}; POST /v1/jobs/{job_id}/summary to try again",
+        )
     if status != SummaryStatus.completed or not job.summary_key:
         raise ApiError(409, "summary_not_ready", f"the summary of job {job_id} is {status}; it exists once it is completed")
     try:
@@ -147,16 +178,23 @@ def get_summary(
     return Response(stored, media_type="application/json")
 
 
-@router.post("/{job_id}/summary", status_code=202, response_model=JobPublic,
-             summary="Ask for a (new) summary of a completed job, e.g. after one failed")
+@router.post(
+    "/{job_id}/summary",
+    status_code=202,
+    response_model=JobPublic,
+    summary="Ask for a (new) summary of a completed job, e.g. after one failed",
+)
 def request_summary(job_id: str, owner: OwnerDep, sessions: SessionsDep, celery: CeleryDep) -> JobPublic:
     job = own_job(sessions, job_id, owner)
     if job.status != JobStatus.completed:
         raise ApiError(409, "transcript_not_ready", f"job {job_id} is {job.status}; a summary needs the completed transcript")
     if not jobs.request_summary(sessions, job_id):
         current = jobs.get_job(sessions, job_id, owner)
-        raise ApiError(409, "summary_in_progress",
-                       f"the summary of job {job_id} is {current.summary_status if current else 'gone'}; wait for it to finish")
+        raise ApiError(
+            409,
+            "summary_in_progress",
+            f"the summary of job {job_id} is {current.summary_status if current else 'gone'}; wait for it to finish",
+        )
     try:
         celery.send_task(SUMMARIZE_TASK, args=[job_id], queue=CPU_QUEUE)
     except Exception as e:  # noqa: BLE001 - kombu raises many connection error types

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.orm import sessionmaker
 
+from app.errors import ApiError
+from workers.settings import Settings
 from workers.store import jobs
 from workers.store.db import Job
-from workers.settings import Settings
 from workers.webhooks.url_guard import UnsafeWebhookUrl, UrlPolicy, check_webhook_url
-
-from app.errors import ApiError
 
 
 def own_job(sessions: sessionmaker, job_id: str, owner: str) -> Job:

@@ -14,15 +14,14 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
-from workers.store import jobs
-from workers.store.db import JobStatus
-from workers.transcript.formats import render, transcript_from_json
-from workers.transcript.types import Transcript
-
 from app.deps import IntakeDep, OwnerDep, SessionsDep, SettingsDep, StorageDep
 from app.errors import ApiError
 from app.routes.jobs import validate_options
 from app.uploads import multipart_openapi, receive_upload, store_and_enqueue
+from workers.store import jobs
+from workers.store.db import JobStatus
+from workers.transcript.formats import render, transcript_from_json
+from workers.transcript.types import Transcript
 
 router = APIRouter(prefix="/v1/audio", tags=["openai-compatible"])
 
@@ -32,7 +31,13 @@ OPENAI_MODEL_ALIASES = {"whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcrib
 FIELDS = {"model", "language", "prompt", "response_format", "temperature", "timestamp_granularities[]"}
 POLL_INTERVAL_S = 0.25
 # A failed job as an HTTP answer: the caller's file (415) or a service that is down (503).
-FAILED_JOB_STATUS = {"audio_decode_error": 415, "audio_too_long": 413, "model_unavailable": 503, "storage_unavailable": 503, "model_not_found": 503}
+FAILED_JOB_STATUS = {
+    "audio_decode_error": 415,
+    "audio_too_long": 413,
+    "model_unavailable": 503,
+    "storage_unavailable": 503,
+    "model_not_found": 503,
+}
 
 _BODY = multipart_openapi(
     ["file", "model"],
@@ -50,7 +55,12 @@ _BODY = multipart_openapi(
 
 @router.post("/transcriptions", openapi_extra=_BODY, summary="OpenAI-compatible synchronous transcription")
 async def create_transcription(
-    request: Request, owner: OwnerDep, settings: SettingsDep, sessions: SessionsDep, storage: StorageDep, intake: IntakeDep,
+    request: Request,
+    owner: OwnerDep,
+    settings: SettingsDep,
+    sessions: SessionsDep,
+    storage: StorageDep,
+    intake: IntakeDep,
 ) -> Response:
     upload = await receive_upload(request, settings, FIELDS)
     try:
@@ -103,7 +113,9 @@ async def _wait(sessions, job_id: str, timeout_s: float):
         if job.status in jobs.FINISHED:
             return job
         if time.monotonic() > deadline:
-            raise ApiError(504, "timeout", f"not finished within {timeout_s:.0f} s; it goes on as job {job_id} (GET /v1/jobs/{job_id})")
+            raise ApiError(
+                504, "timeout", f"not finished within {timeout_s:.0f} s; it goes on as job {job_id} (GET /v1/jobs/{job_id})"
+            )
         await asyncio.sleep(POLL_INTERVAL_S)
 
 
@@ -114,12 +126,23 @@ def _respond(transcript: Transcript, response_format: str, granularities: set[st
         return PlainTextResponse(render(transcript, response_format))
     if response_format == "json":
         return JSONResponse({"text": transcript.text})
-    body: dict = {"task": "transcribe", "language": transcript.language, "duration": transcript.duration_s, "text": transcript.text}
+    body: dict = {
+        "task": "transcribe",
+        "language": transcript.language,
+        "duration": transcript.duration_s,
+        "text": transcript.text,
+    }
     if "segment" in granularities:
         body["segments"] = [
             # Only what the transcript really records: no placeholder tokens or ratios.
-            {"id": s.id, "start": s.start_s, "end": s.end_s, "text": s.text, "avg_logprob": s.avg_logprob,
-             "no_speech_prob": s.no_speech_prob}
+            {
+                "id": s.id,
+                "start": s.start_s,
+                "end": s.end_s,
+                "text": s.text,
+                "avg_logprob": s.avg_logprob,
+                "no_speech_prob": s.no_speech_prob,
+            }
             for s in transcript.segments
         ]
     if "word" in granularities:

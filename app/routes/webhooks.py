@@ -4,25 +4,30 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from workers.store import jobs
-from workers.tasks.names import CPU_QUEUE, DELIVER_WEBHOOK_TASK
-from workers.store.db import as_utc
-from workers.webhooks import store
-
 from app.deps import CeleryDep, OwnerDep, SessionsDep, SettingsDep
 from app.errors import ApiError
-from app.schemas import AttemptPublic, DeliveryList, DeliveryPublic, WebhookEndpointPublic, WebhookEndpointUpdate
 from app.routes.lookups import checked_webhook_url, own_job
+from app.schemas import AttemptPublic, DeliveryList, DeliveryPublic, WebhookEndpointPublic, WebhookEndpointUpdate
+from workers.store import jobs
+from workers.store.db import as_utc
+from workers.tasks.names import CPU_QUEUE, DELIVER_WEBHOOK_TASK
+from workers.webhooks import store
 
 router = APIRouter(prefix="/v1", tags=["webhooks"])
 
 
 @router.put("/webhook", response_model=WebhookEndpointPublic, summary="Set this key's webhook URL; creates its signing secret")
-def put_webhook(body: WebhookEndpointUpdate, owner: OwnerDep, sessions: SessionsDep, settings: SettingsDep) -> WebhookEndpointPublic:
+def put_webhook(
+    body: WebhookEndpointUpdate, owner: OwnerDep, sessions: SessionsDep, settings: SettingsDep
+) -> WebhookEndpointPublic:
     url = checked_webhook_url(body.url, settings) if body.url else None
     endpoint, created = store.set_endpoint(sessions, owner, url)
-    return WebhookEndpointPublic(url=endpoint.url, secret=endpoint.secret if created else None,
-                                 disabled_at=as_utc(endpoint.disabled_at), disabled_reason=endpoint.disabled_reason)
+    return WebhookEndpointPublic(
+        url=endpoint.url,
+        secret=endpoint.secret if created else None,
+        disabled_at=as_utc(endpoint.disabled_at),
+        disabled_reason=endpoint.disabled_reason,
+    )
 
 
 @router.get("/webhook", response_model=WebhookEndpointPublic, summary="This key's webhook settings (never the secret)")
@@ -30,27 +35,43 @@ def get_webhook(owner: OwnerDep, sessions: SessionsDep) -> WebhookEndpointPublic
     endpoint = store.get_endpoint(sessions, owner)
     if endpoint is None:
         raise ApiError(404, "no_webhook", "this key has no webhook settings; PUT /v1/webhook creates them")
-    return WebhookEndpointPublic(url=endpoint.url, secret=None, disabled_at=as_utc(endpoint.disabled_at),
-                                 disabled_reason=endpoint.disabled_reason)
+    return WebhookEndpointPublic(
+        url=endpoint.url, secret=None, disabled_at=as_utc(endpoint.disabled_at), disabled_reason=endpoint.disabled_reason
+    )
 
 
 @router.get("/jobs/{job_id}/deliveries", response_model=DeliveryList, summary="Webhook deliveries of a job, with every attempt")
 def list_deliveries(job_id: str, owner: OwnerDep, sessions: SessionsDep) -> DeliveryList:
     own_job(sessions, job_id, owner)
-    return DeliveryList(deliveries=[
-        DeliveryPublic(
-            id=d.id, webhook_id=d.message_id, event=d.event, url=d.url, status=d.status,
-            next_attempt_at=as_utc(d.next_attempt_at), created_at=as_utc(d.created_at),
-            redelivered_at=as_utc(d.redelivered_at),
-            attempts=[AttemptPublic(attempted_at=as_utc(a.attempted_at), status_code=a.status_code,
-                                    latency_ms=a.latency_ms, error=a.error) for a in attempts],
-        )
-        for d, attempts in store.for_job(sessions, job_id)
-    ])
+    return DeliveryList(
+        deliveries=[
+            DeliveryPublic(
+                id=d.id,
+                webhook_id=d.message_id,
+                event=d.event,
+                url=d.url,
+                status=d.status,
+                next_attempt_at=as_utc(d.next_attempt_at),
+                created_at=as_utc(d.created_at),
+                redelivered_at=as_utc(d.redelivered_at),
+                attempts=[
+                    AttemptPublic(
+                        attempted_at=as_utc(a.attempted_at), status_code=a.status_code, latency_ms=a.latency_ms, error=a.error
+                    )
+                    for a in attempts
+                ],
+            )
+            for d, attempts in store.for_job(sessions, job_id)
+        ]
+    )
 
 
-@router.post("/jobs/{job_id}/webhook/redeliver", status_code=202, response_model=DeliveryList,
-             summary="Send the job's webhook deliveries again (same webhook-id)")
+@router.post(
+    "/jobs/{job_id}/webhook/redeliver",
+    status_code=202,
+    response_model=DeliveryList,
+    summary="Send the job's webhook deliveries again (same webhook-id)",
+)
 def redeliver(job_id: str, owner: OwnerDep, sessions: SessionsDep, celery: CeleryDep) -> DeliveryList:
     job = own_job(sessions, job_id, owner)
     if job.status not in jobs.FINISHED:
@@ -63,6 +84,9 @@ def redeliver(job_id: str, owner: OwnerDep, sessions: SessionsDep, celery: Celer
             celery.send_task(DELIVER_WEBHOOK_TASK, args=[delivery_id], queue=CPU_QUEUE)
     except Exception as e:  # noqa: BLE001 - kombu raises many connection error types
         # The deliveries are pending and due: the cpu worker's sweep sends them once the queue is back.
-        raise ApiError(503, "broker_unavailable",
-                       f"the job queue is unavailable: {e}; the deliveries are due again and go out when it is back") from e
+        raise ApiError(
+            503,
+            "broker_unavailable",
+            f"the job queue is unavailable: {e}; the deliveries are due again and go out when it is back",
+        ) from e
     return list_deliveries(job_id, owner, sessions)

@@ -24,7 +24,7 @@ import os
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import ctranslate2
@@ -34,7 +34,14 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))  # the gated runs live in tests/, which is not installed
 
 from tests.accuracy.gated_run import (  # noqa: E402
-    by, cpu, fixture_run, is_speech, rates, real_speech_packed, real_speech_sequential, word_ratio,
+    by,
+    cpu,
+    fixture_run,
+    is_speech,
+    rates,
+    real_speech_packed,
+    real_speech_sequential,
+    word_ratio,
 )
 from tests.conftest import FIXTURES_DIR, REAL_SPEECH_DIR, load_manifest  # noqa: E402
 from workers.pipeline.asr_model import DeviceOptions, load_model  # noqa: E402
@@ -54,8 +61,11 @@ def timed(fn, *args):
 
 def measure_type(compute_type: str, cache: Path, fixtures: list[dict], real: list[dict]) -> dict:
     # The same model and threads as the offline_model fixture, only the compute type differs.
-    model, load_s = timed(load_model, resolve_model("whisper-base-offline", cache_dir=cache),
-                          DeviceOptions(device="cpu", compute_type=compute_type, cpu_threads=2))
+    model, load_s = timed(
+        load_model,
+        resolve_model("whisper-base-offline", cache_dir=cache),
+        DeviceOptions(device="cpu", compute_type=compute_type, cpu_threads=2),
+    )
     fixture, fixture_s = timed(fixture_run, model, fixtures)
     sequential, sequential_s = timed(real_speech_sequential, model, real)
     packed, packed_s = timed(real_speech_packed, model, real)
@@ -73,10 +83,16 @@ def measure_type(compute_type: str, cache: Path, fixtures: list[dict], real: lis
             "seconds_per_clip": round(fixture_s / len(fixture), 3),
             "speech_clips": len(speech),
         },
-        "real_speech_sequential": {**figures(sequential), "seconds_per_clip": round(sequential_s / len(real), 3),
-                                   "hypotheses": {e["id"]: h for e, h in sequential}},
-        "real_speech_packed": {**figures(packed), "seconds_per_clip": round(packed_s / len(real), 3),
-                               "hypotheses": {e["id"]: h for e, h in packed}},
+        "real_speech_sequential": {
+            **figures(sequential),
+            "seconds_per_clip": round(sequential_s / len(real), 3),
+            "hypotheses": {e["id"]: h for e, h in sequential},
+        },
+        "real_speech_packed": {
+            **figures(packed),
+            "seconds_per_clip": round(packed_s / len(real), 3),
+            "hypotheses": {e["id"]: h for e, h in packed},
+        },
     }
 
 
@@ -89,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     fixtures = load_manifest(FIXTURES_DIR / "manifest.jsonl")
     real = load_manifest(REAL_SPEECH_DIR / "manifest.jsonl")
     report = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="minutes"),
+        "date": datetime.now(UTC).isoformat(timespec="minutes"),
         "cpu": cpu(),
         "load_average_before": os.getloadavg(),
         "ctranslate2": ctranslate2.__version__,
@@ -106,8 +122,12 @@ def main(argv: list[str] | None = None) -> int:
             report["load_average_after"] = os.getloadavg()
             args.out.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
             r = report["compute_types"][compute_type]
-            print(f"{compute_type}: real seq {r['real_speech_sequential']['wer']} packed {r['real_speech_packed']['wer']} "
-                  f"fixtures WER {r['fixtures']['overall']['wer']} CER {r['fixtures']['overall']['cer']}", file=sys.stderr, flush=True)
+            print(
+                f"{compute_type}: real seq {r['real_speech_sequential']['wer']} packed {r['real_speech_packed']['wer']} "
+                f"fixtures WER {r['fixtures']['overall']['wer']} CER {r['fixtures']['overall']['cer']}",
+                file=sys.stderr,
+                flush=True,
+            )
     return 0
 
 

@@ -139,8 +139,15 @@ def write_short(folder: Path, sources: list[Source], count: int, seed: int) -> l
         path = folder / f"clip_{i:04d}.flac"
         with FlacWriter(path) as out:
             out.write(samples)
-        clips.append({"path": str(path), "duration_s": len(samples) / SR, "source_id": source.id,
-                      "real": source.real, "reference": source.text})
+        clips.append(
+            {
+                "path": str(path),
+                "duration_s": len(samples) / SR,
+                "source_id": source.id,
+                "real": source.real,
+                "reference": source.text,
+            }
+        )
     return clips
 
 
@@ -173,7 +180,7 @@ class FlacWriter:
         for packet in self.stream.encode(frame):
             self.container.mux(packet)
 
-    def __enter__(self) -> "FlacWriter":
+    def __enter__(self) -> FlacWriter:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -7,9 +7,9 @@ import resource
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 HEARTBEAT_S = 60.0
 
@@ -22,8 +22,7 @@ class ChildRun:
     returncode: int
 
 
-def run_child(cmd: list[str], env: dict[str, str], cwd: Path, log_path: Path,
-              log: Callable[[str], None] = print) -> ChildRun:
+def run_child(cmd: list[str], env: dict[str, str], cwd: Path, log_path: Path, log: Callable[[str], None] = print) -> ChildRun:
     """Run `cmd` to completion, its stdout and stderr going to `log_path`.
 
     The child is reaped with os.wait4 so its own resource usage comes back with its exit

@@ -67,8 +67,12 @@ def render_section(results: dict) -> str:
     if results["long"]:
         parts += ["", "### Long recordings: `swescribe transcribe` vs plain faster-whisper", "", *_long_table(results["long"])]
     if results["short"]:
-        parts += ["", f"### {results['short']['clips']} short clips (3-8 s) in one `swescribe transcribe` call", "",
-                  *_short_table(results["short"])]
+        parts += [
+            "",
+            f"### {results['short']['clips']} short clips (3-8 s) in one `swescribe transcribe` call",
+            "",
+            *_short_table(results["short"]),
+        ]
     parts += ["", "### Targets", "", *_targets_table(results["targets"]), "", *_notes(results)]
     return "\n".join(parts) + "\n"
 
@@ -118,9 +122,12 @@ def _short_table(short: dict) -> list[str]:
     rows += ["", f"Throughput batched vs sequential: **{short['throughput_ratio']:.2f}x**."]
     seq = short["sequential"]
     if seq.get("transcribe_s_per_real_clip") is not None or seq.get("transcribe_s_per_synthetic_clip") is not None:
-        rows += ["", f"Sequential recognition time per clip: real {_num(seq.get('transcribe_s_per_real_clip'), 2)} s, "
-                     f"synthetic {_num(seq.get('transcribe_s_per_synthetic_clip'), 2)} s (sequential decoding retries "
-                     "badly recognised windows at higher temperatures; batched decoding does not)."]
+        rows += [
+            "",
+            f"Sequential recognition time per clip: real {_num(seq.get('transcribe_s_per_real_clip'), 2)} s, "
+            f"synthetic {_num(seq.get('transcribe_s_per_synthetic_clip'), 2)} s (sequential decoding retries "
+            "badly recognised windows at higher temperatures; batched decoding does not).",
+        ]
     return rows
 
 

@@ -44,7 +44,7 @@ import shlex
 import shutil
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import report
@@ -64,7 +64,7 @@ BATCHED_BATCH_SIZE = 8
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    date_utc = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    date_utc = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     try:
         model, long, short = run_all(args)
     except ChildFailed as e:
@@ -77,8 +77,12 @@ def main(argv: list[str] | None = None) -> int:
         "command": reproduce_command(argv),
         "machine": report.machine_info(),
         "model": model,
-        "settings": {"cpu_threads": args.cpu_threads, "repeat": args.repeat, "seed": args.seed,
-                     "short_batch_size": BATCHED_BATCH_SIZE},
+        "settings": {
+            "cpu_threads": args.cpu_threads,
+            "repeat": args.repeat,
+            "seed": args.seed,
+            "short_batch_size": BATCHED_BATCH_SIZE,
+        },
         "long": long,
         "short": short,
         # Linux carries a parent's peak RSS over to its children: no child can read lower.
@@ -107,8 +111,7 @@ def run_all(args: argparse.Namespace) -> tuple[dict, list[dict], dict | None]:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--minutes-long", type=_floats, default=[10.0, 60.0], help="long recording lengths, comma separated")
     parser.add_argument("--short-clips", type=int, default=200, help="number of 3-8 s clips")
     parser.add_argument("--cpu-threads", type=int, default=2, help="CPU threads for both tools")
@@ -118,8 +121,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--work-dir", type=Path, default=REPO / "bench" / "results" / "work")
     parser.add_argument("--results", type=Path, default=REPO / "bench" / "results" / "asr.json")
     parser.add_argument("--docs", type=Path, default=REPO / "docs" / "benchmarks.md")
-    parser.add_argument("--real-speech", type=Path, default=REPO / "audio_fixtures" / "real_speech" / "manifest.jsonl",
-                        help="manifest of real Swedish clips (without it, synthetic clips only)")
+    parser.add_argument(
+        "--real-speech",
+        type=Path,
+        default=REPO / "audio_fixtures" / "real_speech" / "manifest.jsonl",
+        help="manifest of real Swedish clips (without it, synthetic clips only)",
+    )
     args = parser.parse_args(argv)
     # Children run from the repository root; paths given relative to here must still work.
     for name in ("work_dir", "results", "docs", "real_speech"):
@@ -180,8 +187,20 @@ def resolve_model(args: argparse.Namespace, env: dict[str, str]) -> dict:
 def build_audio(args: argparse.Namespace, env: dict[str, str]) -> dict:
     minutes = ",".join(f"{m:g}" for m in args.minutes_long)
     log(f"building audio in {args.work_dir}: long {minutes or 'none'} min, {args.short_clips} short clips")
-    cmd = [sys.executable, str(HERE / "make_audio.py"), "--work-dir", str(args.work_dir), "--minutes-long", minutes,
-           "--short-clips", str(args.short_clips), "--real-speech", str(args.real_speech), "--seed", str(args.seed)]
+    cmd = [
+        sys.executable,
+        str(HERE / "make_audio.py"),
+        "--work-dir",
+        str(args.work_dir),
+        "--minutes-long",
+        minutes,
+        "--short-clips",
+        str(args.short_clips),
+        "--real-speech",
+        str(args.real_speech),
+        "--seed",
+        str(args.seed),
+    ]
     run = run_checked(cmd, env, args.work_dir / "logs" / "make_audio.log")
     audio = json.loads((args.work_dir / "audio.json").read_text(encoding="utf-8"))
     log(f"  done in {run.wall_s:.1f} s from {audio['sources']} speech clips")
@@ -192,8 +211,10 @@ def bench_long(recording: dict, model: dict, args: argparse.Namespace, env: dict
     """Part A for one recording: the CLI and the plain baseline, alternating order between repeats."""
     path, audio_s = Path(recording["path"]), recording["duration_s"]
     out_dir = args.work_dir / "out" / path.stem
-    tools = {"plain": lambda: run_plain(path, out_dir, model, args, env),
-             "swescribe": lambda: run_cli_long(path, out_dir, args.model, env)}
+    tools = {
+        "plain": lambda: run_plain(path, out_dir, model, args, env),
+        "swescribe": lambda: run_cli_long(path, out_dir, args.model, env),
+    }
     runs: dict[str, list[tuple[ChildRun, dict]]] = {"plain": [], "swescribe": []}
     for rep in range(args.repeat):
         order = ("plain", "swescribe") if rep % 2 == 0 else ("swescribe", "plain")
@@ -209,8 +230,10 @@ def bench_long(recording: dict, model: dict, args: argparse.Namespace, env: dict
     result["ratio"] = round(result["swescribe"]["wall_s"] / result["plain"]["wall_s"], 4)
     result["overhead_pct"] = round(100 * (result["ratio"] - 1), 2)
     result["cpu_overhead_pct"] = round(100 * (result["swescribe"]["cpu_s"] / result["plain"]["cpu_s"] - 1), 2)
-    log(f"  swescribe / plain = {result['ratio']:.3f} ({result['overhead_pct']:+.1f} % wall, "
-        f"{result['cpu_overhead_pct']:+.1f} % CPU)")
+    log(
+        f"  swescribe / plain = {result['ratio']:.3f} ({result['overhead_pct']:+.1f} % wall, "
+        f"{result['cpu_overhead_pct']:+.1f} % CPU)"
+    )
     return result
 
 
@@ -218,9 +241,21 @@ def run_plain(path: Path, out_dir: Path, model: dict, args: argparse.Namespace, 
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / "plain.json"
     out.unlink(missing_ok=True)
-    cmd = [sys.executable, str(HERE / "plain_faster_whisper.py"), str(path), "--model-dir", model["path"],
-           "--device", model["device"], "--compute-type", model["compute_type"],
-           "--cpu-threads", str(args.cpu_threads), "--out", str(out)]
+    cmd = [
+        sys.executable,
+        str(HERE / "plain_faster_whisper.py"),
+        str(path),
+        "--model-dir",
+        model["path"],
+        "--device",
+        model["device"],
+        "--compute-type",
+        model["compute_type"],
+        "--cpu-threads",
+        str(args.cpu_threads),
+        "--out",
+        str(out),
+    ]
     run = run_checked(cmd, env, out_dir / "plain.log")
     output = json.loads(out.read_text(encoding="utf-8"))
     return run, {"text": output["text"], "work_s": output["transcribe_s"]}
@@ -237,12 +272,23 @@ def run_cli_long(path: Path, out_dir: Path, model_name: str, env: dict[str, str]
     return run, {"text": transcript["text"], "work_s": work_s}
 
 
-def run_cli(paths: list[Path], out_dir: Path, model_name: str, batch_size: int | None, env: dict[str, str],
-            log_path: Path) -> ChildRun:
+def run_cli(
+    paths: list[Path], out_dir: Path, model_name: str, batch_size: int | None, env: dict[str, str], log_path: Path
+) -> ChildRun:
     """`swescribe transcribe` into a fresh `out_dir`, so no earlier output is read back."""
     shutil.rmtree(out_dir, ignore_errors=True)
-    cmd = [swescribe_executable(), "transcribe", *map(str, paths), "--model", model_name,
-           "--format", "json", "--out", str(out_dir), "--no-progress"]
+    cmd = [
+        swescribe_executable(),
+        "transcribe",
+        *map(str, paths),
+        "--model",
+        model_name,
+        "--format",
+        "json",
+        "--out",
+        str(out_dir),
+        "--no-progress",
+    ]
     if batch_size is not None:
         cmd += ["--batch-size", str(batch_size)]
     return run_checked(cmd, env, log_path)
@@ -259,8 +305,7 @@ def bench_short(clips: list[dict], args: argparse.Namespace, env: dict[str, str]
     return result
 
 
-def bench_short_mode(clips: list[dict], mode: str, batch_size: int, args: argparse.Namespace,
-                     env: dict[str, str]) -> dict:
+def bench_short_mode(clips: list[dict], mode: str, batch_size: int, args: argparse.Namespace, env: dict[str, str]) -> dict:
     paths = [Path(c["path"]) for c in clips]
     audio_s = sum(c["duration_s"] for c in clips)
     out_dir = args.work_dir / "out" / f"short_{mode}"
@@ -288,8 +333,10 @@ def bench_short_mode(clips: list[dict], mode: str, batch_size: int, args: argpar
             # Per-clip recognition time (the CLI's own timer) shows which clips cost the most,
             # e.g. temperature fallback on badly recognised ones; batched timings are shares.
             summary[f"transcribe_s_per_{kind}_clip"] = _mean([t["timings_s"].get("transcribe") for _, t in picked if t])
-    log(f"  WER real {_fmt_pct(summary['wer_real'])}, synthetic {_fmt_pct(summary['wer_synthetic'])}; "
-        f"{summary['empty']} empty, {summary['failed']} failed")
+    log(
+        f"  WER real {_fmt_pct(summary['wer_real'])}, synthetic {_fmt_pct(summary['wer_synthetic'])}; "
+        f"{summary['empty']} empty, {summary['failed']} failed"
+    )
     return summary
 
 
@@ -328,8 +375,7 @@ def summarise(runs: list[tuple[ChildRun, dict]], audio_s: float, references: lis
 
 
 def _run_line(run: ChildRun, audio_s: float) -> str:
-    return (f"wall {run.wall_s:.1f} s (RTF {run.wall_s / audio_s:.3f}), CPU {run.cpu_s:.1f} s, "
-            f"peak RSS {run.peak_rss_mb:.0f} MiB")
+    return f"wall {run.wall_s:.1f} s (RTF {run.wall_s / audio_s:.3f}), CPU {run.cpu_s:.1f} s, peak RSS {run.peak_rss_mb:.0f} MiB"
 
 
 def _fmt_pct(value: float | None) -> str:
@@ -339,20 +385,37 @@ def _fmt_pct(value: float | None) -> str:
 def evaluate_targets(long: list[dict], short: dict | None) -> list[dict]:
     targets = []
     for rec in long:
-        targets.append(_target(f"swescribe overhead over plain faster-whisper, {rec['minutes']:g} min recording,",
-                               f"<= {TARGET_OVERHEAD_PCT:g} %", f"{rec['overhead_pct']:+.1f} %",
-                               rec["overhead_pct"] <= TARGET_OVERHEAD_PCT))
+        targets.append(
+            _target(
+                f"swescribe overhead over plain faster-whisper, {rec['minutes']:g} min recording,",
+                f"<= {TARGET_OVERHEAD_PCT:g} %",
+                f"{rec['overhead_pct']:+.1f} %",
+                rec["overhead_pct"] <= TARGET_OVERHEAD_PCT,
+            )
+        )
     if short:
         ratio = short["throughput_ratio"]
-        targets.append(_target(f"batched short-clip throughput ({short['clips']} clips) vs sequential",
-                               f">= {TARGET_BATCH_SPEEDUP:g}x", f"{ratio:.2f}x", ratio >= TARGET_BATCH_SPEEDUP))
+        targets.append(
+            _target(
+                f"batched short-clip throughput ({short['clips']} clips) vs sequential",
+                f">= {TARGET_BATCH_SPEEDUP:g}x",
+                f"{ratio:.2f}x",
+                ratio >= TARGET_BATCH_SPEEDUP,
+            )
+        )
     if long:
         # Measured on the 60-minute recording; a run without one uses its longest and says so.
         rec = min(long, key=lambda r: (r["minutes"] != TARGET_PEAK_MINUTES, -r["minutes"]))
         note = "" if rec["minutes"] == TARGET_PEAK_MINUTES else f" (target is for {TARGET_PEAK_MINUTES:g} min)"
         peak = rec["swescribe"]["peak_rss_mb"]
-        targets.append(_target(f"peak RSS of swescribe, {rec['minutes']:g} min recording{note},",
-                               f"< {TARGET_PEAK_RSS_MB:g} MiB (2 GB)", f"{peak:.0f} MiB", peak < TARGET_PEAK_RSS_MB))
+        targets.append(
+            _target(
+                f"peak RSS of swescribe, {rec['minutes']:g} min recording{note},",
+                f"< {TARGET_PEAK_RSS_MB:g} MiB (2 GB)",
+                f"{peak:.0f} MiB",
+                peak < TARGET_PEAK_RSS_MB,
+            )
+        )
     return targets
 
 

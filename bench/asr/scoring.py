@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from workers.evaluation.normalize import normalize_swedish
 from workers.evaluation.scoring import error_rates

@@ -24,7 +24,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import asdict, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import ctranslate2
@@ -33,9 +33,9 @@ from tqdm import tqdm
 from workers.evaluation.manifests import EvalEntry, load_manifest
 from workers.evaluation.normalize import normalize_swedish
 from workers.evaluation.scoring import error_rates
-from workers.runners.configured_models import load_configured_model
 from workers.pipeline.run import transcribe_file
 from workers.pipeline.transcribe import TranscribeOptions, VadSettings
+from workers.runners.configured_models import load_configured_model
 from workers.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,7 +43,9 @@ FIXTURES = REPO / "audio_fixtures" / "manifest.jsonl"
 REAL_SPEECH = Path(os.environ.get("SWESCRIBE_REAL_SPEECH_DIR", REPO / "audio_fixtures" / "real_speech")) / "manifest.jsonl"
 
 # Authority names as the fixtures say them; the same list as prompt and as hotwords.
-AUTHORITIES = "Försäkringskassan, Skatteverket, Länsstyrelsen, Polismyndigheten, Migrationsverket, Kronofogden, tingsrätten, hovrätten"
+AUTHORITIES = (
+    "Försäkringskassan, Skatteverket, Länsstyrelsen, Polismyndigheten, Migrationsverket, Kronofogden, tingsrätten, hovrätten"
+)
 PROMPT = f"Samtal med {AUTHORITIES}. Personnummer, datum och klockslag."
 
 BASE = TranscribeOptions()
@@ -144,7 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         results = json.loads(args.out.read_text(encoding="utf-8"))["configs"]
     for name in tqdm(names, desc="configs", unit="config", file=sys.stderr):
         results[name] = run_config(model, CONFIGS[name], entries, name)
-        print(f"{name}: {json.dumps({k: v for k, v in results[name].items() if k not in ('hypotheses', 'options')})}", file=sys.stderr)
+        print(
+            f"{name}: {json.dumps({k: v for k, v in results[name].items() if k not in ('hypotheses', 'options')})}",
+            file=sys.stderr,
+        )
         # Written after every config, so an interrupted comparison keeps what it measured.
         _write(args.out, model, entries, {n: results[n] for n in CONFIGS if n in results})
     print(table({n: results[n] for n in CONFIGS if n in results}))
@@ -153,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _write(out: Path, model, entries: list[EvalEntry], results: dict) -> None:
     report = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="minutes"),
+        "date": datetime.now(UTC).isoformat(timespec="minutes"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {_cpu_name()}",
         "model": asdict(model.info),
         "recordings": {"real": [e.id for e in entries if not e.synthetic], "synthetic": [e.id for e in entries if e.synthetic]},

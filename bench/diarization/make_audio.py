@@ -62,8 +62,14 @@ def build(minutes: int, conversations, rng: np.random.Generator, work: Path) -> 
         used += 1
     sf.write(work / f"{name}.flac", audio, SAMPLE_RATE, subtype="PCM_16", format="FLAC")
     (work / f"{name}.rttm").write_text("".join(rttm_lines), encoding="utf-8")
-    return {"name": name, "minutes": minutes, "duration_s": total / SAMPLE_RATE, "conversations": used,
-            "audio": str(work / f"{name}.flac"), "rttm": str(work / f"{name}.rttm")}
+    return {
+        "name": name,
+        "minutes": minutes,
+        "duration_s": total / SAMPLE_RATE,
+        "conversations": used,
+        "audio": str(work / f"{name}.flac"),
+        "rttm": str(work / f"{name}.rttm"),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

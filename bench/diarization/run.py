@@ -31,7 +31,7 @@ import json
 import os
 import shlex
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -54,13 +54,22 @@ def log(message: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    date_utc = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    date_utc = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     work = args.work_dir
     work.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "SWESCRIBE_ASR_CPU_THREADS": str(CPU_THREADS), "SWESCRIBE_DIARIZATION_CPU_THREADS": str(CPU_THREADS),
-           "SWESCRIBE_DATA_DIR": str(work / "data")}
-    built = run_child([sys.executable, str(HERE / "make_audio.py"), "--work-dir", str(work / "audio"), "--minutes", args.minutes],
-                      env, REPO, work / "make_audio.log", log)
+    env = {
+        **os.environ,
+        "SWESCRIBE_ASR_CPU_THREADS": str(CPU_THREADS),
+        "SWESCRIBE_DIARIZATION_CPU_THREADS": str(CPU_THREADS),
+        "SWESCRIBE_DATA_DIR": str(work / "data"),
+    }
+    built = run_child(
+        [sys.executable, str(HERE / "make_audio.py"), "--work-dir", str(work / "audio"), "--minutes", args.minutes],
+        env,
+        REPO,
+        work / "make_audio.log",
+        log,
+    )
     if built.returncode != 0:
         log(f"FAILED: make_audio.py exited {built.returncode}; see {work / 'make_audio.log'}")
         return 1
@@ -106,8 +115,21 @@ def measure_long(recording: dict, env: dict, work: Path) -> dict | None:
     from workers.evaluation.diarization import diarization_error, read_rttm
 
     out = work / "out"
-    cmd = [sys.executable, "-m", "workers.commands.cli", "transcribe", recording["audio"], "--diarize",
-           "--format", "json", "--format", "rttm", "--out", str(out), "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "workers.commands.cli",
+        "transcribe",
+        recording["audio"],
+        "--diarize",
+        "--format",
+        "json",
+        "--format",
+        "rttm",
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     child = run_child(cmd, env, REPO, work / f"{recording['name']}.log", log)
     if child.returncode != 0:
         log(f"FAILED: swescribe exited {child.returncode}; see {work / (recording['name'] + '.log')}")
@@ -117,21 +139,31 @@ def measure_long(recording: dict, env: dict, work: Path) -> dict | None:
     der = diarization_error(read_rttm(recording["rttm"]), read_rttm(out / f"{recording['name']}.rttm"))
     duration = recording["duration_s"]
     return {
-        "name": recording["name"], "minutes": recording["minutes"], "duration_s": duration,
-        "wall_s": round(child.wall_s, 1), "cpu_s": round(child.cpu_s, 1), "peak_rss_mb": round(child.peak_rss_mb),
-        "transcribe_s": timings.get("transcribe"), "diarize_s": timings.get("diarize"),
-        "transcribe_rtf": round(timings["transcribe"] / duration, 4), "diarize_rtf": round(timings["diarize"] / duration, 4),
-        "speakers_found": len(transcript["speakers"]), "speakers_reference": der.reference_speakers,
-        "der": der.der, "missed_s": der.missed_s, "false_alarm_s": der.false_alarm_s, "confusion_s": der.confusion_s,
+        "name": recording["name"],
+        "minutes": recording["minutes"],
+        "duration_s": duration,
+        "wall_s": round(child.wall_s, 1),
+        "cpu_s": round(child.cpu_s, 1),
+        "peak_rss_mb": round(child.peak_rss_mb),
+        "transcribe_s": timings.get("transcribe"),
+        "diarize_s": timings.get("diarize"),
+        "transcribe_rtf": round(timings["transcribe"] / duration, 4),
+        "diarize_rtf": round(timings["diarize"] / duration, 4),
+        "speakers_found": len(transcript["speakers"]),
+        "speakers_reference": der.reference_speakers,
+        "der": der.der,
+        "missed_s": der.missed_s,
+        "false_alarm_s": der.false_alarm_s,
+        "confusion_s": der.confusion_s,
     }
 
 
 def fixture_der() -> list[dict]:
     """Each fixture conversation diarized without and with its number of speakers."""
     from workers.evaluation.diarization import diarization_error, read_rttm
-    from workers.transcript.audio import decode_audio
     from workers.pipeline.diarization_model import load_diarizer, resolve_diarizer
     from workers.pipeline.diarize import DiarizeOptions, diarize
+    from workers.transcript.audio import decode_audio
 
     diarizer = load_diarizer(resolve_diarizer("pyannote-offline"), device="auto", cpu_threads=CPU_THREADS)
     folder = REPO / "audio_fixtures" / "conversations"
@@ -142,22 +174,37 @@ def fixture_der() -> list[dict]:
         for given in (None, entry["num_speakers"]):
             found = diarize(diarizer, audio, DiarizeOptions(num_speakers=given))
             der = diarization_error(reference, found.turns)
-            rows.append({"id": entry["id"], "voices": entry["num_speakers"], "num_speakers_given": given,
-                         "speakers_found": len(found.speakers), "der": der.der, "seconds": found.seconds,
-                         "duration_s": entry["duration_s"]})
+            rows.append(
+                {
+                    "id": entry["id"],
+                    "voices": entry["num_speakers"],
+                    "num_speakers_given": given,
+                    "speakers_found": len(found.speakers),
+                    "der": der.der,
+                    "seconds": found.seconds,
+                    "duration_s": entry["duration_s"],
+                }
+            )
     return rows
 
 
 def targets(long_runs: list[dict]) -> list[dict]:
     out = [
-        {"name": f"diarization <= recognition, {run['minutes']} min", "measured": f"{run['diarize_s']:.1f} s vs {run['transcribe_s']:.1f} s",
-         "passed": run["diarize_s"] <= run["transcribe_s"]}
+        {
+            "name": f"diarization <= recognition, {run['minutes']} min",
+            "measured": f"{run['diarize_s']:.1f} s vs {run['transcribe_s']:.1f} s",
+            "passed": run["diarize_s"] <= run["transcribe_s"],
+        }
         for run in long_runs
     ]
     out += [
-        {"name": f"peak RSS < {TARGET_PEAK_RSS_MB:.0f} MB, {run['minutes']} min", "measured": f"{run['peak_rss_mb']} MB",
-         "passed": run["peak_rss_mb"] < TARGET_PEAK_RSS_MB}
-        for run in long_runs if run["minutes"] >= TARGET_PEAK_MINUTES
+        {
+            "name": f"peak RSS < {TARGET_PEAK_RSS_MB:.0f} MB, {run['minutes']} min",
+            "measured": f"{run['peak_rss_mb']} MB",
+            "passed": run["peak_rss_mb"] < TARGET_PEAK_RSS_MB,
+        }
+        for run in long_runs
+        if run["minutes"] >= TARGET_PEAK_MINUTES
     ]
     return out
 
@@ -166,12 +213,15 @@ def render_section(results: dict) -> str:
     m = results["machine"]
     load = ", ".join(f"{x:.1f}" for x in results["load_average_at_end"])
     lines = [
-        SECTION_HEADING, "",
+        SECTION_HEADING,
+        "",
         f"Run {results['date_utc']} on {m['cpu_model']} ({m['cores']} cores, {m['ram_gib']} GiB RAM), {m['os']}; "
         f"CPU only, {results['cpu_threads']} threads for recognition and for diarization; load average at the end: {load}. "
         f"Command: `{results['command']}`. Models: whisper-base-offline (int8) and pyannote-offline "
         "(segmentation-3.0 + CAM++). All speech here is SYNTHETIC (espeak-ng voices), not human voices.",
-        "", "### Long recordings: `swescribe transcribe --diarize` (one process: recognition, then diarization)", "",
+        "",
+        "### Long recordings: `swescribe transcribe --diarize` (one process: recognition, then diarization)",
+        "",
         "| audio | wall | peak RSS | recognition | diarization | RTF rec. | RTF diar. | speakers found / reference | DER |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
@@ -180,8 +230,13 @@ def render_section(results: dict) -> str:
         f"{r['transcribe_rtf']:.3f} | {r['diarize_rtf']:.3f} | {r['speakers_found']} / {r['speakers_reference']} | {r['der']:.3f} |"
         for r in results["long"]
     ]
-    lines += ["", "### Fixture conversations (DER, collar 0.25 s)", "",
-              "| conversation | voices | speakers given | found | DER | diarization time |", "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "### Fixture conversations (DER, collar 0.25 s)",
+        "",
+        "| conversation | voices | speakers given | found | DER | diarization time |",
+        "|---|---|---|---|---|---|",
+    ]
     lines += [
         f"| {r['id']} | {r['voices']} | {r['num_speakers_given'] or '-'} | {r['speakers_found']} | {r['der']:.3f} | "
         f"{r['seconds']:.1f} s for {r['duration_s']:.0f} s |"

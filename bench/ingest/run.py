@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -44,8 +44,7 @@ def log(message: str) -> None:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--files", type=int, default=500, help="recordings dropped into the inbox")
     parser.add_argument("--batch-size", type=int, default=8, help="SWESCRIBE_ASR_BATCH_SIZE of the worker")
     parser.add_argument("--cpu-threads", type=int, default=2, help="SWESCRIBE_ASR_CPU_THREADS of the worker")
@@ -88,7 +87,10 @@ def ingest(stack: Stack, folder: Path, settle_s: float, log_path: Path) -> float
     with open(log_path, "wb") as out:
         result = subprocess.run(
             [sys.executable, "-m", "workers.commands.cli", "ingest", str(folder), "--settle-s", str(settle_s), "--no-progress"],
-            env=stack.env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
+            env=stack.env,
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     wall = time.perf_counter() - started
     if result.returncode != 0:
@@ -103,9 +105,14 @@ def job_rows(database_url: str, owner: str) -> list[dict]:
 
     with session_factory(database_url)() as session:
         return [
-            {"status": j.status, "duration_s": j.duration_s, "timings_s": j.timings_s,
-             "created": as_utc(j.created_at).timestamp(), "started": as_utc(j.started_at).timestamp(),
-             "finished": as_utc(j.finished_at).timestamp()}
+            {
+                "status": j.status,
+                "duration_s": j.duration_s,
+                "timings_s": j.timings_s,
+                "created": as_utc(j.created_at).timestamp(),
+                "started": as_utc(j.started_at).timestamp(),
+                "finished": as_utc(j.finished_at).timestamp(),
+            }
             for j in session.scalars(select(Job).where(Job.owner == owner))
         ]
 
@@ -116,8 +123,14 @@ def run(args: argparse.Namespace) -> dict:
     args.work_dir.mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="run-", dir=args.work_dir))
     database_url = f"sqlite:///{root / 'swescribe.db'}"
-    stack = make_stack(root / "stack", database_url, args.work_dir / "models", asr_batch_size=str(args.batch_size),
-                       asr_cpu_threads=str(args.cpu_threads), asr_language="sv")
+    stack = make_stack(
+        root / "stack",
+        database_url,
+        args.work_dir / "models",
+        asr_batch_size=str(args.batch_size),
+        asr_cpu_threads=str(args.cpu_threads),
+        asr_language="sv",
+    )
     try:
         folder = root / "folder"
         log(f"building {args.files} clips in {folder}")
@@ -151,60 +164,69 @@ def run(args: argparse.Namespace) -> dict:
     last_finished = max(r["finished"] for r in rows)
     shutil.rmtree(root, ignore_errors=True)
     return {
-        "files": args.files, "audio_s": round(audio_s, 1), "wall_s": round(wall, 1),
-        "files_per_min": round(args.files / wall * 60, 1), "audio_s_per_wall_s": round(audio_s / wall, 2),
-        "warmup_s": round(warm_s, 1), "settle_s": args.settle_s, "batch_size": args.batch_size,
+        "files": args.files,
+        "audio_s": round(audio_s, 1),
+        "wall_s": round(wall, 1),
+        "files_per_min": round(args.files / wall * 60, 1),
+        "audio_s_per_wall_s": round(audio_s / wall, 2),
+        "warmup_s": round(warm_s, 1),
+        "settle_s": args.settle_s,
+        "batch_size": args.batch_size,
         "cpu_threads": args.cpu_threads,
         "queue_span_s": round(last_finished - first_created, 1),
         "mean_in_worker_s": round(statistics.mean(in_worker), 3),
         "mean_transcribe_s": round(statistics.mean(transcribe), 3),
         "mean_clip_s": round(audio_s / args.files, 2),
         # Other work on the machine slows the worker down; the 1- and 15-minute load averages say how much.
-        "load_avg_1min_before": round(load_before, 2), "load_avg_15min_after": round(load_after[2], 2),
+        "load_avg_1min_before": round(load_before, 2),
+        "load_avg_15min_after": round(load_after[2], 2),
     }
 
 
 def render_section(results: dict) -> str:
     m, r = results["machine"], results["measured"]
     overhead = r["wall_s"] - r["files"] * r["mean_in_worker_s"]
-    return "\n".join([
-        SECTION_HEADING, "",
-        f"Run {results['date_utc']} on {m['cpu_model']} ({m['cores']} cores, {m['ram_gib']} GiB RAM), {m['os']}; "
-        f"Python {m['python']}. Model `whisper-base-offline` on CPU, {r['cpu_threads']} threads, one gpu-queue worker "
-        f"(`SWESCRIBE_ASR_BATCH_SIZE={r['batch_size']}`), Redis, SQLite and local storage on 127.0.0.1.",
-        "",
-        "| files | audio (s) | wall (s) | files/min | audio s per wall s | mean clip (s) | in the worker per job (s) | of it transcribe (s) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
-        f"| {r['files']} | {r['audio_s']} | {r['wall_s']} | {r['files_per_min']} | {r['audio_s_per_wall_s']} | "
-        f"{r['mean_clip_s']} | {r['mean_in_worker_s']} | {r['mean_transcribe_s']} |",
-        "",
-        f"Wall time is one `swescribe ingest DIR --settle-s {r['settle_s']:g}` process, from its start until it exits "
-        f"with every transcript in outbox/ and every recording in done/: the settle wait, hashing, probing, storing and "
-        f"queueing each file, the worker's jobs one after another, and writing four formats per file. Of the wall time, "
-        f"{overhead:.0f} s lie outside the worker's jobs (start-up, settle wait, submitting, the last poll). "
-        f"The worker had loaded its model before the clock started (a warm-up file took {r['warmup_s']} s). "
-        f"The machine was not idle: load average {r['load_avg_1min_before']} (1 min) at the start and "
-        f"{r['load_avg_15min_after']} (15 min) at the end on {m['cores']} cores, so the per-job times are higher than "
-        f"on an idle machine.",
-        "",
-        "Every recording is its own job and so its own Whisper window: the worker decodes one 2-4 s clip at a time, "
-        "and the batch size only helps within a job. The packing of many short files into one batch that "
-        "`swescribe transcribe --batch-size 8` does (bench/asr: 74.5 clips/min on a quieter machine) is not used on the job path, so a "
-        "folder of many short clips is transcribed at the per-job rate above; a folder of long recordings is not "
-        "affected.",
-        "",
-        "Reproduce (from the repository root, with the project's venv):",
-        "",
-        "```sh",
-        f"python bench/ingest/run.py --files {r['files']}",
-        "```",
-        "",
-    ])
+    return "\n".join(
+        [
+            SECTION_HEADING,
+            "",
+            f"Run {results['date_utc']} on {m['cpu_model']} ({m['cores']} cores, {m['ram_gib']} GiB RAM), {m['os']}; "
+            f"Python {m['python']}. Model `whisper-base-offline` on CPU, {r['cpu_threads']} threads, one gpu-queue worker "
+            f"(`SWESCRIBE_ASR_BATCH_SIZE={r['batch_size']}`), Redis, SQLite and local storage on 127.0.0.1.",
+            "",
+            "| files | audio (s) | wall (s) | files/min | audio s per wall s | mean clip (s) | in the worker per job (s) | of it transcribe (s) |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|",
+            f"| {r['files']} | {r['audio_s']} | {r['wall_s']} | {r['files_per_min']} | {r['audio_s_per_wall_s']} | "
+            f"{r['mean_clip_s']} | {r['mean_in_worker_s']} | {r['mean_transcribe_s']} |",
+            "",
+            f"Wall time is one `swescribe ingest DIR --settle-s {r['settle_s']:g}` process, from its start until it exits "
+            f"with every transcript in outbox/ and every recording in done/: the settle wait, hashing, probing, storing and "
+            f"queueing each file, the worker's jobs one after another, and writing four formats per file. Of the wall time, "
+            f"{overhead:.0f} s lie outside the worker's jobs (start-up, settle wait, submitting, the last poll). "
+            f"The worker had loaded its model before the clock started (a warm-up file took {r['warmup_s']} s). "
+            f"The machine was not idle: load average {r['load_avg_1min_before']} (1 min) at the start and "
+            f"{r['load_avg_15min_after']} (15 min) at the end on {m['cores']} cores, so the per-job times are higher than "
+            f"on an idle machine.",
+            "",
+            "Every recording is its own job and so its own Whisper window: the worker decodes one 2-4 s clip at a time, "
+            "and the batch size only helps within a job. The packing of many short files into one batch that "
+            "`swescribe transcribe --batch-size 8` does (bench/asr: 74.5 clips/min on a quieter machine) is not used on the job path, so a "
+            "folder of many short clips is transcribed at the per-job rate above; a folder of long recordings is not "
+            "affected.",
+            "",
+            "Reproduce (from the repository root, with the project's venv):",
+            "",
+            "```sh",
+            f"python bench/ingest/run.py --files {r['files']}",
+            "```",
+            "",
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    date_utc = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    date_utc = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     measured = run(args)
     results = {"benchmark": "ingest", "date_utc": date_utc, "machine": report.machine_info(), "measured": measured}
     log(json.dumps(measured))

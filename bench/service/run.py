@@ -61,7 +61,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so the finally blocks stop the stack and any CLI child.
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    date_utc = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    date_utc = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     try:
         measured = run_all(args)
     except BenchFailed as e:
@@ -110,9 +110,15 @@ def main(argv: list[str] | None = None) -> int:
         "date_utc": date_utc,
         "command": reproduce_command(argv),
         "machine": report.machine_info(),
-        "settings": {"cpu_threads": args.cpu_threads, "repeat": args.repeat, "poll_interval_s": POLL_INTERVAL_S,
-                     "auth": "API key (swescribe keys create)", "database": "SQLite", "storage": "local folder",
-                     "gpu_workers": 1},
+        "settings": {
+            "cpu_threads": args.cpu_threads,
+            "repeat": args.repeat,
+            "poll_interval_s": POLL_INTERVAL_S,
+            "auth": "API key (swescribe keys create)",
+            "database": "SQLite",
+            "storage": "local folder",
+            "gpu_workers": 1,
+        },
         **measured,
     }
     print_summary(results["recordings"])
@@ -123,8 +129,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--minutes", type=_floats, default=[1.0, 10.0], help="recording lengths, comma separated")
     parser.add_argument("--cpu-threads", type=int, default=2, help="SWESCRIBE_ASR_CPU_THREADS for worker and CLI")
     parser.add_argument("--model", default="whisper-base-offline", help="model name or folder, as for swescribe")
@@ -167,10 +172,16 @@ def run_all(args: argparse.Namespace) -> dict:
     stack: Stack | None = None
     failed = False
     try:
-        stack = make_stack(root, f"sqlite:///{root / 'swescribe.db'}", args.work_dir / "models",
-                           asr_model=args.model, asr_cpu_threads=str(args.cpu_threads),
-                           # Pinned so a caller's own settings cannot make worker and CLI decode differently.
-                           asr_language="sv", asr_batch_size="1")
+        stack = make_stack(
+            root,
+            f"sqlite:///{root / 'swescribe.db'}",
+            args.work_dir / "models",
+            asr_model=args.model,
+            asr_cpu_threads=str(args.cpu_threads),
+            # Pinned so a caller's own settings cannot make worker and CLI decode differently.
+            asr_language="sv",
+            asr_batch_size="1",
+        )
         model = resolve_model(args, stack.env)
         stack.env.update(SWESCRIBE_ASR_DEVICE=model["device"], SWESCRIBE_ASR_COMPUTE_TYPE=model["compute_type"])
         recordings = build_audio(args, stack.env)
@@ -199,8 +210,11 @@ def resolve_model(args: argparse.Namespace, env: dict[str, str]) -> dict:
     page cache, so neither the worker nor the first CLI run pays for a cold disk."""
     log(f"resolving model {args.model}")
     out = args.work_dir / "model.json"
-    run_logged([sys.executable, str(ASR_BENCH / "model_info.py"), "--model", args.model, "--out", str(out)],
-               env, args.work_dir / "logs" / "model_info.log")
+    run_logged(
+        [sys.executable, str(ASR_BENCH / "model_info.py"), "--model", args.model, "--out", str(out)],
+        env,
+        args.work_dir / "logs" / "model_info.log",
+    )
     model = json.loads(out.read_text(encoding="utf-8"))
     log(f"  {model['path']} on {model['device']}/{model['compute_type']}, {args.cpu_threads} CPU threads")
     return model
@@ -210,8 +224,20 @@ def build_audio(args: argparse.Namespace, env: dict[str, str]) -> list[dict]:
     """bench/asr's make_audio.py, in its own process so an hour of samples never sits in this one."""
     minutes = ",".join(f"{m:g}" for m in args.minutes)
     log(f"building {minutes} min recordings in {args.work_dir}")
-    run_logged([sys.executable, str(ASR_BENCH / "make_audio.py"), "--work-dir", str(args.work_dir),
-                "--minutes-long", minutes, "--short-clips", "0"], env, args.work_dir / "logs" / "make_audio.log")
+    run_logged(
+        [
+            sys.executable,
+            str(ASR_BENCH / "make_audio.py"),
+            "--work-dir",
+            str(args.work_dir),
+            "--minutes-long",
+            minutes,
+            "--short-clips",
+            "0",
+        ],
+        env,
+        args.work_dir / "logs" / "make_audio.log",
+    )
     return json.loads((args.work_dir / "audio.json").read_text(encoding="utf-8"))["long"]
 
 
@@ -267,8 +293,10 @@ def bench_recording(recording: dict, client: httpx.Client, env: dict[str, str], 
     """Service and CLI on one recording, alternating which goes first between repeats."""
     path, label = Path(recording["path"]), f"{recording['minutes']:g} min"
     out_dir = args.work_dir / "out" / path.stem
-    tools = {"service": lambda: run_service(client, path, out_dir / "service.json"),
-             "cli": lambda: run_cli(path, out_dir / "cli", env)}
+    tools = {
+        "service": lambda: run_service(client, path, out_dir / "service.json"),
+        "cli": lambda: run_cli(path, out_dir / "cli", env),
+    }
     runs: dict[str, list[dict]] = {"service": [], "cli": []}
     for rep in range(args.repeat):
         order = ("service", "cli") if rep % 2 == 0 else ("cli", "service")
@@ -277,8 +305,12 @@ def bench_recording(recording: dict, client: httpx.Client, env: dict[str, str], 
             run = tools[tool]()
             runs[tool].append(run)
             log(f"  {run['wall_s']:.1f} s, {run['words']} words")
-    return compare(recording, min(runs["service"], key=_wall), min(runs["cli"], key=_wall),
-                   {tool: [r["wall_s"] for r in tool_runs] for tool, tool_runs in runs.items()})
+    return compare(
+        recording,
+        min(runs["service"], key=_wall),
+        min(runs["cli"], key=_wall),
+        {tool: [r["wall_s"] for r in tool_runs] for tool, tool_runs in runs.items()},
+    )
 
 
 def _wall(run: dict) -> float:
@@ -304,8 +336,12 @@ def run_service(client: httpx.Client, path: Path, out_path: Path) -> dict:
     job = client.get(f"/v1/jobs/{job_id}").json()
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(transcript, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    return {"wall_s": round(wall_s, 3), "upload_s": round(upload_s, 3), **job_breakdown(job, started_at + wall_s),
-            "words": scoring.word_count(transcript["text"])}
+    return {
+        "wall_s": round(wall_s, 3),
+        "upload_s": round(upload_s, 3),
+        **job_breakdown(job, started_at + wall_s),
+        "words": scoring.word_count(transcript["text"]),
+    }
 
 
 def _duration_hint(job: dict) -> float:
@@ -331,11 +367,11 @@ def job_breakdown(job: dict, seen_at: float) -> dict:
     created, started, finished = (_epoch(job[k]) for k in ("created_at", "started_at", "finished_at"))
     timings = job.get("timings_s") or {}
     return {
-        "queued_s": _round(started - created),                  # job row written -> worker took it
-        "worker_s": _round(finished - started),                 # worker took it -> result stored
+        "queued_s": _round(started - created),  # job row written -> worker took it
+        "worker_s": _round(finished - started),  # worker took it -> result stored
         "work_s": _round(timings.get("decode", 0.0) + timings.get("transcribe", 0.0)),
         "load_model_s": timings.get("load_model"),
-        "result_seen_s": _round(seen_at - finished),            # stored -> client had the transcript
+        "result_seen_s": _round(seen_at - finished),  # stored -> client had the transcript
         "timings_s": timings,
     }
 
@@ -355,8 +391,7 @@ def run_cli(path: Path, out_dir: Path, env: dict[str, str]) -> dict:
     """`swescribe transcribe` into a fresh folder, timed as a whole; its load time from its log."""
     shutil.rmtree(out_dir, ignore_errors=True)
     log_path = out_dir.with_suffix(".log")
-    cmd = [swescribe_executable(), "-v", "transcribe", str(path), "--format", "json", "--out", str(out_dir),
-           "--no-progress"]
+    cmd = [swescribe_executable(), "-v", "transcribe", str(path), "--format", "json", "--out", str(out_dir), "--no-progress"]
     run = run_child(cmd, env, log_path)
     if run.returncode != 0:
         tail = log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
@@ -388,8 +423,9 @@ def run_child(cmd: list[str], env: dict[str, str], log_path: Path) -> ChildRun:
             raise
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here; Popen must not wait again
-    return ChildRun(wall_s=wall, cpu_s=usage.ru_utime + usage.ru_stime, peak_rss_mb=usage.ru_maxrss / 1024,
-                    returncode=proc.returncode)
+    return ChildRun(
+        wall_s=wall, cpu_s=usage.ru_utime + usage.ru_stime, peak_rss_mb=usage.ru_maxrss / 1024, returncode=proc.returncode
+    )
 
 
 def swescribe_executable() -> str:
@@ -426,8 +462,7 @@ def compare(recording: dict, service: dict, cli: dict, walls: dict[str, list[flo
 
 
 def _overhead(service_s: float, cli_s: float, suffix: str) -> dict:
-    return {f"overhead_s{suffix}": round(service_s - cli_s, 3),
-            f"overhead_pct{suffix}": round(100 * (service_s / cli_s - 1), 2)}
+    return {f"overhead_s{suffix}": round(service_s - cli_s, 3), f"overhead_pct{suffix}": round(100 * (service_s / cli_s - 1), 2)}
 
 
 def words_similar(a: int, b: int) -> bool:
@@ -437,19 +472,27 @@ def words_similar(a: int, b: int) -> bool:
 def print_summary(recordings: list[dict]) -> None:
     log(f"target: service <= {TARGET_FACTOR:.2f} x CLI + {TARGET_SLACK_S:g} s")
     for r in recordings:
-        line = (f"  {'PASS' if r['pass'] else 'FAIL'}  {r['minutes']:g} min: service {r['service']['wall_s']:.1f} s, "
-                f"CLI {r['cli']['wall_s']:.1f} s, overhead {r['overhead_s']:+.1f} s ({r['overhead_pct']:+.1f} %)")
+        line = (
+            f"  {'PASS' if r['pass'] else 'FAIL'}  {r['minutes']:g} min: service {r['service']['wall_s']:.1f} s, "
+            f"CLI {r['cli']['wall_s']:.1f} s, overhead {r['overhead_s']:+.1f} s ({r['overhead_pct']:+.1f} %)"
+        )
         if "overhead_s_without_load" in r:
-            line += (f"; vs CLI without its {r['cli']['load_s']:.1f} s model load: {r['overhead_s_without_load']:+.1f} s "
-                     f"({r['overhead_pct_without_load']:+.1f} %)")
+            line += (
+                f"; vs CLI without its {r['cli']['load_s']:.1f} s model load: {r['overhead_s_without_load']:+.1f} s "
+                f"({r['overhead_pct_without_load']:+.1f} %)"
+            )
         words = f"words service {r['service']['words']} / CLI {r['cli']['words']}"
         print(line + f"; {words}{'' if r['words_similar'] else ' DIFFER'}", flush=True)
 
 
 def collect_versions(stack: Stack, model: dict) -> dict:
     versions = {name: _package_version(name) for name in ("swescribe", "fastapi", "uvicorn", "celery", "redis")}
-    versions.update(faster_whisper=model["faster_whisper"], ctranslate2=model["ctranslate2"],
-                    redis_server=_redis_server_version(stack.redis.executable), commit=_git_commit())
+    versions.update(
+        faster_whisper=model["faster_whisper"],
+        ctranslate2=model["ctranslate2"],
+        redis_server=_redis_server_version(stack.redis.executable),
+        commit=_git_commit(),
+    )
     return versions
 
 
@@ -470,10 +513,12 @@ def _redis_server_version(executable: str | None) -> str | None:
 
 def _git_commit() -> str | None:
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                              check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
     return f"{head}{' with local changes' if dirty else ''}"
@@ -495,10 +540,21 @@ def update_docs(path: Path, section: str) -> None:
 
 
 def render_section(results: dict) -> str:
-    parts = [SECTION_HEADING, "", _intro(results), "",
-             "### Upload to transcript on a warm service vs the CLI's whole run", "", *_main_table(results),
-             "", "### Where the time goes", "", *_breakdown_table(results["recordings"]),
-             "", *_notes(results)]
+    parts = [
+        SECTION_HEADING,
+        "",
+        _intro(results),
+        "",
+        "### Upload to transcript on a warm service vs the CLI's whole run",
+        "",
+        *_main_table(results),
+        "",
+        "### Where the time goes",
+        "",
+        *_breakdown_table(results["recordings"]),
+        "",
+        *_notes(results),
+    ]
     return "\n".join(parts) + "\n"
 
 
@@ -526,8 +582,11 @@ def _main_table(results: dict) -> list[str]:
         "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|",
     ]
     for r in results["recordings"]:
-        without = (f"{r['cli_without_load_s']:.1f} | {r['overhead_s_without_load']:+.1f} s "
-                   f"({r['overhead_pct_without_load']:+.1f} %)") if "cli_without_load_s" in r else "n/a | n/a"
+        without = (
+            (f"{r['cli_without_load_s']:.1f} | {r['overhead_s_without_load']:+.1f} s ({r['overhead_pct_without_load']:+.1f} %)")
+            if "cli_without_load_s" in r
+            else "n/a | n/a"
+        )
         words = f"{r['service']['words']} / {r['cli']['words']}{'' if r['words_similar'] else ' (differ)'}"
         rows.append(
             f"| {r['minutes']:g} min | {r['service']['wall_s']:.1f} | {r['cli']['wall_s']:.1f} | "
@@ -535,8 +594,11 @@ def _main_table(results: dict) -> list[str]:
             f"{'PASS' if r['pass'] else 'FAIL'} | {_fmt(r['cli']['load_s'])} | {without} | {words} |"
         )
     w = results["warmup"]
-    rows += ["", f"The warm-up job ({w['file']}) took {w['wall_s']:.1f} s, of which the worker's model load "
-                 f"{_fmt(w['load_model_s'])} s; a service that has not run a job yet pays that once."]
+    rows += [
+        "",
+        f"The warm-up job ({w['file']}) took {w['wall_s']:.1f} s, of which the worker's model load "
+        f"{_fmt(w['load_model_s'])} s; a service that has not run a job yet pays that once.",
+    ]
     return rows
 
 

@@ -30,7 +30,7 @@ import random
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,7 +38,6 @@ sys.path[:0] = [str(REPO), str(REPO / "bench" / "asr")]
 
 import report  # noqa: E402  (bench/asr: machine description, Markdown section replacement)
 
-from workers.transcript.types import ModelInfo, Segment, Transcript  # noqa: E402
 from workers.settings import Settings  # noqa: E402
 from workers.summary.client import LlmEndpoint, RetryPolicy, chat  # noqa: E402
 from workers.summary.configured import endpoint_from_settings, with_embedded  # noqa: E402
@@ -46,6 +45,7 @@ from workers.summary.embedded_model import EMBEDDED_MODEL_NAME  # noqa: E402
 from workers.summary.embedded_server import start_embedded_server, wait_ready  # noqa: E402
 from workers.summary.schema import answer_json_schema  # noqa: E402
 from workers.summary.summarize import SummaryOptions, summarize_transcript  # noqa: E402
+from workers.transcript.types import ModelInfo, Segment, Transcript  # noqa: E402
 
 SECTION_HEADING = "## Summaries (bench/summary)"
 SECONDS_PER_LINE = 8.0
@@ -69,11 +69,15 @@ _TURNS = [
     ("Talare 3", "Kan vi boka ett uppföljande möte i {month} för att gå igenom läget?"),
 ]
 _FILL = {
-    "name": ["Anna Berg", "Erik Lund", "Sara Holm", "Johan Ek"], "agency": ["Försäkringskassan", "kommunen", "Migrationsverket"],
-    "benefit": ["bostadsbidrag", "sjukpenning", "försörjningsstöd", "assistansersättning"], "weeks": ["två", "tre", "fyra", "sex"],
+    "name": ["Anna Berg", "Erik Lund", "Sara Holm", "Johan Ek"],
+    "agency": ["Försäkringskassan", "kommunen", "Migrationsverket"],
+    "benefit": ["bostadsbidrag", "sjukpenning", "försörjningsstöd", "assistansersättning"],
+    "weeks": ["två", "tre", "fyra", "sex"],
     "document": ["hyresavtalet", "läkarintyget", "lönespecifikationen", "kontoutdraget"],
-    "month": ["mars", "april", "maj", "juni"], "day": ["femte", "femtonde", "tjugonde"],
-    "weekday": ["måndag", "onsdag", "fredag"], "relative": ["dottern", "sonen", "partnern"],
+    "month": ["mars", "april", "maj", "juni"],
+    "day": ["femte", "femtonde", "tjugonde"],
+    "weekday": ["måndag", "onsdag", "fredag"],
+    "relative": ["dottern", "sonen", "partnern"],
 }
 
 
@@ -86,22 +90,46 @@ def conversation(minutes: float, seed: int = 1) -> Transcript:
     for i, (speaker, template) in enumerate(lines):
         text = template.format(**{k: rng.choice(v) for k, v in _FILL.items()})
         start = i * SECONDS_PER_LINE
-        segments.append(Segment(id=i, start_s=start, end_s=start + SECONDS_PER_LINE - 0.5, text=text, words=(),
-                                avg_logprob=-0.2, no_speech_prob=0.01, speaker=speaker))
-    return Transcript(language="sv", language_probability=1.0, duration_s=count * SECONDS_PER_LINE,
-                      segments=tuple(segments), model=ModelInfo("generated", None, "cpu", "n/a"))
+        segments.append(
+            Segment(
+                id=i,
+                start_s=start,
+                end_s=start + SECONDS_PER_LINE - 0.5,
+                text=text,
+                words=(),
+                avg_logprob=-0.2,
+                no_speech_prob=0.01,
+                speaker=speaker,
+            )
+        )
+    return Transcript(
+        language="sv",
+        language_probability=1.0,
+        duration_s=count * SECONDS_PER_LINE,
+        segments=tuple(segments),
+        model=ModelInfo("generated", None, "cpu", "n/a"),
+    )
 
 
 def probe(endpoint: LlmEndpoint, messages: list[dict], max_tokens: int) -> dict:
     plain = LlmEndpoint(endpoint.base_url, endpoint.model, timeout_s=endpoint.timeout_s, json_mode="off")
     reply = chat(plain, messages, max_tokens=max_tokens, schema=answer_json_schema())
-    return {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens, "seconds": round(reply.seconds, 2)}
+    return {
+        "prompt_tokens": reply.prompt_tokens,
+        "completion_tokens": reply.completion_tokens,
+        "seconds": round(reply.seconds, 2),
+    }
 
 
 def run(args) -> dict:
-    settings = Settings(_env_file=None, data_dir=Path(tempfile.mkdtemp(prefix="swescribe-bench-summary-")),
-                        model_cache_dir=args.model_cache, llm_context_tokens=args.context_tokens,
-                        llm_max_output_tokens=args.max_output_tokens, llm_timeout_s=1800)
+    settings = Settings(
+        _env_file=None,
+        data_dir=Path(tempfile.mkdtemp(prefix="swescribe-bench-summary-")),
+        model_cache_dir=args.model_cache,
+        llm_context_tokens=args.context_tokens,
+        llm_max_output_tokens=args.max_output_tokens,
+        llm_timeout_s=1800,
+    )
     server = start_embedded_server(settings, settings.data_dir / "llm.log")
     try:
         started = time.perf_counter()
@@ -109,7 +137,9 @@ def run(args) -> dict:
         startup_s = round(time.perf_counter() - started, 1)
         endpoint = endpoint_from_settings(with_embedded(settings, server.base_url))
         probe(endpoint, [{"role": "user", "content": "Hej!"}], 8)  # warm-up: weights into memory
-        generation = probe(endpoint, [{"role": "user", "content": "Berätta utförligt på svenska om Sveriges landskap, ett i taget."}], 256)
+        generation = probe(
+            endpoint, [{"role": "user", "content": "Berätta utförligt på svenska om Sveriges landskap, ett i taget."}], 256
+        )
         long_text = "\n".join(f"[{s.id}] {s.speaker}: {s.text}" for s in conversation(18).segments)
         prompt = probe(endpoint, [{"role": "user", "content": long_text}], 1)
         rows = []
@@ -119,21 +149,32 @@ def run(args) -> dict:
             t0 = time.perf_counter()
             summary = summarize_transcript(transcript, endpoint, options)
             seconds = time.perf_counter() - t0
-            rows.append({
-                "minutes": minutes, "segments": len(transcript.segments), "chunks": summary.chunks,
-                "requests": summary.usage.requests, "prompt_tokens": summary.usage.prompt_tokens,
-                "completion_tokens": summary.usage.completion_tokens, "seconds": round(seconds, 1),
-                "seconds_per_transcript_hour": round(seconds / (transcript.duration_s / 3600), 1),
-                "decisions": len(summary.decisions), "action_items": len(summary.action_items),
-                "dropped_ungrounded": summary.dropped_ungrounded,
-            })
+            rows.append(
+                {
+                    "minutes": minutes,
+                    "segments": len(transcript.segments),
+                    "chunks": summary.chunks,
+                    "requests": summary.usage.requests,
+                    "prompt_tokens": summary.usage.prompt_tokens,
+                    "completion_tokens": summary.usage.completion_tokens,
+                    "seconds": round(seconds, 1),
+                    "seconds_per_transcript_hour": round(seconds / (transcript.duration_s / 3600), 1),
+                    "decisions": len(summary.decisions),
+                    "action_items": len(summary.action_items),
+                    "dropped_ungrounded": summary.dropped_ungrounded,
+                }
+            )
             print(json.dumps(rows[-1]), file=sys.stderr)
     finally:
         server.stop()
     return {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": report.machine_info(),
-        "llama_cpp_python": importlib.metadata.version("llama-cpp-python"), "model": EMBEDDED_MODEL_NAME,
-        "context_tokens": args.context_tokens, "max_output_tokens": args.max_output_tokens, "server_start_s": startup_s,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": report.machine_info(),
+        "llama_cpp_python": importlib.metadata.version("llama-cpp-python"),
+        "model": EMBEDDED_MODEL_NAME,
+        "context_tokens": args.context_tokens,
+        "max_output_tokens": args.max_output_tokens,
+        "server_start_s": startup_s,
         "generation": {**generation, "tokens_per_s": round(generation["completion_tokens"] / generation["seconds"], 1)},
         "prompt": {**prompt, "tokens_per_s": round(prompt["prompt_tokens"] / prompt["seconds"], 1)},
         "summaries": rows,
@@ -143,17 +184,24 @@ def run(args) -> dict:
 def render_section(results: dict) -> str:
     m = results["machine"]
     lines = [
-        SECTION_HEADING, "",
+        SECTION_HEADING,
+        "",
         f"Run {results['date']} on {m['cpu_model']} ({m['cores']} cores, {m['ram_gib']} GiB RAM), {m['os']}; Python {m['python']}, "
         f"llama-cpp-python {results['llama_cpp_python']}. Model `{results['model']}` (Q4_K_M class GGUF) under "
         f"`python -m llama_cpp.server` on 127.0.0.1, all cores, context {results['context_tokens']} tokens, "
         f"at most {results['max_output_tokens']} answer tokens per request. Server start to ready: {results['server_start_s']} s.",
-        "", "### Token throughput", "", "| what | tokens | seconds | tokens/s |", "|---|---:|---:|---:|",
+        "",
+        "### Token throughput",
+        "",
+        "| what | tokens | seconds | tokens/s |",
+        "|---|---:|---:|---:|",
         f"| generation (short prompt, answer of {results['generation']['completion_tokens']} tokens) | "
         f"{results['generation']['completion_tokens']} | {results['generation']['seconds']} | {results['generation']['tokens_per_s']} |",
         f"| prompt processing (transcript, 1-token answer) | {results['prompt']['prompt_tokens']} | {results['prompt']['seconds']} | "
         f"{results['prompt']['tokens_per_s']} |",
-        "", "### Whole summaries (generated Swedish case conversations, one line every 8 s)", "",
+        "",
+        "### Whole summaries (generated Swedish case conversations, one line every 8 s)",
+        "",
         "| transcript | lines | chunks | requests | prompt tokens | answer tokens | wall (s) | s per transcript-hour | decisions / actions kept | dropped (ungrounded) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -164,10 +212,12 @@ def render_section(results: dict) -> str:
             f"{row['decisions']} / {row['action_items']} | {row['dropped_ungrounded']} |"
         )
     lines += [
-        "", "Seconds per transcript-hour = wall seconds of the whole summary (map requests over chunks, then merging) / "
+        "",
+        "Seconds per transcript-hour = wall seconds of the whole summary (map requests over chunks, then merging) / "
         "transcript hours. The summary runs on the cpu queue after the transcript is stored, so this time adds to when "
         "the summary is ready, never to the transcript. A GPU-served Mistral Small (vLLM) is far faster; these are the "
-        "numbers of the offline default on a 2-core CPU.", "",
+        "numbers of the offline default on a 2-core CPU.",
+        "",
     ]
     return "\n".join(lines)
 

@@ -26,18 +26,18 @@ import os
 import platform
 import sys
 import tempfile
-from datetime import datetime, timezone
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Sequence
 
 import ctranslate2
 
 from workers.evaluation.normalize import normalize_swedish
 from workers.evaluation.scoring import ErrorRates, error_rates
-from workers.transcript.audio import decode_audio
 from workers.pipeline.batch import transcribe_many
 from workers.pipeline.transcribe import TranscribeOptions, transcribe
+from workers.transcript.audio import decode_audio
 
 GATED_FIXTURE_OPTIONS = replace(TranscribeOptions(), temperatures_fallback=(0.0,))
 SEED = 1234
@@ -95,6 +95,7 @@ def by(run: Run, key: str) -> dict[str, ErrorRates]:
 
 def measure(model, fixtures: Sequence[dict], real: Sequence[dict]) -> dict:
     run = fixture_run(model, fixtures)
+
     def figures(run: Run, keep: Callable[[dict], bool] = lambda e: True) -> dict:
         r = rates(run, keep)
         return {"wer": r.wer, "cer": r.cer, "word_ratio": round(word_ratio(run, keep), 4), "reference_words": r.reference_words}
@@ -128,8 +129,9 @@ def cpu() -> dict:
         return info
     fields = {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in lines) if v}
     flags = set(fields.get("flags", "").split())
-    info.update(model_name=fields.get("model name"), vendor=fields.get("vendor_id"),
-                simd=sorted(f for f in SIMD_FLAGS if f in flags))
+    info.update(
+        model_name=fields.get("model name"), vendor=fields.get("vendor_id"), simd=sorted(f for f in SIMD_FLAGS if f in flags)
+    )
     return info
 
 
@@ -140,10 +142,18 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as cache:
         # The same model and threads as the offline_model fixture.
-        model = load_model(resolve_model("whisper-base-offline", cache_dir=Path(cache)), DeviceOptions(device="cpu", cpu_threads=2))
-        figures = measure(model, load_manifest(FIXTURES_DIR / "manifest.jsonl"), load_manifest(REAL_SPEECH_DIR / "manifest.jsonl"))
-    header = {"date": datetime.now(timezone.utc).isoformat(timespec="minutes"), "cpu": cpu(),
-              "ctranslate2": ctranslate2.__version__, "compute_type": model.info.compute_type}
+        model = load_model(
+            resolve_model("whisper-base-offline", cache_dir=Path(cache)), DeviceOptions(device="cpu", cpu_threads=2)
+        )
+        figures = measure(
+            model, load_manifest(FIXTURES_DIR / "manifest.jsonl"), load_manifest(REAL_SPEECH_DIR / "manifest.jsonl")
+        )
+    header = {
+        "date": datetime.now(UTC).isoformat(timespec="minutes"),
+        "cpu": cpu(),
+        "ctranslate2": ctranslate2.__version__,
+        "compute_type": model.info.compute_type,
+    }
     json.dump({**header, **figures}, sys.stdout, ensure_ascii=False, indent=1)
     print()
     return 0

@@ -65,8 +65,11 @@ MEASURED_OVERALL = {"wer": {INTEL: 0.9808, AMD: 1.0383}, "cer": {INTEL: 0.5454, 
 
 def _check(run, keep, measured: dict, margin: dict, what: str) -> None:
     got = rates(run, keep)
-    failed = [f"{what}: {m.upper()} {getattr(got, m):.4f} > bound {bound(measured[m], margin[m])} (measured {measured[m]})"
-              for m in METRICS if getattr(got, m) > bound(measured[m], margin[m])]
+    failed = [
+        f"{what}: {m.upper()} {getattr(got, m):.4f} > bound {bound(measured[m], margin[m])} (measured {measured[m]})"
+        for m in METRICS
+        if getattr(got, m) > bound(measured[m], margin[m])
+    ]
     ratio = word_ratio(run, keep)
     if ratio < MIN_WORD_RATIO:
         failed.append(f"{what}: {ratio:.2f} hypothesis words per reference word < {MIN_WORD_RATIO}")

@@ -76,8 +76,16 @@ class Api:
     def auth(self, key: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {key or self.key}"}
 
-    def upload(self, data: bytes | None = None, filename: str = "möte.wav", *, key: str | None = None,
-               path: str = "/v1/jobs", fields: dict | None = None, headers: dict | None = None):
+    def upload(
+        self,
+        data: bytes | None = None,
+        filename: str = "möte.wav",
+        *,
+        key: str | None = None,
+        path: str = "/v1/jobs",
+        fields: dict | None = None,
+        headers: dict | None = None,
+    ):
         files = {"file": (filename, wav_bytes() if data is None else data, "application/octet-stream")}
         return self.client.post(path, files=files, data=fields or {}, headers={**self.auth(key), **(headers or {})})
 
@@ -87,8 +95,7 @@ class Api:
     def leftovers(self) -> list[str]:
         """Every file in the data dir except the database: uploads' temp files, stored objects."""
         return sorted(
-            str(p.relative_to(self.data_dir)) for p in self.data_dir.rglob("*")
-            if p.is_file() and not p.name.startswith(DB_NAME)
+            str(p.relative_to(self.data_dir)) for p in self.data_dir.rglob("*") if p.is_file() and not p.name.startswith(DB_NAME)
         )
 
     def revoke(self, owner: str) -> None:
@@ -151,9 +158,17 @@ def copy_database(template: Path, target: Path) -> None:
 
 def make_settings(data_dir: Path, **overrides) -> Settings:
     values = dict(
-        _env_file=None, data_dir=data_dir, database_url=f"sqlite:///{data_dir / DB_NAME}", storage="local",
-        storage_dir=data_dir / "storage", auth_disabled=False, max_upload_mb=1, asr_model="whisper-base-offline",
-        asr_models_allowed="", webhook_allow_private=False, sync_timeout_s=5.0,
+        _env_file=None,
+        data_dir=data_dir,
+        database_url=f"sqlite:///{data_dir / DB_NAME}",
+        storage="local",
+        storage_dir=data_dir / "storage",
+        auth_disabled=False,
+        max_upload_mb=1,
+        asr_model="whisper-base-offline",
+        asr_models_allowed="",
+        webhook_allow_private=False,
+        sync_timeout_s=5.0,
     )
     values.update(overrides)
     return Settings(**values)
@@ -189,6 +204,7 @@ def api(tmp_path, migrated_template, settings_overrides) -> Iterator[Api]:
 
 # Jobs in a given state, written through the job store as a worker would.
 
+
 def sample_transcript(diarized: bool = False) -> Transcript:
     made = transcript(
         segment(0, words((0.0, 0.4, "Hej"), (0.5, 0.9, "alla"))),
@@ -206,7 +222,8 @@ def sample_transcript(diarized: bool = False) -> Transcript:
         for s in made.segments
     )
     return replace(
-        made, segments=segments,
+        made,
+        segments=segments,
         speakers=(Speaker(id="Talare 1", talk_time_s=0.9), Speaker(id="Talare 2", talk_time_s=1.0)),
         speaker_turns=(SpeakerTurn(0.0, 0.9, "Talare 1"), SpeakerTurn(1.0, 2.0, "Talare 2")),
         diarization_model="pyannote-offline",
@@ -215,9 +232,16 @@ def sample_transcript(diarized: bool = False) -> Transcript:
 
 def sample_summary() -> Summary:
     return Summary(
-        abstract="Ett kort möte.", matter="Mötets början", participants=[],
+        abstract="Ett kort möte.",
+        matter="Mötets början",
+        participants=[],
         decisions=[Decision(text="Mötet börjar.", citations=[Citation(segment_id=1, start_s=1.0, end_s=2.0)])],
-        action_items=[], open_questions=[], model="test", chunks=1, dropped_ungrounded=0, usage=Usage(),
+        action_items=[],
+        open_questions=[],
+        model="test",
+        chunks=1,
+        dropped_ungrounded=0,
+        usage=Usage(),
     )
 
 
@@ -225,8 +249,15 @@ def queued_job(api: Api, owner: str | None = None, options: dict | None = None, 
     job_id = new_id()
     audio_key = f"{jobs.job_prefix(job_id)}/audio.wav"
     stored = api.storage.save_bytes(audio_key, wav_bytes())
-    new = jobs.NewJob(owner=owner or api.owner, filename=filename, audio_key=audio_key, audio_sha256=stored.sha256,
-                      audio_size_bytes=stored.size_bytes, duration_s=0.5, options=options or {})
+    new = jobs.NewJob(
+        owner=owner or api.owner,
+        filename=filename,
+        audio_key=audio_key,
+        audio_sha256=stored.sha256,
+        audio_size_bytes=stored.size_bytes,
+        duration_s=0.5,
+        options=options or {},
+    )
     jobs.create_job(api.sessions, new, job_id)
     return job_id
 

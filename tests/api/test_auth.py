@@ -61,8 +61,16 @@ def test_health_needs_no_key(api):
 
 @pytest.mark.parametrize(
     "method, suffix",
-    [("GET", ""), ("GET", "/transcript"), ("GET", "/transcript?format=txt"), ("GET", "/summary"),
-     ("POST", "/summary"), ("GET", "/deliveries"), ("POST", "/webhook/redeliver"), ("DELETE", "")],
+    [
+        ("GET", ""),
+        ("GET", "/transcript"),
+        ("GET", "/transcript?format=txt"),
+        ("GET", "/summary"),
+        ("POST", "/summary"),
+        ("GET", "/deliveries"),
+        ("POST", "/webhook/redeliver"),
+        ("DELETE", ""),
+    ],
 )
 def test_another_keys_job_is_not_found(api, method, suffix):
     theirs = job_with_summary(api, "completed")  # everything exists: only ownership can refuse it
@@ -86,8 +94,7 @@ def test_a_key_lists_only_its_own_jobs(api):
 
 
 def test_an_upload_with_a_refused_key_reads_nothing_and_stores_nothing(api):
-    response = api.client.post("/v1/jobs", files={"file": ("a.wav", wav_bytes())},
-                               headers={"Authorization": "Bearer sws_wrong"})
+    response = api.client.post("/v1/jobs", files={"file": ("a.wav", wav_bytes())}, headers={"Authorization": "Bearer sws_wrong"})
     assert_error(response, 401, "unauthorized")
     assert api.job_count() == 0 and api.leftovers() == [] and api.broker.enqueued == []
 

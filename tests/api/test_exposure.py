@@ -23,6 +23,7 @@ DOC_PATHS = ("/docs", "/redoc", "/openapi.json")
 
 # --- /metrics ----------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def settings_overrides(request) -> dict:
     return {"redis_url": NO_BROKER, **getattr(request, "param", {})}
@@ -36,8 +37,14 @@ def test_metrics_answer_the_token_and_nothing_else(api):
     assert 'swescribe_jobs{status="completed"} 1.0' in response.text
     # Neither no token, a wrong one, another scheme nor an API key (a tenant's key is not the
     # operator's) opens it.
-    for headers in ({}, {"Authorization": "Bearer wrong-token-0123456789"}, {"Authorization": f"Basic {TOKEN}"},
-                    {"Authorization": TOKEN}, {"Authorization": f"Bearer {TOKEN[:-1]}"}, api.auth()):
+    for headers in (
+        {},
+        {"Authorization": "Bearer wrong-token-0123456789"},
+        {"Authorization": f"Basic {TOKEN}"},
+        {"Authorization": TOKEN},
+        {"Authorization": f"Bearer {TOKEN[:-1]}"},
+        api.auth(),
+    ):
         refused = api.client.get("/metrics", headers=headers)
         assert_error(refused, 401, "unauthorized")
         assert refused.headers["www-authenticate"] == "Bearer"
@@ -75,6 +82,7 @@ def test_a_short_metrics_token_is_refused_at_start(tmp_path):
 
 # --- documentation -----------------------------------------------------------------------------
 
+
 def doc_statuses(tmp_path: Path, bind_host: str | None, **overrides) -> set[int]:
     app = create_app(make_settings(tmp_path / "data", redis_url=NO_BROKER, **overrides), bind_host=bind_host)
     with TestClient(app, raise_server_exceptions=False) as client:
@@ -84,10 +92,18 @@ def doc_statuses(tmp_path: Path, bind_host: str | None, **overrides) -> set[int]
 @pytest.mark.parametrize(
     "public_docs, bind_host, served",
     [
-        ("auto", "127.0.0.1", True), ("auto", "::1", True), ("auto", "localhost", True), ("auto", "127.0.0.2", True),
-        ("auto", "0.0.0.0", False), ("auto", "::", False), ("auto", "192.168.1.10", False),
-        ("auto", "stt.example.se", False), ("auto", None, False),
-        (True, "0.0.0.0", True), (True, None, True), (False, "127.0.0.1", False),
+        ("auto", "127.0.0.1", True),
+        ("auto", "::1", True),
+        ("auto", "localhost", True),
+        ("auto", "127.0.0.2", True),
+        ("auto", "0.0.0.0", False),
+        ("auto", "::", False),
+        ("auto", "192.168.1.10", False),
+        ("auto", "stt.example.se", False),
+        ("auto", None, False),
+        (True, "0.0.0.0", True),
+        (True, None, True),
+        (False, "127.0.0.1", False),
     ],
 )
 def test_documentation_is_public_as_the_setting_and_bind_say(tmp_path, public_docs, bind_host, served):
@@ -104,6 +120,7 @@ def test_hidden_documentation_keeps_the_error_shape_and_the_api(tmp_path):
 
 
 # --- keys off on a reachable address -----------------------------------------------------------
+
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.10", "stt.example.se", "[::]"])
 def test_keys_off_is_refused_on_a_reachable_address(tmp_path, host):
@@ -125,7 +142,9 @@ def test_keys_off_is_allowed_on_loopback(tmp_path, host):
 
 def test_the_api_command_refuses_to_start_without_keys_on_all_interfaces(tmp_path):
     env = {
-        **os.environ, "SWESCRIBE_AUTH_DISABLED": "1", "SWESCRIBE_DATA_DIR": str(tmp_path / "data"),
+        **os.environ,
+        "SWESCRIBE_AUTH_DISABLED": "1",
+        "SWESCRIBE_DATA_DIR": str(tmp_path / "data"),
         "SWESCRIBE_DATABASE_URL": f"sqlite:///{tmp_path / 'data' / 'swescribe.db'}",
     }
     env.pop("SWESCRIBE_AUTH_DISABLED_ALLOW_REMOTE", None)
@@ -133,7 +152,11 @@ def test_the_api_command_refuses_to_start_without_keys_on_all_interfaces(tmp_pat
     # until the timeout: either way the test fails, and nothing hangs.
     result = subprocess.run(
         [sys.executable, "-m", "workers.commands.cli", "api", "--host", "0.0.0.0", "--port", "1"],
-        env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
     assert "SWESCRIBE_AUTH_DISABLED=1" in result.stderr and "0.0.0.0" in result.stderr

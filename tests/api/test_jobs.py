@@ -14,8 +14,19 @@ from workers.tasks.names import CPU_QUEUE, SUMMARIZE_TASK
 
 @pytest.mark.parametrize(
     "query",
-    ["limit=0", "limit=201", "limit=-1", "limit=abc", "limit=1.5", "offset=-1", "offset=x", "status=done",
-     "limit=99999999999999999999999", "offset=99999999999999999999999", "offset=9223372036854775808"],
+    [
+        "limit=0",
+        "limit=201",
+        "limit=-1",
+        "limit=abc",
+        "limit=1.5",
+        "offset=-1",
+        "offset=x",
+        "status=done",
+        "limit=99999999999999999999999",
+        "offset=99999999999999999999999",
+        "offset=9223372036854775808",
+    ],
 )
 def test_list_query_bounds_are_refused_not_crashed(api, query):
     response = api.client.get(f"/v1/jobs?{query}", headers=api.auth())
@@ -59,8 +70,9 @@ def test_the_transcript_of_an_unfinished_or_failed_job_is_not_ready(api, state):
     if state == "running":
         jobs.start_attempt(api.sessions, job_id)
     for fmt in ("json", "txt", "rttm"):
-        error = assert_error(api.client.get(f"/v1/jobs/{job_id}/transcript?format={fmt}", headers=api.auth()),
-                             409, "transcript_not_ready")
+        error = assert_error(
+            api.client.get(f"/v1/jobs/{job_id}/transcript?format={fmt}", headers=api.auth()), 409, "transcript_not_ready"
+        )
         assert state in error["message"]
 
 
@@ -78,8 +90,7 @@ def test_the_transcript_in_every_format(api):
 
 def test_rttm_needs_a_diarized_job(api):
     plain = completed_job(api)
-    error = assert_error(api.client.get(f"/v1/jobs/{plain}/transcript?format=rttm", headers=api.auth()),
-                         409, "not_diarized")
+    error = assert_error(api.client.get(f"/v1/jobs/{plain}/transcript?format=rttm", headers=api.auth()), 409, "not_diarized")
     assert "diarize=true" in error["message"]
     diarized = completed_job(api, options={"diarize": True}, diarized=True)
     rttm = api.client.get(f"/v1/jobs/{diarized}/transcript?format=rttm", headers=api.auth())
@@ -96,8 +107,7 @@ def test_a_transcript_removed_from_storage_is_gone(api):
     job_id = completed_job(api)
     api.storage.delete_prefix(jobs.job_prefix(job_id))
     for fmt in ("json", "txt", "rttm"):
-        assert_error(api.client.get(f"/v1/jobs/{job_id}/transcript?format={fmt}", headers=api.auth()),
-                     410, "transcript_gone")
+        assert_error(api.client.get(f"/v1/jobs/{job_id}/transcript?format={fmt}", headers=api.auth()), 410, "transcript_gone")
 
 
 def test_no_summary_asked_for_is_not_requested(api):
@@ -112,8 +122,9 @@ def test_no_summary_asked_for_is_not_requested(api):
 def test_a_pending_or_running_summary_is_not_ready(api, state):
     job_id = job_with_summary(api, state)
     for fmt in ("json", "md"):
-        error = assert_error(api.client.get(f"/v1/jobs/{job_id}/summary?format={fmt}", headers=api.auth()),
-                             409, "summary_not_ready")
+        error = assert_error(
+            api.client.get(f"/v1/jobs/{job_id}/summary?format={fmt}", headers=api.auth()), 409, "summary_not_ready"
+        )
         assert state in error["message"]
 
 

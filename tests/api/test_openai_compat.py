@@ -38,8 +38,19 @@ def assert_nothing_left(api) -> None:
         ({"language": "klingon"}, "language"),
         ({"prompt": "x" * 2001}, "prompt"),
     ],
-    ids=["empty-model", "model-not-offered", "format", "format-case", "temperature", "negative-temperature",
-         "nan-temperature", "temperature-text", "granularity", "language", "long-prompt"],
+    ids=[
+        "empty-model",
+        "model-not-offered",
+        "format",
+        "format-case",
+        "temperature",
+        "negative-temperature",
+        "nan-temperature",
+        "temperature-text",
+        "granularity",
+        "language",
+        "long-prompt",
+    ],
 )
 def test_invalid_fields_are_refused_before_a_job_exists(api, fields, words):
     error = assert_error(transcribe(api, fields), 400, "invalid_option")
@@ -108,8 +119,15 @@ def test_the_answer_in_openais_formats(api):
     assert transcribe(api).json() == {"text": "Hej alla Mötet börjar"}
     assert transcribe(api, {"response_format": "text"}).text == "Hej alla Mötet börjar\n"
     assert transcribe(api, {"response_format": "srt"}).text.startswith("1\n00:00:00,000 --> ")
-    verbose = transcribe(api, {"response_format": "verbose_json", "timestamp_granularities[]": ["word", "segment"],
-                               "temperature": "0.0", "language": "sv"}).json()
+    verbose = transcribe(
+        api,
+        {
+            "response_format": "verbose_json",
+            "timestamp_granularities[]": ["word", "segment"],
+            "temperature": "0.0",
+            "language": "sv",
+        },
+    ).json()
     assert (verbose["task"], verbose["language"], verbose["duration"]) == ("transcribe", "sv", 2.5)
     assert [w["word"] for w in verbose["words"]] == ["Hej", "alla", "Mötet", "börjar"]
     assert [s["text"] for s in verbose["segments"]] == ["Hej alla", "Mötet börjar"]
@@ -117,8 +135,9 @@ def test_the_answer_in_openais_formats(api):
     assert len(ran) == 4 and api.job_count() == 4
 
 
-@pytest.mark.parametrize("outcome, status, code", [("failed", 415, "audio_decode_error"),
-                                                    ("internal", 500, "diarization_failed")])
+@pytest.mark.parametrize(
+    "outcome, status, code", [("failed", 415, "audio_decode_error"), ("internal", 500, "diarization_failed")]
+)
 def test_a_failed_job_is_answered_with_its_error(api, outcome, status, code):
     run_jobs_at_once(api, outcome)
     assert_error(transcribe(api), status, code)
@@ -130,7 +149,6 @@ def test_a_job_that_takes_too_long_is_a_timeout_that_names_the_job(api):
     error = assert_error(transcribe(api), 504, "timeout")
     assert ran and f"/v1/jobs/{ran[0]}" in error["message"]
     assert jobs.get_job(api.sessions, ran[0]).status == "running", "the job goes on"
-
 
 
 def test_a_job_deleted_while_the_caller_waits_is_gone(api):

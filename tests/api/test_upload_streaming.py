@@ -25,8 +25,10 @@ from workers.local.redis_server import free_port
 
 BOUNDARY = "grans"
 CHUNK = b"\0" * (64 * 1024)
-HEAD = (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="stor.wav"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n").encode()
+HEAD = (
+    f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="stor.wav"\r\n'
+    "Content-Type: application/octet-stream\r\n\r\n"
+).encode()
 CONTENT_TYPE = f"multipart/form-data; boundary={BOUNDARY}"
 
 
@@ -95,8 +97,9 @@ def test_a_chunked_body_past_the_limit_is_refused_once_the_limit_is_read(api, sp
         # The ASGI transport hands the app one chunk at a time, as a server would.
         transport = httpx.ASGITransport(app=api.client.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            return await client.post("/v1/jobs", content=body.async_chunks(),
-                                     headers={**api.auth(), "Content-Type": CONTENT_TYPE})
+            return await client.post(
+                "/v1/jobs", content=body.async_chunks(), headers={**api.auth(), "Content-Type": CONTENT_TYPE}
+            )
 
     response = asyncio.run(send())
     error = assert_error(response, 413, "upload_too_large")
@@ -117,7 +120,7 @@ def test_a_chunked_body_within_the_limit_is_accepted(api, spool_dir):
     async def body() -> AsyncIterator[bytes]:
         yield HEAD
         for start in range(0, len(audio), 4096):
-            yield audio[start:start + 4096]
+            yield audio[start : start + 4096]
         yield tail
 
     async def send() -> httpx.Response:
@@ -152,8 +155,9 @@ def server(api) -> Iterator[str]:
 
 def test_a_real_server_stops_reading_a_chunked_body_past_the_limit(api, server, spool_dir):
     body = CountingBody(256 * limit_bytes(api))  # 256 MiB against a 1 MiB limit
-    response = httpx.post(f"{server}/v1/jobs", content=body.chunks(), timeout=60,
-                          headers={**api.auth(), "Content-Type": CONTENT_TYPE})
+    response = httpx.post(
+        f"{server}/v1/jobs", content=body.chunks(), timeout=60, headers={**api.auth(), "Content-Type": CONTENT_TYPE}
+    )
     assert_error(response, 413, "upload_too_large")
     # The server closed the connection instead of draining the body: the client got no further
     # than the limit plus what the two sockets' buffers hold.

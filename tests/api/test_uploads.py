@@ -25,7 +25,11 @@ def test_an_accepted_upload_is_stored_recorded_and_queued(api):
     body = response.json()
     assert response.headers["location"] == f"/v1/jobs/{body['id']}"
     assert (body["status"], body["progress"], body["file"]["name"], body["file"]["size_bytes"]) == (
-        "queued", 0.0, "förhör 1.wav", len(audio))
+        "queued",
+        0.0,
+        "förhör 1.wav",
+        len(audio),
+    )
     assert body["options"] == {"language": "sv", "diarize": True, "num_speakers": 2}
     assert body["duration_s"] == pytest.approx(0.5, abs=0.01)
     assert api.broker.enqueued == [body["id"]]
@@ -70,12 +74,10 @@ def test_an_overlong_idempotency_key_is_refused(api):
 
 
 def test_a_missing_file_is_refused(api):
-    response = api.client.post("/v1/jobs", data={"language": "sv"}, files={"other": ("a.wav", wav_bytes())},
-                               headers=api.auth())
+    response = api.client.post("/v1/jobs", data={"language": "sv"}, files={"other": ("a.wav", wav_bytes())}, headers=api.auth())
     assert_error(response, 400, "missing_file")
     # A text field named "file" is not a file either.
-    response = api.client.post("/v1/jobs", data={"file": "möte.wav"},
-                               files={"language": (None, "sv")}, headers=api.auth())
+    response = api.client.post("/v1/jobs", data={"file": "möte.wav"}, files={"language": (None, "sv")}, headers=api.auth())
     assert_error(response, 400, "missing_file")
     assert_nothing_left(api)
 
@@ -86,8 +88,10 @@ def test_a_missing_file_is_refused(api):
         ({"json": {"file": "abc"}}, "invalid_request"),
         ({"content": b"RIFF....", "headers": {"Content-Type": "audio/wav"}}, "invalid_request"),
         ({"data": {"file": "abc"}}, "invalid_request"),  # urlencoded
-        ({"content": b"--x\r\nnot really multipart", "headers": {"Content-Type": "multipart/form-data; boundary=x"}},
-         "invalid_request"),
+        (
+            {"content": b"--x\r\nnot really multipart", "headers": {"Content-Type": "multipart/form-data; boundary=x"}},
+            "invalid_request",
+        ),
         ({"content": b"", "headers": {"Content-Type": "multipart/form-data"}}, "invalid_request"),
         ({"content": b"--x--\r\n", "headers": {"Content-Type": "multipart/form-data; boundary=x"}}, "missing_file"),
     ],
@@ -101,7 +105,8 @@ def test_a_body_that_is_not_a_multipart_form_with_a_file_is_refused(api, kwargs,
 
 def test_an_option_sent_as_a_file_is_refused(api):
     response = api.client.post(
-        "/v1/jobs", headers=api.auth(),
+        "/v1/jobs",
+        headers=api.auth(),
         files=[("file", ("a.wav", wav_bytes())), ("language", ("lang.txt", b"sv"))],
     )
     assert_error(response, 400, "invalid_request")
@@ -135,8 +140,19 @@ def test_an_unknown_option_is_refused_and_named(api):
         ({"prompt": "x" * 2001}, "prompt"),
         ({"hotwords": "x" * 1001}, "hotwords"),
     ],
-    ids=["bool", "bool-number", "language", "model", "count-text", "count-without-diarize", "count-zero",
-         "min-over-max", "exact-and-range", "long-prompt", "long-hotwords"],
+    ids=[
+        "bool",
+        "bool-number",
+        "language",
+        "model",
+        "count-text",
+        "count-without-diarize",
+        "count-zero",
+        "min-over-max",
+        "exact-and-range",
+        "long-prompt",
+        "long-hotwords",
+    ],
 )
 def test_an_invalid_option_is_refused_with_the_reason(api, fields, words):
     error = assert_error(api.upload(fields=fields), 400, "invalid_option")
@@ -155,11 +171,18 @@ def test_a_webhook_url_needs_the_keys_signing_secret_first(api):
 
 @pytest.mark.parametrize(
     "url",
-    ["http://127.0.0.1:8080/hook", "http://169.254.169.254/latest/meta-data", "http://10.0.0.5/hook",
-     "http://[::1]/hook", "ftp://93.184.216.34/hook", "https://user:secret@93.184.216.34/hook", "not a url",
-     "http://93.184.216.34:99999/hook", "http://[::1"],
-    ids=["loopback", "metadata", "private", "ipv6-loopback", "scheme", "credentials", "garbage", "port-range",
-         "broken-ipv6"],
+    [
+        "http://127.0.0.1:8080/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://10.0.0.5/hook",
+        "http://[::1]/hook",
+        "ftp://93.184.216.34/hook",
+        "https://user:secret@93.184.216.34/hook",
+        "not a url",
+        "http://93.184.216.34:99999/hook",
+        "http://[::1",
+    ],
+    ids=["loopback", "metadata", "private", "ipv6-loopback", "scheme", "credentials", "garbage", "port-range", "broken-ipv6"],
 )
 def test_an_unsafe_webhook_url_is_refused(api, url):
     webhook_store.set_endpoint(api.sessions, api.owner, None)
@@ -185,18 +208,21 @@ def test_an_upload_just_past_the_limit_is_refused_while_it_is_copied(api):
 def test_an_upload_without_a_content_length_is_still_limited(api):
     boundary = "grans"
     big = b"\0" * (api.settings.max_upload_mb * 1024 * 1024 + 200 * 1024)
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n"
-            "Content-Type: application/octet-stream\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
 
     def chunked():  # a generator body: sent with Transfer-Encoding: chunked
         yield head
         for start in range(0, len(big), 64 * 1024):
-            yield big[start:start + 64 * 1024]
+            yield big[start : start + 64 * 1024]
         yield tail
 
-    response = api.client.post("/v1/jobs", content=chunked(),
-                               headers={**api.auth(), "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    response = api.client.post(
+        "/v1/jobs", content=chunked(), headers={**api.auth(), "Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
     assert_error(response, 413, "upload_too_large")
     assert_nothing_left(api)
 

@@ -31,9 +31,20 @@ def test_the_secret_is_shown_once_and_the_url_can_change(api):
 
 @pytest.mark.parametrize(
     "url",
-    ["http://127.0.0.1/hook", "http://localhost/hook", "http://192.168.1.10/hook", "http://100.64.0.1/hook",
-     "http://169.254.169.254/", "file:///etc/passwd", "https://93.184.216.34@127.0.0.1/", "https:///path-only",
-     "just text", "http://93.184.216.34:99999/", "http://[::1", "http://93.184.216.34:port/"],
+    [
+        "http://127.0.0.1/hook",
+        "http://localhost/hook",
+        "http://192.168.1.10/hook",
+        "http://100.64.0.1/hook",
+        "http://169.254.169.254/",
+        "file:///etc/passwd",
+        "https://93.184.216.34@127.0.0.1/",
+        "https:///path-only",
+        "just text",
+        "http://93.184.216.34:99999/",
+        "http://[::1",
+        "http://93.184.216.34:port/",
+    ],
 )
 def test_an_unsafe_webhook_url_is_refused(api, url):
     error = assert_error(api.client.put("/v1/webhook", json={"url": url}, headers=api.auth()), 400, "invalid_webhook_url")
@@ -43,9 +54,14 @@ def test_an_unsafe_webhook_url_is_refused(api, url):
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"json": {"url": 42}}, {"json": {"url": ["https://93.184.216.34/"]}}, {"json": {"url": "https://a.se/" + "x" * 2000}},
-     {"json": [PUBLIC_URL]}, {"content": b"{not json", "headers": {"Content-Type": "application/json"}},
-     {"content": b"", "headers": {"Content-Type": "application/json"}}],
+    [
+        {"json": {"url": 42}},
+        {"json": {"url": ["https://93.184.216.34/"]}},
+        {"json": {"url": "https://a.se/" + "x" * 2000}},
+        {"json": [PUBLIC_URL]},
+        {"content": b"{not json", "headers": {"Content-Type": "application/json"}},
+        {"content": b"", "headers": {"Content-Type": "application/json"}},
+    ],
     ids=["number", "list", "too-long", "array-body", "broken-json", "empty-body"],
 )
 def test_a_malformed_webhook_body_is_refused(api, kwargs):
@@ -84,15 +100,13 @@ def test_an_unfinished_job_has_nothing_to_redeliver(api, state):
     job_id = queued_job(api)
     if state == "running":
         jobs.start_attempt(api.sessions, job_id)
-    error = assert_error(api.client.post(f"/v1/jobs/{job_id}/webhook/redeliver", headers=api.auth()),
-                         409, "job_not_finished")
+    error = assert_error(api.client.post(f"/v1/jobs/{job_id}/webhook/redeliver", headers=api.auth()), 409, "job_not_finished")
     assert state in error["message"]
     assert api.broker.tasks == []
 
 
 def test_a_finished_job_without_deliveries_has_nothing_to_redeliver(api):
-    assert_error(api.client.post(f"/v1/jobs/{completed_job(api)}/webhook/redeliver", headers=api.auth()),
-                 409, "no_deliveries")
+    assert_error(api.client.post(f"/v1/jobs/{completed_job(api)}/webhook/redeliver", headers=api.auth()), 409, "no_deliveries")
     assert api.broker.tasks == []
 
 
@@ -108,8 +122,7 @@ def test_redelivery_queues_every_delivery_again(api, failed):
 def test_redelivery_with_the_broker_down_is_503_not_500(api):
     job_id, ids = finished_with_deliveries(api)
     api.broker.down = True
-    error = assert_error(api.client.post(f"/v1/jobs/{job_id}/webhook/redeliver", headers=api.auth()),
-                         503, "broker_unavailable")
+    error = assert_error(api.client.post(f"/v1/jobs/{job_id}/webhook/redeliver", headers=api.auth()), 503, "broker_unavailable")
     assert error["message"]
     # The deliveries stay pending and due, for the sweeper to send once the broker is back.
     delivered = [d for d, _ in webhook_store.for_job(api.sessions, job_id)]

@@ -39,8 +39,9 @@ def test_help_of_every_command_loads_no_model_code():
 
 
 def test_python_dash_m_runs_the_command_line():
-    result = subprocess.run([sys.executable, "-m", "workers.commands.cli", "--help"], capture_output=True, text=True,
-                            cwd=REPO_ROOT, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "workers.commands.cli", "--help"], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     for name in ("transcribe", "eval", "up", "api", "worker", "ingest", "db", "keys"):
         assert f"  {name} " in result.stdout
@@ -64,10 +65,19 @@ def test_no_command_module_imports_the_group(module):
 
 def test_each_subcommand_lives_in_its_own_module():
     modules = {name: command.callback.__module__ for name, command in main.commands.items()}
-    assert modules == {name: f"workers.commands.{module}" for name, module in [
-        ("transcribe", "transcribe"), ("eval", "evaluate"), ("up", "up"), ("api", "api"), ("worker", "worker"),
-        ("ingest", "ingest"), ("db", "db"), ("keys", "keys"),
-    ]}
+    assert modules == {
+        name: f"workers.commands.{module}"
+        for name, module in [
+            ("transcribe", "transcribe"),
+            ("eval", "evaluate"),
+            ("up", "up"),
+            ("api", "api"),
+            ("worker", "worker"),
+            ("ingest", "ingest"),
+            ("db", "db"),
+            ("keys", "keys"),
+        ]
+    }
 
 
 def test_the_formats_offered_are_those_the_renderer_knows():
@@ -94,4 +104,3 @@ def test_transcribe_refuses_what_a_job_would_be_refused_before_any_work(tmp_path
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert not (tmp_path / "out").exists()
-

@@ -16,16 +16,22 @@ from workers.pipeline import run as pipeline_run
 from workers.pipeline.guards import GuardOptions
 from workers.pipeline.transcribe import TranscribeOptions, VadSettings
 from workers.runners import configured_models
-from workers.transcript.types import ModelInfo, Transcript
 from workers.settings import Settings
+from workers.transcript.types import ModelInfo, Transcript
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def swescribe(*args, model_cache, timeout=600):
     env = {**os.environ, "SWESCRIBE_MODEL_CACHE_DIR": str(model_cache), "SWESCRIBE_ASR_CPU_THREADS": "2"}
-    return subprocess.run([sys.executable, "-m", "workers.commands.cli", *map(str, args)], capture_output=True, text=True,
-                          env=env, cwd=REPO_ROOT, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "workers.commands.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        timeout=timeout,
+    )
 
 
 def write_config(tmp_path: Path, content) -> Path:
@@ -91,16 +97,24 @@ def test_a_bad_manifest_or_config_is_a_usage_error(tmp_path, model_cache):
 )
 def test_every_bad_config_exits_2_with_a_clear_message(tmp_path, content, message):
     config = write_config(tmp_path, content)
-    result = CliRunner().invoke(main, ["eval", "--manifest", str(tiny_manifest(tmp_path)), "--config", str(config),
-                                       "--out", str(tmp_path / "out")])
+    result = CliRunner().invoke(
+        main, ["eval", "--manifest", str(tiny_manifest(tmp_path)), "--config", str(config), "--out", str(tmp_path / "out")]
+    )
     assert result.exit_code == 2, result.output
     assert f"swescribe: {config}: " in result.output and message in result.output
     assert not (tmp_path / "out").exists()
 
 
 def test_config_guards_and_vad_become_their_option_types(tmp_path):
-    config = write_config(tmp_path, {"guards": {"max_consecutive_repeats": 2}, "vad": {"threshold": 0.4},
-                                     "temperatures_fallback": [0, 0.5], "no_speech_threshold": 1})
+    config = write_config(
+        tmp_path,
+        {
+            "guards": {"max_consecutive_repeats": 2},
+            "vad": {"threshold": 0.4},
+            "temperatures_fallback": [0, 0.5],
+            "no_speech_threshold": 1,
+        },
+    )
     options = options_from_config(config)
     assert options.guards == GuardOptions(max_consecutive_repeats=2)
     assert options.vad == VadSettings(threshold=0.4)

@@ -28,8 +28,12 @@ def run(tmp_path, model_cache):
 
     def swescribe(*args, extra_env=None, timeout=300):
         return subprocess.run(
-            [*SWESCRIBE, *map(str, args)], capture_output=True, text=True, timeout=timeout,
-            env={**env, **(extra_env or {})}, cwd=Path(__file__).resolve().parents[2],
+            [*SWESCRIBE, *map(str, args)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**env, **(extra_env or {})},
+            cwd=Path(__file__).resolve().parents[2],
         )
 
     return swescribe
@@ -46,8 +50,23 @@ def test_good_files_are_written_and_bad_ones_reported_one_line_each(run, tmp_pat
     not_audio.write_text("det här är text, inte ljud")
     missing = tmp_path / "saknas.mp3"
     out = tmp_path / "out"
-    result = run("transcribe", not_audio, good, missing, "--format", "json", "--format", "srt", "--format", "vtt",
-                 "--format", "txt", "--out", out, "--no-progress")
+    result = run(
+        "transcribe",
+        not_audio,
+        good,
+        missing,
+        "--format",
+        "json",
+        "--format",
+        "srt",
+        "--format",
+        "vtt",
+        "--format",
+        "txt",
+        "--out",
+        out,
+        "--no-progress",
+    )
     assert result.returncode == 1, result.stderr
     errors = error_lines(result.stderr)
     assert len(errors) == 2 and "Traceback" not in result.stderr
@@ -91,8 +110,15 @@ def test_unreachable_hub_model_fails_fast_with_how_to(run, tmp_path, real_speech
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     started = time.monotonic()
-    result = run("transcribe", real_speech_entries[0]["path"], "--model", "kb-whisper-large", "--out", tmp_path,
-                 extra_env={"HF_ENDPOINT": f"http://127.0.0.1:{port}"})
+    result = run(
+        "transcribe",
+        real_speech_entries[0]["path"],
+        "--model",
+        "kb-whisper-large",
+        "--out",
+        tmp_path,
+        extra_env={"HF_ENDPOINT": f"http://127.0.0.1:{port}"},
+    )
     assert time.monotonic() - started < 30
     assert result.returncode == 3
     assert "hf download KBLab/kb-whisper-large" in result.stderr and "SWESCRIBE_ASR_MODEL" in result.stderr
@@ -119,14 +145,25 @@ def test_unknown_format_is_a_usage_error(run, tmp_path, real_speech_entries):
 
 # --- speakers -----------------------------------------------------------------------------
 
+
 @pytest.mark.model
 @pytest.mark.diarization
 def test_diarize_writes_speakers_in_every_format(run, tmp_path, conversation_entries):
     entry = next(e for e in conversation_entries if e["id"] == "conv2_samtal")
     out = tmp_path / "out"
-    result = run("transcribe", entry["path"], "--diarize", "--num-speakers", "2", "--out", out, "--no-progress",
-                 *[arg for fmt in ("json", "txt", "srt", "vtt", "rttm") for arg in ("--format", fmt)],
-                 extra_env={"SWESCRIBE_DIARIZATION_CPU_THREADS": "2"}, timeout=600)
+    result = run(
+        "transcribe",
+        entry["path"],
+        "--diarize",
+        "--num-speakers",
+        "2",
+        "--out",
+        out,
+        "--no-progress",
+        *[arg for fmt in ("json", "txt", "srt", "vtt", "rttm") for arg in ("--format", fmt)],
+        extra_env={"SWESCRIBE_DIARIZATION_CPU_THREADS": "2"},
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     transcript = transcript_from_json((out / "conv2_samtal.json").read_text())
     assert [s.id for s in transcript.speakers] == ["Talare 1", "Talare 2"]
@@ -140,13 +177,16 @@ def test_diarize_writes_speakers_in_every_format(run, tmp_path, conversation_ent
     assert {line.split()[7] for line in rttm} == {"Talare_1", "Talare_2"}
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--format", "rttm"], "need --diarize"),
-    (["--num-speakers", "2"], "need --diarize"),
-    (["--diarize", "--min-speakers", "3", "--max-speakers", "2"], "larger than --max-speakers"),
-    (["--diarize", "--num-speakers", "2", "--max-speakers", "3"], "either --num-speakers or"),
-    (["--diarize", "--num-speakers", "0"], "0 is not in the range"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--format", "rttm"], "need --diarize"),
+        (["--num-speakers", "2"], "need --diarize"),
+        (["--diarize", "--min-speakers", "3", "--max-speakers", "2"], "larger than --max-speakers"),
+        (["--diarize", "--num-speakers", "2", "--max-speakers", "3"], "either --num-speakers or"),
+        (["--diarize", "--num-speakers", "0"], "0 is not in the range"),
+    ],
+)
 def test_speaker_options_are_checked_before_any_work(run, tmp_path, real_speech_entries, args, message):
     result = run("transcribe", real_speech_entries[0]["path"], *args, "--out", tmp_path / "out")
     assert result.returncode == 2 and message in result.stderr
@@ -154,8 +194,14 @@ def test_speaker_options_are_checked_before_any_work(run, tmp_path, real_speech_
 
 
 def test_a_missing_production_diarization_model_is_a_clear_error(run, tmp_path, real_speech_entries):
-    result = run("transcribe", real_speech_entries[0]["path"], "--diarize", "--out", tmp_path / "out",
-                 extra_env={"SWESCRIBE_DIARIZATION_MODEL": "community-1", "HF_HUB_OFFLINE": "1"})
+    result = run(
+        "transcribe",
+        real_speech_entries[0]["path"],
+        "--diarize",
+        "--out",
+        tmp_path / "out",
+        extra_env={"SWESCRIBE_DIARIZATION_MODEL": "community-1", "HF_HUB_OFFLINE": "1"},
+    )
     assert result.returncode == 3
     assert "pyannote/speaker-diarization-community-1" in result.stderr and "hf download" in result.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

@@ -25,14 +25,24 @@ pytestmark = [pytest.mark.model]
 @pytest.fixture
 def run(tmp_path, model_cache):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWESCRIBE_LLM_")}
-    env.update({
-        "SWESCRIBE_DATA_DIR": str(tmp_path / "data"), "SWESCRIBE_MODEL_CACHE_DIR": str(model_cache),
-        "SWESCRIBE_ASR_CPU_THREADS": "2", "HF_HUB_OFFLINE": "1",
-    })
+    env.update(
+        {
+            "SWESCRIBE_DATA_DIR": str(tmp_path / "data"),
+            "SWESCRIBE_MODEL_CACHE_DIR": str(model_cache),
+            "SWESCRIBE_ASR_CPU_THREADS": "2",
+            "HF_HUB_OFFLINE": "1",
+        }
+    )
 
     def swescribe(*args, extra_env=None, timeout=300):
-        return subprocess.run([*SWESCRIBE, *map(str, args)], capture_output=True, text=True, timeout=timeout,
-                              env={**env, **(extra_env or {})}, cwd=Path(__file__).resolve().parents[2])
+        return subprocess.run(
+            [*SWESCRIBE, *map(str, args)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**env, **(extra_env or {})},
+            cwd=Path(__file__).resolve().parents[2],
+        )
 
     return swescribe
 
@@ -47,8 +57,19 @@ def endpoint():
 def test_the_summary_goes_into_the_json_and_a_markdown_file(run, tmp_path, endpoint, real_speech_entries):
     clip = real_speech_entries[0]["path"]
     out = tmp_path / "out"
-    result = run("transcribe", clip, "--summarize", "--format", "json", "--format", "txt", "--out", out, "--no-progress",
-                 extra_env={"SWESCRIBE_LLM_BASE_URL": endpoint.base_url, "SWESCRIBE_LLM_MODEL": "mistral-small-latest"})
+    result = run(
+        "transcribe",
+        clip,
+        "--summarize",
+        "--format",
+        "json",
+        "--format",
+        "txt",
+        "--out",
+        out,
+        "--no-progress",
+        extra_env={"SWESCRIBE_LLM_BASE_URL": endpoint.base_url, "SWESCRIBE_LLM_MODEL": "mistral-small-latest"},
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads((out / f"{clip.stem}.json").read_text())
     summary = Summary.model_validate(data["summary"])
@@ -64,9 +85,19 @@ def test_a_failing_llm_leaves_the_transcript_and_says_why(run, tmp_path, endpoin
     endpoint.answers = [(500, "down")] * 10
     clip = real_speech_entries[0]["path"]
     out = tmp_path / "out"
-    result = run("transcribe", clip, "--summarize", "--out", out, "--no-progress",
-                 extra_env={"SWESCRIBE_LLM_BASE_URL": endpoint.base_url, "SWESCRIBE_LLM_MAX_RETRIES": "1",
-                            "SWESCRIBE_LLM_RETRY_BASE_S": "0"})
+    result = run(
+        "transcribe",
+        clip,
+        "--summarize",
+        "--out",
+        out,
+        "--no-progress",
+        extra_env={
+            "SWESCRIBE_LLM_BASE_URL": endpoint.base_url,
+            "SWESCRIBE_LLM_MAX_RETRIES": "1",
+            "SWESCRIBE_LLM_RETRY_BASE_S": "0",
+        },
+    )
     assert result.returncode == 1
     assert re.search(r"^error: .*summary failed \(transcript written\): .*answered 500", result.stderr, re.MULTILINE)
     data = json.loads((out / f"{clip.stem}.json").read_text())
@@ -79,8 +110,16 @@ def test_a_failing_llm_leaves_the_transcript_and_says_why(run, tmp_path, endpoin
 def test_without_an_endpoint_the_embedded_model_runs_for_the_command(run, tmp_path, real_speech_entries):
     clip = real_speech_entries[0]["path"]
     out = tmp_path / "out"
-    result = run("transcribe", clip, "--summarize", "--out", out, "--no-progress", timeout=600,
-                 extra_env={"SWESCRIBE_LLM_CONTEXT_TOKENS": "4096", "SWESCRIBE_LLM_MAX_OUTPUT_TOKENS": "600"})
+    result = run(
+        "transcribe",
+        clip,
+        "--summarize",
+        "--out",
+        out,
+        "--no-progress",
+        timeout=600,
+        extra_env={"SWESCRIBE_LLM_CONTEXT_TOKENS": "4096", "SWESCRIBE_LLM_MAX_OUTPUT_TOKENS": "600"},
+    )
     assert result.returncode == 0, result.stderr
     assert "starting the embedded summary model" in result.stderr
     summary = Summary.model_validate(json.loads((out / f"{clip.stem}.json").read_text())["summary"])

@@ -18,8 +18,9 @@ def database_url(request, tmp_path_factory):
 @pytest.fixture(scope="module")
 def stack(database_url, tmp_path_factory, model_cache):
     """API + one gpu worker + Redis, shared by a module's tests."""
-    service = make_stack(tmp_path_factory.mktemp("stack"), database_url, model_cache, max_upload_mb="2",
-                         metrics_token=METRICS_TOKEN)
+    service = make_stack(
+        tmp_path_factory.mktemp("stack"), database_url, model_cache, max_upload_mb="2", metrics_token=METRICS_TOKEN
+    )
     try:
         service.start_api()
         service.start_worker()

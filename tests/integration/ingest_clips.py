@@ -24,8 +24,15 @@ def write_wav(path: Path, samples: np.ndarray) -> Path:
     return path
 
 
-def make_clips(sources: list[Path], out_dir: Path, count: int, min_s: float = 2.0, max_s: float = 4.0,
-               seed: int = 7, name: str = "klipp {i:03d}.wav") -> list[tuple[Path, float]]:
+def make_clips(
+    sources: list[Path],
+    out_dir: Path,
+    count: int,
+    min_s: float = 2.0,
+    max_s: float = 4.0,
+    seed: int = 7,
+    name: str = "klipp {i:03d}.wav",
+) -> list[tuple[Path, float]]:
     """`count` clips of min_s..max_s seconds in out_dir; returns (path, duration_s) pairs."""
     rng = random.Random(seed)
     decoded = [decode_audio(path).samples for path in sources]

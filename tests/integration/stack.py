@@ -20,8 +20,8 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from workers.store.db import get_engine
 from workers.local.redis_server import RedisHandle, ensure_redis, free_port
+from workers.store.db import get_engine
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 POSTGRES_ADMIN_URL = os.environ.get("SWESCRIBE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
@@ -75,10 +75,14 @@ class Stack:
         return self.root / "data" / "storage"
 
     def _spawn(self, name: str, *args: str) -> subprocess.Popen:
-        log = open(self.root / f"{name}.log", "ab")
+        log = open(self.root / f"{name}.log", "ab")  # noqa: SIM115 - open for the child's whole life
         return subprocess.Popen(
-            [sys.executable, "-m", "workers.commands.cli", *args], env=self.env, cwd=REPO_ROOT,
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [sys.executable, "-m", "workers.commands.cli", *args],
+            env=self.env,
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def start_api(self) -> None:
@@ -124,8 +128,13 @@ class Stack:
 
     def create_key(self, name: str) -> str:
         result = subprocess.run(
-            [sys.executable, "-m", "workers.commands.cli", "keys", "create", name], env=self.env, cwd=REPO_ROOT,
-            capture_output=True, text=True, timeout=60, check=True,
+            [sys.executable, "-m", "workers.commands.cli", "keys", "create", name],
+            env=self.env,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
         )
         return result.stdout.strip().splitlines()[-1]
 
@@ -143,10 +152,8 @@ def _stop(process: subprocess.Popen | None) -> None:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=20)
     except (subprocess.TimeoutExpired, ProcessLookupError):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         process.wait()
 
 

@@ -23,8 +23,14 @@ VISIBILITY_TIMEOUT_S = "65"
 
 @pytest.fixture
 def fault_stack(tmp_path, model_cache):
-    service = make_stack(tmp_path / "stack", f"sqlite:///{tmp_path / 'db.sqlite'}", model_cache, auth_disabled="1",
-                         job_time_limit_s=JOB_TIME_LIMIT_S, visibility_timeout_s=VISIBILITY_TIMEOUT_S)
+    service = make_stack(
+        tmp_path / "stack",
+        f"sqlite:///{tmp_path / 'db.sqlite'}",
+        model_cache,
+        auth_disabled="1",
+        job_time_limit_s=JOB_TIME_LIMIT_S,
+        visibility_timeout_s=VISIBILITY_TIMEOUT_S,
+    )
     try:
         yield service
     finally:
@@ -105,14 +111,23 @@ def test_broker_down_is_reported_and_an_upload_leaves_nothing(fault_stack, real_
 
 def test_transient_errors_are_retried_with_backoff_then_fail_with_the_reason(tmp_path, model_cache, real_speech_entries):
     # A KB-Whisper model that is not on this machine, with the Hub off: ModelUnavailableError.
-    service = make_stack(tmp_path / "stack", f"sqlite:///{tmp_path / 'db.sqlite'}", model_cache, auth_disabled="1",
-                         asr_models_allowed="kb-whisper-tiny", task_max_retries="2", task_retry_base_s="1")
+    service = make_stack(
+        tmp_path / "stack",
+        f"sqlite:///{tmp_path / 'db.sqlite'}",
+        model_cache,
+        auth_disabled="1",
+        asr_models_allowed="kb-whisper-tiny",
+        task_max_retries="2",
+        task_retry_base_s="1",
+    )
     try:
         service.start_api()
         service.start_worker()
         with service.client() as client:
             path = real_speech_entries[0]["path"]
-            job_id = client.post("/v1/jobs", files={"file": (path.name, path.read_bytes())}, data={"model": "kb-whisper-tiny"}).json()["id"]
+            job_id = client.post(
+                "/v1/jobs", files={"file": (path.name, path.read_bytes())}, data={"model": "kb-whisper-tiny"}
+            ).json()["id"]
             statuses = set()
             deadline = time.monotonic() + 120
             while (job := client.get(f"/v1/jobs/{job_id}").json())["status"] != "failed":
@@ -122,7 +137,10 @@ def test_transient_errors_are_retried_with_backoff_then_fail_with_the_reason(tmp
         assert ("queued", "waiting_retry") in statuses
         assert job["attempts"] == 3, "the first run and two retries"
         assert job["error"]["code"] == "model_unavailable"
-        assert "gave up after 2 retries" in job["error"]["message"] and "hf download KBLab/kb-whisper-tiny" in job["error"]["message"]
+        assert (
+            "gave up after 2 retries" in job["error"]["message"]
+            and "hf download KBLab/kb-whisper-tiny" in job["error"]["message"]
+        )
     finally:
         service.stop()
 
@@ -130,12 +148,12 @@ def test_transient_errors_are_retried_with_backoff_then_fail_with_the_reason(tmp
 def test_bad_audio_fails_the_job_at_once_with_the_reason(fault_stack):
     """A job whose stored audio does not decode (here: stored behind the API's back, as a
     damaged disk or a half-synced share would leave it) fails on its first attempt, not retried."""
+    from workers.settings import Settings
     from workers.store import jobs
+    from workers.store.db import new_id, session_factory
+    from workers.store.storage import LocalStorage
     from workers.tasks.celery_app import make_celery
     from workers.tasks.names import GPU_QUEUE, TRANSCRIBE_TASK
-    from workers.store.db import new_id, session_factory
-    from workers.settings import Settings
-    from workers.store.storage import LocalStorage
 
     fault_stack.start_api()  # runs the migrations
     fault_stack.start_worker()
@@ -143,8 +161,19 @@ def test_bad_audio_fails_the_job_at_once_with_the_reason(fault_stack):
     sessions = session_factory(settings.sqlalchemy_url)
     job_id = new_id()
     stored = LocalStorage(fault_stack.storage_dir).save_bytes(f"jobs/{job_id}/audio.wav", b"RIFF....WAVEnot really audio")
-    jobs.create_job(sessions, jobs.NewJob(owner="local", filename="trasig.wav", audio_key=stored.key, audio_sha256=stored.sha256,
-                                          audio_size_bytes=stored.size_bytes, duration_s=None, options={}), job_id)
+    jobs.create_job(
+        sessions,
+        jobs.NewJob(
+            owner="local",
+            filename="trasig.wav",
+            audio_key=stored.key,
+            audio_sha256=stored.sha256,
+            audio_size_bytes=stored.size_bytes,
+            duration_s=None,
+            options={},
+        ),
+        job_id,
+    )
     make_celery(settings).send_task(TRANSCRIBE_TASK, args=[job_id], queue=GPU_QUEUE)
     with fault_stack.client() as client:
         job, _ = wait_for_job(client, job_id)

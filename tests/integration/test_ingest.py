@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from workers.store.db import Job, session_factory
 from workers.ingest.submit import owner_for
+from workers.store.db import Job, session_factory
 
 from .ingest_clips import make_clips
 from .stack import REPO_ROOT, make_stack
@@ -42,14 +42,22 @@ def ingest_stack(database_url, tmp_path_factory, model_cache):
 def ingest(stack, folder: Path, *args: str, timeout: float = RUN_TIMEOUT_S) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "workers.commands.cli", "ingest", str(folder), "--settle-s", "0.3", "--no-progress", *args],
-        env=stack.env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout,
+        env=stack.env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
 def start_ingest(stack, folder: Path, *args: str, log: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "workers.commands.cli", "ingest", str(folder), "--no-progress", *args],
-        env=stack.env, cwd=REPO_ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+        env=stack.env,
+        cwd=REPO_ROOT,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
@@ -109,8 +117,9 @@ def test_a_folder_of_recordings_becomes_transcripts(ingest_stack, tmp_path):
     assert sha(folder / "done" / odd[0]) == sha(SYNTHETIC[0])
 
     failed = names(folder / "failed")
-    assert failed == sorted(["anteckningar.wav", "anteckningar.error.txt", "länk.flac", "länk.error.txt",
-                             "länk ut ..flac", "länk ut ..error.txt"])
+    assert failed == sorted(
+        ["anteckningar.wav", "anteckningar.error.txt", "länk.flac", "länk.error.txt", "länk ut ..flac", "länk ut ..error.txt"]
+    )
     assert "cannot decode audio" in (folder / "failed" / "anteckningar.error.txt").read_text()
     assert "symbolic link" in (folder / "failed" / "länk.error.txt").read_text()
     assert (folder / "failed" / "länk.flac").is_symlink()  # the link itself moved, its target untouched
@@ -121,7 +130,10 @@ def test_a_folder_of_recordings_becomes_transcripts(ingest_stack, tmp_path):
 
     jobs = folder_jobs(ingest_stack, folder)
     assert len(jobs) == 3  # the duplicate shares its job
-    assert all(j.status == "completed" and j.options == {"language": "sv", "diarize": False, "summarize": False, "hotwords": "Lindqvist"} for j in jobs)
+    assert all(
+        j.status == "completed" and j.options == {"language": "sv", "diarize": False, "summarize": False, "hotwords": "Lindqvist"}
+        for j in jobs
+    )
     assert {j.filename for j in jobs} <= set(good)
 
     # The same content dropped again later: no new job, a second result under a free name.
@@ -154,8 +166,14 @@ def test_unusable_folders_and_options_are_refused_with_a_reason(ingest_stack, tm
     assert names(folder / "inbox") == ["a.flac"]  # nothing taken
     assert folder_jobs(ingest_stack, folder) == []
 
-    up = subprocess.run([sys.executable, "-m", "workers.commands.cli", "up", "--ingest-dir", str(tmp_path / "saknas")],
-                        env=ingest_stack.env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    up = subprocess.run(
+        [sys.executable, "-m", "workers.commands.cli", "up", "--ingest-dir", str(tmp_path / "saknas")],
+        env=ingest_stack.env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert up.returncode == 2 and "no such folder" in up.stderr
 
 
@@ -232,15 +250,25 @@ def test_up_runs_the_watcher_for_its_ingest_folder(tmp_path, model_cache):
     (folder / "inbox").mkdir(parents=True)
     port = free_port()
     env = {
-        **os.environ, "SWESCRIBE_DATA_DIR": str(tmp_path / "data"), "SWESCRIBE_MODEL_CACHE_DIR": str(model_cache),
-        "SWESCRIBE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "SWESCRIBE_ASR_CPU_THREADS": "2",
-        "SWESCRIBE_INGEST_DIR": str(folder), "SWESCRIBE_INGEST_SETTLE_S": "0.5",
+        **os.environ,
+        "SWESCRIBE_DATA_DIR": str(tmp_path / "data"),
+        "SWESCRIBE_MODEL_CACHE_DIR": str(model_cache),
+        "SWESCRIBE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+        "SWESCRIBE_ASR_CPU_THREADS": "2",
+        "SWESCRIBE_INGEST_DIR": str(folder),
+        "SWESCRIBE_INGEST_SETTLE_S": "0.5",
     }
     env.pop("SWESCRIBE_DATABASE_URL", None)
     log_path = tmp_path / "up.log"
     with open(log_path, "wb") as log:
-        up = subprocess.Popen([sys.executable, "-m", "workers.commands.cli", "up", "--port", str(port)], env=env, cwd=REPO_ROOT,
-                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        up = subprocess.Popen(
+            [sys.executable, "-m", "workers.commands.cli", "up", "--port", str(port)],
+            env=env,
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         (folder / "inbox" / "via up.flac").write_bytes(SYNTHETIC[0].read_bytes())
         deadline = time.monotonic() + 300

@@ -34,7 +34,11 @@ def no_worker_stack(tmp_path_factory, model_cache):
 def run_ingest(env: dict, folder: Path, *args: str, timeout: float) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "workers.commands.cli", "ingest", str(folder), "--settle-s", "0.2", "--no-progress", *args],
-        env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout,
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 

@@ -46,15 +46,23 @@ def test_a_reachable_redis_is_used_not_replaced(tmp_path):
 def test_up_runs_the_stack_and_ctrl_c_stops_every_child(tmp_path, model_cache, real_speech_entries):
     port = free_port()
     env = {
-        **os.environ, "SWESCRIBE_DATA_DIR": str(tmp_path / "data"), "SWESCRIBE_MODEL_CACHE_DIR": str(model_cache),
+        **os.environ,
+        "SWESCRIBE_DATA_DIR": str(tmp_path / "data"),
+        "SWESCRIBE_MODEL_CACHE_DIR": str(model_cache),
         "SWESCRIBE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",  # nothing there: up starts one
         "SWESCRIBE_ASR_CPU_THREADS": "2",
     }
     env.pop("SWESCRIBE_DATABASE_URL", None)
     log_path = tmp_path / "up.log"
     with open(log_path, "wb") as log:
-        up = subprocess.Popen([sys.executable, "-m", "workers.commands.cli", "up", "--port", str(port)], env=env, cwd=REPO_ROOT,
-                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        up = subprocess.Popen(
+            [sys.executable, "-m", "workers.commands.cli", "up", "--port", str(port)],
+            env=env,
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         key = _wait_for_key(log_path, up)
         output = log_path.read_text()
@@ -104,9 +112,14 @@ def test_up_restarts_a_crashed_worker_and_resumes_a_job_cut_off_by_ctrl_c(tmp_pa
     # The staleness bound is far off: both jobs must come back because their worker is known
     # dead, not because it went silent.
     env = {
-        **os.environ, "SWESCRIBE_DATA_DIR": str(tmp_path / "data"), "SWESCRIBE_MODEL_CACHE_DIR": str(model_cache),
-        "SWESCRIBE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "SWESCRIBE_ASR_CPU_THREADS": "2",
-        "SWESCRIBE_AUTH_DISABLED": "1", "SWESCRIBE_JOB_STALE_AFTER_S": "600", "SWESCRIBE_RECONCILE_INTERVAL_S": "1",
+        **os.environ,
+        "SWESCRIBE_DATA_DIR": str(tmp_path / "data"),
+        "SWESCRIBE_MODEL_CACHE_DIR": str(model_cache),
+        "SWESCRIBE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+        "SWESCRIBE_ASR_CPU_THREADS": "2",
+        "SWESCRIBE_AUTH_DISABLED": "1",
+        "SWESCRIBE_JOB_STALE_AFTER_S": "600",
+        "SWESCRIBE_RECONCILE_INTERVAL_S": "1",
         "SWESCRIBE_LLM_BASE_URL": "http://127.0.0.1:9/v1",  # no embedded LLM: not needed here
     }
     env.pop("SWESCRIBE_DATABASE_URL", None)
@@ -158,8 +171,14 @@ def _long_recording(tmp_path: Path, entries: list[dict]) -> Path:
 
 def _start_up(env: dict, port: int, log_path: Path) -> subprocess.Popen:
     with open(log_path, "wb") as log:
-        up = subprocess.Popen([sys.executable, "-m", "workers.commands.cli", "up", "--port", str(port)], env=env,
-                              cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        up = subprocess.Popen(
+            [sys.executable, "-m", "workers.commands.cli", "up", "--port", str(port)],
+            env=env,
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + 120
     while "swescribe is running" not in log_path.read_text(errors="replace"):
         assert up.poll() is None and time.monotonic() < deadline, log_path.read_text()[-3000:]

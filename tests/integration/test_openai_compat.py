@@ -29,7 +29,11 @@ def test_verbose_json_with_word_and_segment_timestamps(client, real_speech_entri
     entry = real_speech_entries[2]
     with open(entry["path"], "rb") as f:
         result = client.audio.transcriptions.create(
-            model="whisper-1", file=f, language="sv", prompt="Husläkare.", response_format="verbose_json",
+            model="whisper-1",
+            file=f,
+            language="sv",
+            prompt="Husläkare.",
+            response_format="verbose_json",
             timestamp_granularities=["word", "segment"],
         )
     assert result.language == "sv" and result.duration == pytest.approx(entry["duration_s"], abs=0.05)

@@ -30,9 +30,15 @@ RECONCILE_INTERVAL_S = 1.0
 @pytest.fixture(scope="module")
 def recovery_stack(database_url, tmp_path_factory, model_cache):
     """API, one cpu worker (the reconciler) and one gpu worker, shared by the module's tests."""
-    service = make_stack(tmp_path_factory.mktemp("recovery"), database_url, model_cache, auth_disabled="1",
-                         job_heartbeat_s="1", job_stale_after_s=str(STALE_AFTER_S),
-                         reconcile_interval_s=str(RECONCILE_INTERVAL_S))
+    service = make_stack(
+        tmp_path_factory.mktemp("recovery"),
+        database_url,
+        model_cache,
+        auth_disabled="1",
+        job_heartbeat_s="1",
+        job_stale_after_s=str(STALE_AFTER_S),
+        reconcile_interval_s=str(RECONCILE_INTERVAL_S),
+    )
     try:
         service.start_api()
         service.start_worker("cpu")

@@ -16,8 +16,9 @@ BUCKET = "swescribe-it"
 
 @pytest.fixture
 def s3(s3_endpoint):
-    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    client = boto3.client(
+        "s3", endpoint_url=s3_endpoint, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
     client.create_bucket(Bucket=BUCKET)
     return client
 
@@ -28,8 +29,15 @@ def keys(s3, prefix: str) -> list[str]:
 
 def test_jobs_flow_through_s3(tmp_path, model_cache, s3, s3_endpoint, real_speech_entries):
     service = make_stack(
-        tmp_path / "stack", f"sqlite:///{tmp_path / 'db.sqlite'}", model_cache, auth_disabled="1", storage="s3",
-        s3_endpoint_url=s3_endpoint, s3_bucket=BUCKET, s3_access_key_id="testing", s3_secret_access_key="testing",
+        tmp_path / "stack",
+        f"sqlite:///{tmp_path / 'db.sqlite'}",
+        model_cache,
+        auth_disabled="1",
+        storage="s3",
+        s3_endpoint_url=s3_endpoint,
+        s3_bucket=BUCKET,
+        s3_access_key_id="testing",
+        s3_secret_access_key="testing",
         s3_prefix="site-a",
     )
     try:
@@ -41,7 +49,10 @@ def test_jobs_flow_through_s3(tmp_path, model_cache, s3, s3_endpoint, real_speec
             job_id = client.post("/v1/jobs", files={"file": (path.name, path.read_bytes())}).json()["id"]
             job, _ = wait_for_job(client, job_id)
             assert job["status"] == "completed", job
-            assert keys(s3, f"site-a/jobs/{job_id}/") == [f"site-a/jobs/{job_id}/audio.wav", f"site-a/jobs/{job_id}/transcript.json"]
+            assert keys(s3, f"site-a/jobs/{job_id}/") == [
+                f"site-a/jobs/{job_id}/audio.wav",
+                f"site-a/jobs/{job_id}/transcript.json",
+            ]
             assert client.get(f"/v1/jobs/{job_id}/transcript", params={"format": "txt"}).text.strip()
             assert not (service.storage_dir / "jobs").exists(), "nothing on the local disk"
             assert client.delete(f"/v1/jobs/{job_id}").status_code == 204

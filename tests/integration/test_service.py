@@ -147,8 +147,10 @@ def test_file_names_the_database_would_refuse_are_kept_printable_and_short(stack
     audio = real_speech_entries[0]["path"].read_bytes()
     with stack.client(api_key) as client:
         for name, expected in [("möte\x00.flac".encode(), "möte?.flac"), (b"x" * 501 + b".flac", None)]:
-            body = (b'--grans\r\nContent-Disposition: form-data; name="file"; filename="' + name + b'"\r\n'
-                    b"Content-Type: audio/flac\r\n\r\n" + audio + b"\r\n--grans--\r\n")
+            body = (
+                b'--grans\r\nContent-Disposition: form-data; name="file"; filename="' + name + b'"\r\n'
+                b"Content-Type: audio/flac\r\n\r\n" + audio + b"\r\n--grans--\r\n"
+            )
             response = client.post("/v1/jobs", content=body, headers={"content-type": "multipart/form-data; boundary=grans"})
             assert response.status_code == 202, response.text
             shown = response.json()["file"]["name"]
@@ -167,7 +169,9 @@ def test_idempotency_key_returns_the_same_job(stack, api_key, real_speech_entrie
         # The key is bound to the content: another recording under it is refused, not dropped.
         before = stored_job_dirs(stack)
         other = real_speech_entries[3]["path"]
-        conflict = client.post("/v1/jobs", files={"file": (other.name, other.read_bytes())}, headers={"Idempotency-Key": "arende-17"})
+        conflict = client.post(
+            "/v1/jobs", files={"file": (other.name, other.read_bytes())}, headers={"Idempotency-Key": "arende-17"}
+        )
         assert conflict.status_code == 409 and conflict.json()["error"]["code"] == "idempotency_conflict", conflict.text
         assert first.json()["id"] in conflict.json()["error"]["message"]
         assert stored_job_dirs(stack) == before and leftover_uploads(stack) == []

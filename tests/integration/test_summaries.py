@@ -44,9 +44,16 @@ def running_stack(root, database_url, model_cache, **settings):
 def test_a_job_with_summarize_ends_with_a_grounded_swedish_summary(tmp_path, model_cache, embedded_llm, real_speech_entries):
     with scratch_database("sqlite", tmp_path) as url:
         service = running_stack(
-            tmp_path / "stack", url, model_cache, llm_base_url=embedded_llm, llm_model=EMBEDDED_MODEL_NAME,
-            llm_json_mode="json_object_schema", llm_context_tokens=str(TEST_LLM_CONTEXT_TOKENS),
-            llm_max_output_tokens="400", llm_max_retries="0", llm_timeout_s="900",
+            tmp_path / "stack",
+            url,
+            model_cache,
+            llm_base_url=embedded_llm,
+            llm_model=EMBEDDED_MODEL_NAME,
+            llm_json_mode="json_object_schema",
+            llm_context_tokens=str(TEST_LLM_CONTEXT_TOKENS),
+            llm_max_output_tokens="400",
+            llm_max_retries="0",
+            llm_timeout_s="900",
         )
         try:
             with service.client() as client:
@@ -72,8 +79,9 @@ def test_a_job_with_summarize_ends_with_a_grounded_swedish_summary(tmp_path, mod
 
 def test_an_llm_that_is_down_fails_only_the_summary_and_asking_again_works(tmp_path, model_cache, real_speech_entries):
     with scratch_database("postgres", tmp_path) as url:
-        service = running_stack(tmp_path / "stack", url, model_cache, llm_base_url="http://127.0.0.1:9/v1",
-                                llm_max_retries="1", llm_retry_base_s="0")
+        service = running_stack(
+            tmp_path / "stack", url, model_cache, llm_base_url="http://127.0.0.1:9/v1", llm_max_retries="1", llm_retry_base_s="0"
+        )
         try:
             with service.client() as client:
                 path = real_speech_entries[0]["path"]

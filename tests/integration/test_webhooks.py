@@ -17,8 +17,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.model]
 @pytest.fixture(scope="module")
 def hook_stack(tmp_path_factory, model_cache):
     root = tmp_path_factory.mktemp("hooks")
-    service = make_stack(root, f"sqlite:///{root / 'db.sqlite'}", model_cache,
-                         webhook_allow_private="1", webhook_sweep_interval_s="0.5")
+    service = make_stack(
+        root, f"sqlite:///{root / 'db.sqlite'}", model_cache, webhook_allow_private="1", webhook_sweep_interval_s="0.5"
+    )
     try:
         service.start_api()
         service.start_worker("gpu")
@@ -71,12 +72,12 @@ def test_completed_job_reaches_both_urls_signed_and_retried(hook_stack, receiver
 
 
 def test_a_failed_job_sends_job_failed(hook_stack, receiver):
+    from workers.settings import Settings
     from workers.store import jobs
+    from workers.store.db import new_id, session_factory
+    from workers.store.storage import LocalStorage
     from workers.tasks.celery_app import make_celery
     from workers.tasks.names import GPU_QUEUE, TRANSCRIBE_TASK
-    from workers.store.db import new_id, session_factory
-    from workers.settings import Settings
-    from workers.store.storage import LocalStorage
     from workers.webhooks import store
 
     settings = Settings(_env_file=None, **{k[10:].lower(): v for k, v in hook_stack.env.items() if k.startswith("SWESCRIBE_")})
@@ -85,8 +86,19 @@ def test_a_failed_job_sends_job_failed(hook_stack, receiver):
     store.set_endpoint(sessions, "local-test", hook.url)
     job_id = new_id()
     stored = LocalStorage(hook_stack.storage_dir).save_bytes(f"jobs/{job_id}/audio.wav", b"not audio at all")
-    jobs.create_job(sessions, jobs.NewJob(owner="local-test", filename="trasig.wav", audio_key=stored.key,
-                                          audio_sha256=stored.sha256, audio_size_bytes=stored.size_bytes, duration_s=None, options={}), job_id)
+    jobs.create_job(
+        sessions,
+        jobs.NewJob(
+            owner="local-test",
+            filename="trasig.wav",
+            audio_key=stored.key,
+            audio_sha256=stored.sha256,
+            audio_size_bytes=stored.size_bytes,
+            duration_s=None,
+            options={},
+        ),
+        job_id,
+    )
     make_celery(settings).send_task(TRANSCRIBE_TASK, args=[job_id], queue=GPU_QUEUE)
     wait_for(lambda: len(hook.received) == 1)
     headers, body = hook.received[0]
@@ -99,12 +111,21 @@ def test_webhook_urls_need_a_secret_and_a_safe_target(stack, api_key, real_speec
     with stack.client(api_key) as client:
         assert client.get("/v1/webhook").status_code == 404
         # A public address literal: allowed as a target, but this key has no secret to sign with.
-        no_secret = client.post("/v1/jobs", files={"file": (path.name, path.read_bytes())}, data={"webhook_url": "https://93.184.215.14/hook"})
+        no_secret = client.post(
+            "/v1/jobs", files={"file": (path.name, path.read_bytes())}, data={"webhook_url": "https://93.184.215.14/hook"}
+        )
         assert no_secret.status_code == 400 and no_secret.json()["error"]["code"] == "no_webhook_secret"
-        for url in ("http://127.0.0.1:9/hook", "http://169.254.169.254/latest/meta-data", "http://10.0.0.5/x", "ftp://example.com/"):
+        for url in (
+            "http://127.0.0.1:9/hook",
+            "http://169.254.169.254/latest/meta-data",
+            "http://10.0.0.5/x",
+            "ftp://example.com/",
+        ):
             response = client.put("/v1/webhook", json={"url": url})
             assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_webhook_url", url
         created = client.put("/v1/webhook", json={"url": None}).json()
         assert created["secret"].startswith("whsec_") and created["url"] is None
-        refused = client.post("/v1/jobs", files={"file": (path.name, path.read_bytes())}, data={"webhook_url": "http://192.168.1.20/hook"})
+        refused = client.post(
+            "/v1/jobs", files={"file": (path.name, path.read_bytes())}, data={"webhook_url": "http://192.168.1.20/hook"}
+        )
         assert refused.status_code == 400 and "private" in refused.json()["error"]["message"]

@@ -26,8 +26,13 @@ ENGLISH = {"the", "and", "of", "to", "is", "a", "in", "for", "with", "about", "w
 
 
 def texts(summary: Summary) -> list[str]:
-    return [summary.abstract, summary.matter, *(d.text for d in summary.decisions), *(a.text for a in summary.action_items),
-            *summary.open_questions]
+    return [
+        summary.abstract,
+        summary.matter,
+        *(d.text for d in summary.decisions),
+        *(a.text for a in summary.action_items),
+        *summary.open_questions,
+    ]
 
 
 def language_counts(summary: Summary) -> tuple[int, int]:

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from workers.evaluation.diarization import diarization_error, read_rttm
-from workers.transcript.audio import decode_audio
 from workers.pipeline.diarize import DiarizeOptions, diarize
 from workers.pipeline.run import DiarizationStep, progress_by_stage, transcribe_file
+from workers.transcript.audio import decode_audio
 
 pytestmark = pytest.mark.diarization
 
@@ -99,8 +99,14 @@ def test_telemetry_is_off_even_when_the_environment_asks_for_it():
         "print('enabled' if is_metrics_enabled() else 'disabled')\n"
     )
     env = {**os.environ, "PYANNOTE_METRICS_ENABLED": "true"}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300,
-                            cwd=Path(__file__).resolve().parents[2])
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "disabled"
 

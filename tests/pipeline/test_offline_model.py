@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from workers.evaluation.normalize import normalize_swedish
-from workers.transcript.audio import decode_audio
 from workers.pipeline.batch import transcribe_many
 from workers.pipeline.run import transcribe_file
 from workers.pipeline.transcribe import TranscribeOptions, transcribe
+from workers.transcript.audio import decode_audio
 from workers.transcript.types import DecodedAudio
 
 pytestmark = pytest.mark.model
@@ -101,7 +101,9 @@ def test_hotwords_and_prompt_steer_spelling(offline_model, fixture_entries):
     entry = next(e for e in fixture_entries if "Lindqvist" in e["text"])
     audio = decode_audio(entry["path"])
     plain = transcribe(offline_model, audio)
-    steered = transcribe(offline_model, audio, TranscribeOptions(initial_prompt="Doktor Lindqvist på vårdcentralen.", hotwords="Lindqvist"))
+    steered = transcribe(
+        offline_model, audio, TranscribeOptions(initial_prompt="Doktor Lindqvist på vårdcentralen.", hotwords="Lindqvist")
+    )
     assert "Lindqvist" not in plain.text
     assert "Lindqvist" in steered.text, steered.text
 

@@ -25,7 +25,14 @@ ML_LIBRARIES = ("torch", "torchaudio", "faster_whisper", "ctranslate2", "pyannot
 SERVICE_PACKAGES = ("workers.store", "workers.tasks", "workers.runners", "workers.commands", "workers.intake", "app")
 PIPELINE_FORBIDDEN = ("celery", "fastapi", "redis", "starlette", "sqlalchemy", "workers.settings", *SERVICE_PACKAGES)
 APP_FORBIDDEN = ML_LIBRARIES + ("workers.pipeline", "workers.runners")
-TRANSCRIPT_FORBIDDEN = ML_LIBRARIES + ("celery", "fastapi", "sqlalchemy", "workers.pipeline", "workers.settings", *SERVICE_PACKAGES)
+TRANSCRIPT_FORBIDDEN = ML_LIBRARIES + (
+    "celery",
+    "fastapi",
+    "sqlalchemy",
+    "workers.pipeline",
+    "workers.settings",
+    *SERVICE_PACKAGES,
+)
 
 # Calls that import a module named by their first argument.
 _DYNAMIC_IMPORTS = {"import_module", "__import__"}
@@ -132,8 +139,9 @@ def module_level_imports(source: str, module: str, is_package: bool) -> list[str
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             lazy.update(id(inner) for inner in ast.walk(node) if inner is not node)
-    eager = ast.Module(body=[n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) and id(n) not in lazy],
-                       type_ignores=[])
+    eager = ast.Module(
+        body=[n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) and id(n) not in lazy], type_ignores=[]
+    )
     return [name for _, name in imported_modules(ast.unparse(eager), module, is_package)]
 
 

@@ -38,6 +38,7 @@ SECRET_NAME = re.compile(r"PASSWORD|SECRET|API_KEY|TOKEN(?!S)")
 
 # --- loading and interpolation -------------------------------------------------------------
 
+
 def load_yaml(text: str):
     """YAML 1.2, like Compose (so `yes`/`no` stay strings), with `<<` merge keys resolved."""
     return YAML(typ="safe", pure=True).load(text)
@@ -164,6 +165,7 @@ def environment(service: dict) -> dict[str, str | None]:
 
 # --- the schema ------------------------------------------------------------------------------
 
+
 def compose_spec_schema() -> dict:
     vendor = resources.files("check_jsonschema.builtin_schemas.vendor")
     return json.loads((vendor / "compose-spec.json").read_text(encoding="utf-8"))
@@ -193,10 +195,10 @@ def test_no_obsolete_version_key():
 
 # --- variables and secrets -------------------------------------------------------------------
 
+
 def test_missing_secrets_stop_compose_with_a_message():
     required = required_variables()
-    assert {"POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD", "SWESCRIBE_S3_SECRET_ACCESS_KEY",
-            "SWESCRIBE_LLM_API_KEY"} <= required
+    assert {"POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD", "SWESCRIBE_S3_SECRET_ACCESS_KEY", "SWESCRIBE_LLM_API_KEY"} <= required
     with pytest.raises(MissingVariable):
         interpolate(raw_compose(), {})
     for name in required:
@@ -208,8 +210,9 @@ def test_missing_secrets_stop_compose_with_a_message():
 def test_secrets_have_no_default():
     # The Hugging Face token is optional (public models need none); it is the only exception.
     optional = {"SWESCRIBE_HF_TOKEN"}
-    defaulted = sorted({name for name, op in variable_references(raw_compose())
-                        if SECRET_NAME.search(name) and op not in (":?", "?")} - optional)
+    defaulted = sorted(
+        {name for name, op in variable_references(raw_compose()) if SECRET_NAME.search(name) and op not in (":?", "?")} - optional
+    )
     assert not defaulted, f"credentials with a default or no check: {defaulted}"
 
 
@@ -229,6 +232,7 @@ def test_authentication_is_never_disabled():
 
 
 # --- the swescribe commands ------------------------------------------------------------------
+
 
 def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) with line continuations joined and comments dropped."""
@@ -290,7 +294,7 @@ def resolve_invocation(root: click.Group, args: list[str]) -> tuple[list[str], c
         assert sub is not None, (
             f"`{' '.join(path)}` has no subcommand {rest[i]!r} (it has: {', '.join(command.list_commands(ctx))})"
         )
-        command, path, rest = sub, [*path, rest[i]], rest[i + 1:]
+        command, path, rest = sub, [*path, rest[i]], rest[i + 1 :]
     return path, command, rest
 
 
@@ -331,8 +335,11 @@ def test_the_expected_commands_are_run():
 def test_worker_healthchecks_ping_their_own_node():
     """`inspect ping -d NODE` must name the node the worker registers as (--name, %h = hostname)."""
     assert importlib.util.find_spec("workers.tasks.celery_app") is not None, "celery -A workers.tasks.celery_app: no such module"
-    workers = {where.removeprefix("compose:"): args for where, args in swescribe_invocations()
-               if where.startswith("compose:") and args[:1] == ["worker"]}
+    workers = {
+        where.removeprefix("compose:"): args
+        for where, args in swescribe_invocations()
+        if where.startswith("compose:") and args[:1] == ["worker"]
+    }
     assert workers
     for name, args in workers.items():
         assert "--name" in args, f"{name}: give the node a --name so its healthcheck can ping it"
@@ -343,6 +350,7 @@ def test_worker_healthchecks_ping_their_own_node():
 
 
 # --- images, health, ordering ----------------------------------------------------------------
+
 
 def test_every_build_uses_a_dockerfile_that_exists():
     builds = {name: s["build"] for name, s in services().items() if "build" in s}
@@ -383,7 +391,7 @@ def test_every_service_is_health_checked_or_a_one_shot():
     for name, service in services().items():
         healthcheck = service.get("healthcheck") or {}
         checked = bool(healthcheck.get("test")) and not healthcheck.get("disable")
-        assert checked or is_one_shot(service), f"{name}: no healthcheck and not a one-shot (restart: \"no\")"
+        assert checked or is_one_shot(service), f'{name}: no healthcheck and not a one-shot (restart: "no")'
         if not is_one_shot(service):
             assert service.get("restart") in ("always", "unless-stopped"), f"{name} is not restarted"
 
@@ -427,8 +435,11 @@ def gpu_ids(device: dict) -> list[str]:
 
 
 def gpu_worker_services() -> list[str]:
-    return sorted(where.removeprefix("compose:") for where, args in swescribe_invocations()
-                  if where.startswith("compose:") and args[:3] == ["worker", "--queues", "gpu"])
+    return sorted(
+        where.removeprefix("compose:")
+        for where, args in swescribe_invocations()
+        if where.startswith("compose:") and args[:3] == ["worker", "--queues", "gpu"]
+    )
 
 
 def test_each_gpu_worker_holds_exactly_one_nvidia_gpu():

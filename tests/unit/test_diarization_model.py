@@ -6,8 +6,8 @@ import pytest
 
 from tests.unit.test_model_registry import closed_port
 from workers.pipeline.diarization_model import OFFLINE_DIARIZATION_NAME, resolve_diarizer
-from workers.transcript.errors import ModelNotFoundError, ModelUnavailableError
 from workers.pipeline.model_registry import HubOptions
+from workers.transcript.errors import ModelNotFoundError, ModelUnavailableError
 
 
 @pytest.fixture

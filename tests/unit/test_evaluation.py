@@ -23,15 +23,42 @@ def write_manifest(folder: Path, rows: list[dict], name: str = "manifest.jsonl")
 
 
 ROWS = [
-    {"id": "a", "file": "a.flac", "text": "Vi ses i Ystad klockan tio", "dialect_area": "sydsvenska mål", "condition": "clean", "synthetic": True},
-    {"id": "b", "file": "b.flac", "text": "Ring Skatteverket i Umeå", "dialect_area": "norrländska mål", "condition": "telephone", "synthetic": True},
-    {"id": "c", "file": "c.flac", "text": "Tåget till Visby går nu", "dialect_area": "gotländska mål", "condition": "clean", "synthetic": True},
+    {
+        "id": "a",
+        "file": "a.flac",
+        "text": "Vi ses i Ystad klockan tio",
+        "dialect_area": "sydsvenska mål",
+        "condition": "clean",
+        "synthetic": True,
+    },
+    {
+        "id": "b",
+        "file": "b.flac",
+        "text": "Ring Skatteverket i Umeå",
+        "dialect_area": "norrländska mål",
+        "condition": "telephone",
+        "synthetic": True,
+    },
+    {
+        "id": "c",
+        "file": "c.flac",
+        "text": "Tåget till Visby går nu",
+        "dialect_area": "gotländska mål",
+        "condition": "clean",
+        "synthetic": True,
+    },
     {"id": "s", "file": "s.flac", "text": "", "condition": "silence", "expect_words": False, "synthetic": True},
 ]
 # An operator's own real recordings, with a dialect area the synthetic set also has.
 REAL_ROWS = [
     {"id": "r1", "file": "r1.wav", "text": "Vi ses i Ystad klockan tio", "dialect_area": "sydsvenska mål", "condition": "clean"},
-    {"id": "r2", "file": "r2.wav", "text": "Ring Skatteverket i Umeå", "dialect_area": "norrländska mål", "condition": "telephone"},
+    {
+        "id": "r2",
+        "file": "r2.wav",
+        "text": "Ring Skatteverket i Umeå",
+        "dialect_area": "norrländska mål",
+        "condition": "telephone",
+    },
 ]
 
 
@@ -42,8 +69,14 @@ def results_for(entries, hypotheses):
 def two_group_summary(tmp_path):
     """Synthetic fixtures heard perfectly, real recordings of the same areas heard not at all."""
     entries = load_manifests([write_manifest(tmp_path / "fixtures", ROWS), write_manifest(tmp_path / "calls", REAL_ROWS)])
-    hypotheses = {"a": "Vi ses i Ystad klockan 10.", "b": "Ring Skatteverket i Umeå", "c": "Tåget till Visby går nu",
-                  "s": "", "r1": "", "r2": ""}
+    hypotheses = {
+        "a": "Vi ses i Ystad klockan 10.",
+        "b": "Ring Skatteverket i Umeå",
+        "c": "Tåget till Visby går nu",
+        "s": "",
+        "r1": "",
+        "r2": "",
+    }
     return summarize(results_for(entries, [hypotheses[e.id] for e in entries]), MODEL, {})
 
 
@@ -62,8 +95,10 @@ def test_manifest_entries_and_defaults(tmp_path):
         (["just a string"], "not a manifest entry"),
         ([{"id": "x", "file": "x.flac", "text": ""}], "no reference text"),
         ([{"id": "x", "file": "x.flac", "text": "a"}, {"id": "x", "file": "y.flac", "text": "b"}], "duplicate ids: 'x'"),
-        ([{"id": "x", "file": "x.flac", "text": "a", "synthetic": True}, {"id": "y", "file": "y.flac", "text": "b"}],
-         "mixes synthetic and real"),
+        (
+            [{"id": "x", "file": "x.flac", "text": "a", "synthetic": True}, {"id": "y", "file": "y.flac", "text": "b"}],
+            "mixes synthetic and real",
+        ),
     ],
 )
 def test_bad_manifests_say_what_is_wrong(tmp_path, rows, message):
@@ -148,7 +183,9 @@ def test_the_pooled_figure_is_labelled_and_covers_every_group(tmp_path):
 
 def test_worst_recordings_are_listed_per_group(tmp_path):
     entries = load_manifest(write_manifest(tmp_path, ROWS))
-    summary = summarize(results_for(entries, ["Vi ses i Ystad klockan 10.", "Ring skatte verket i Umeå", "", "Textning"]), MODEL, {})
+    summary = summarize(
+        results_for(entries, ["Vi ses i Ystad klockan 10.", "Ring skatte verket i Umeå", "", "Textning"]), MODEL, {}
+    )
     group = summary["by_group"][tmp_path.name]
     assert [w["id"] for w in group["worst"]] == ["c", "b", "a"]
     assert "S" in group["worst"][1]["alignment"] or "I" in group["worst"][1]["alignment"]
@@ -156,7 +193,7 @@ def test_worst_recordings_are_listed_per_group(tmp_path):
 
 
 def markdown_sections(markdown: str) -> dict[str, str]:
-    """"## title" -> the text under it."""
+    """ "## title" -> the text under it."""
     parts = markdown.split("\n## ")[1:]
     return {part.split("\n", 1)[0]: part.split("\n", 1)[1] for part in parts}
 

@@ -5,13 +5,13 @@ import pytest
 
 from tests.transcripts import segment, transcript, words
 from workers.transcript.formats import (
-    formats_for,
     MAX_CUE_CHARS,
     MAX_CUE_DURATION_S,
     SCHEMA_VERSION,
+    formats_for,
     render,
-    to_json,
     subtitle_cues,
+    to_json,
     to_srt,
     to_text,
     to_vtt,
@@ -30,7 +30,11 @@ def test_json_is_versioned_and_round_trips():
     assert data["schema_version"] == SCHEMA_VERSION
     assert data["model"] == {"id": "test-model", "revision": "r1", "device": "cpu", "compute_type": "int8"}
     assert data["segments"][0]["words"][2] == {
-        "start_s": 1.5, "end_s": 2.25, "text": "välkommen.", "probability": 0.9, "speaker": None,
+        "start_s": 1.5,
+        "end_s": 2.25,
+        "text": "välkommen.",
+        "probability": 0.9,
+        "speaker": None,
     }
     assert data["text"] == "Hej och välkommen. Målnummer T 1234-26."
     assert transcript_from_json(render(SAMPLE, "json")) == SAMPLE
@@ -54,8 +58,7 @@ def test_text_has_one_line_per_segment():
 
 def test_srt_numbering_and_timestamps():
     assert to_srt(SAMPLE) == (
-        "1\n00:00:00,500 --> 00:00:02,250\nHej och välkommen.\n\n"
-        "2\n01:01:01,000 --> 01:01:02,900\nMålnummer T 1234-26.\n"
+        "1\n00:00:00,500 --> 00:00:02,250\nHej och välkommen.\n\n2\n01:01:01,000 --> 01:01:02,900\nMålnummer T 1234-26.\n"
     )
 
 
@@ -89,6 +92,7 @@ def test_unknown_format_is_an_error():
 
 
 # --- diarized transcripts -----------------------------------------------------------------
+
 
 def diarized():
     from workers.pipeline.diarize import Diarization

@@ -9,17 +9,17 @@ import os
 import pytest
 
 from workers.ingest.claims import claim_file, load_claims
-from workers.intake.options import JobOptions
 from workers.ingest.folder_config import FolderConfigError, load_folder_config, parse_folder_config
 from workers.ingest.layout import IngestFolderError, folder_lock, move_no_overwrite, prepare_folder
 from workers.ingest.names import free_stem, printable, skip_reason, split_name
 from workers.ingest.results import transcript_outputs
 from workers.ingest.settle import FileStat, SettleTracker
 from workers.ingest.submit import idempotency_key, owner_for
+from workers.intake.options import JobOptions
 from workers.transcript.files import write_atomically
 
-
 # -- settle --------------------------------------------------------------------------------
+
 
 def test_a_file_settles_only_after_staying_unchanged_for_the_settle_time():
     tracker = SettleTracker(settle_s=2.0)
@@ -52,10 +52,21 @@ def test_vanished_files_are_forgotten_and_settle_zero_still_needs_two_scans():
 
 # -- names ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", [
-    "möte.wav.part", "x.PARTIAL", "upload.tmp", "film.mp4.crdownload", "a.filepart", "notes.wav~", ".hidden.wav",
-    ".~lock.x", "a.m4a.download",
-])
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "möte.wav.part",
+        "x.PARTIAL",
+        "upload.tmp",
+        "film.mp4.crdownload",
+        "a.filepart",
+        "notes.wav~",
+        ".hidden.wav",
+        ".~lock.x",
+        "a.m4a.download",
+    ],
+)
 def test_partial_uploads_and_dotfiles_are_skipped(name):
     assert skip_reason(name) is not None
 
@@ -86,30 +97,35 @@ def test_printable_names_for_messages():
 
 # -- config --------------------------------------------------------------------------------
 
+
 def test_config_in_toml_and_json():
     options = parse_folder_config('language = "sv"\ndiarize = true\nsummarize = false\nhotwords = "Kiruna"\n', "toml", "x")
     assert options.stored() == {"language": "sv", "diarize": True, "summarize": False, "hotwords": "Kiruna"}
     assert parse_folder_config('{"language": "auto", "prompt": "Förhör"}', "json", "x").stored() == {
-        "language": "auto", "prompt": "Förhör"}
+        "language": "auto",
+        "prompt": "Förhör",
+    }
     assert JobOptions().stored() == {}
-    assert parse_folder_config("diarize = true\nmax_speakers = 4\n", "toml", "x").stored() == {
-        "diarize": True, "max_speakers": 4}
+    assert parse_folder_config("diarize = true\nmax_speakers = 4\n", "toml", "x").stored() == {"diarize": True, "max_speakers": 4}
 
 
-@pytest.mark.parametrize(("text", "kind", "message"), [
-    ('colour = "blue"', "toml", "unknown key 'colour'"),
-    ('language = "klingon"', "toml", "unknown language 'klingon'"),
-    ('diarize = "yes"', "toml", "diarize must be true or false"),
-    ("summarize = 1", "toml", "summarize must be true or false"),
-    ("language = 5", "toml", "language must be a string"),
-    ('language = "sv', "toml", "not valid TOML"),
-    ('["sv"]', "json", "table of options"),
-    ('{"prompt": "' + "x" * 2001 + '"}', "json", "prompt"),
-    ("num_speakers = 2", "toml", "need diarize = true"),
-    ("diarize = true\nmin_speakers = 4\nmax_speakers = 2", "toml", "larger than max_speakers"),
-    ("diarize = true\nnum_speakers = 0", "toml", "num_speakers must be between 1 and 50"),
-    ('diarize = true\nnum_speakers = "2"', "toml", "num_speakers must be a whole number"),
-])
+@pytest.mark.parametrize(
+    ("text", "kind", "message"),
+    [
+        ('colour = "blue"', "toml", "unknown key 'colour'"),
+        ('language = "klingon"', "toml", "unknown language 'klingon'"),
+        ('diarize = "yes"', "toml", "diarize must be true or false"),
+        ("summarize = 1", "toml", "summarize must be true or false"),
+        ("language = 5", "toml", "language must be a string"),
+        ('language = "sv', "toml", "not valid TOML"),
+        ('["sv"]', "json", "table of options"),
+        ('{"prompt": "' + "x" * 2001 + '"}', "json", "prompt"),
+        ("num_speakers = 2", "toml", "need diarize = true"),
+        ("diarize = true\nmin_speakers = 4\nmax_speakers = 2", "toml", "larger than max_speakers"),
+        ("diarize = true\nnum_speakers = 0", "toml", "num_speakers must be between 1 and 50"),
+        ('diarize = true\nnum_speakers = "2"', "toml", "num_speakers must be a whole number"),
+    ],
+)
 def test_bad_config_is_refused_with_the_file_and_key(text, kind, message):
     with pytest.raises(FolderConfigError) as error:
         parse_folder_config(text, kind, "/in/swescribe." + kind)
@@ -127,6 +143,7 @@ def test_config_file_lookup(tmp_path):
 
 # -- keys ----------------------------------------------------------------------------------
 
+
 def test_dedupe_key_depends_on_content_and_options_only(tmp_path):
     key = idempotency_key("ab" * 32, {"language": "sv"})
     assert key.startswith("ingest:" + "ab" * 32) and len(key) <= 200
@@ -138,8 +155,10 @@ def test_dedupe_key_depends_on_content_and_options_only(tmp_path):
 
 # -- results -------------------------------------------------------------------------------
 
+
 def test_outputs_in_every_format():
-    from tests.transcripts import segment, transcript as make_transcript, words
+    from tests.transcripts import segment, words
+    from tests.transcripts import transcript as make_transcript
     from workers.transcript.formats import to_json
 
     transcript = make_transcript(segment(0, words((0.0, 0.5, "Hej"), (0.5, 1.0, "Åsa."))), duration_s=2.0)
@@ -150,10 +169,11 @@ def test_outputs_in_every_format():
 
 
 def test_a_diarized_transcript_also_gets_rttm_named_after_the_recording():
-    from tests.transcripts import segment, transcript as make_transcript, words
+    from tests.transcripts import segment, words
+    from tests.transcripts import transcript as make_transcript
     from workers.pipeline.diarize import Diarization
-    from workers.transcript.formats import to_json
     from workers.pipeline.speakers import assign_speakers
+    from workers.transcript.formats import to_json
     from workers.transcript.types import Speaker, SpeakerTurn
 
     plain = make_transcript(segment(0, words((0.0, 0.5, "Hej"), (0.6, 1.0, "där."))), duration_s=2.0)
@@ -166,6 +186,7 @@ def test_a_diarized_transcript_also_gets_rttm_named_after_the_recording():
 
 
 # -- folder and claims ---------------------------------------------------------------------
+
 
 def test_prepare_creates_subfolders_and_refuses_links_and_missing_folders(tmp_path):
     layout = prepare_folder(tmp_path)
@@ -181,9 +202,8 @@ def test_prepare_creates_subfolders_and_refuses_links_and_missing_folders(tmp_pa
     (other / "outbox").symlink_to(tmp_path / "outside")
     with pytest.raises(IngestFolderError, match="symbolic link"):
         prepare_folder(other)
-    with folder_lock(layout), pytest.raises(IngestFolderError, match="already working"):
-        with folder_lock(layout):
-            pass
+    with folder_lock(layout), pytest.raises(IngestFolderError, match="already working"), folder_lock(layout):
+        pass
 
 
 def test_the_folder_lock_holds_across_processes_and_dies_with_its_holder(tmp_path):
@@ -193,17 +213,21 @@ def test_the_folder_lock_holds_across_processes_and_dies_with_its_holder(tmp_pat
 
     layout = prepare_folder(tmp_path)
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time; from pathlib import Path; from workers.ingest.layout import folder_lock, prepare_folder\n"
-         "with folder_lock(prepare_folder(Path(sys.argv[1]))):\n    print('locked', flush=True); time.sleep(60)",
-         str(tmp_path)],
-        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2],
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from workers.ingest.layout import folder_lock, prepare_folder\n"
+            "with folder_lock(prepare_folder(Path(sys.argv[1]))):\n    print('locked', flush=True); time.sleep(60)",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
     )
     try:
         assert holder.stdout.readline().strip() == "locked"
-        with pytest.raises(IngestFolderError, match="another swescribe ingest is already working"):
-            with folder_lock(layout):
-                pass
+        with pytest.raises(IngestFolderError, match="another swescribe ingest is already working"), folder_lock(layout):
+            pass
     finally:
         holder.kill()  # SIGKILL: no cleanup in the holder, the kernel drops its lock
         holder.wait()

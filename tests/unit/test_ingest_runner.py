@@ -11,17 +11,17 @@ from pathlib import Path
 import pytest
 
 from tests.transcripts import segment, transcript, words
-from workers.store import jobs
-from workers.store.db import session_factory
-from workers.intake.options import JobOptions
 from workers.ingest.layout import prepare_folder
 from workers.ingest.runner import Ingester
 from workers.ingest.submit import Submitter, owner_for
+from workers.intake.options import JobOptions
 from workers.intake.submit import Intake
+from workers.store import jobs
+from workers.store.db import session_factory
 from workers.store.migrate import upgrade
-from workers.transcript.formats import to_json
 from workers.store.storage import LocalStorage
 from workers.summary.schema import Summary, Usage
+from workers.transcript.formats import to_json
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CLIP = REPO_ROOT / "audio_fixtures" / "synthetic" / "sv_clean_m1_01.flac"
@@ -60,7 +60,9 @@ def run_job(env, job_id: str) -> None:
     sessions, storage = env[0], env[1]
     assert jobs.start_attempt(sessions, job_id) is not None
     key = jobs.transcript_key(job_id)
-    storage.save_bytes(key, to_json(transcript(segment(0, words((0.0, 0.6, "Hej"), (0.6, 1.2, "Åsa."))), duration_s=6.0)).encode())
+    storage.save_bytes(
+        key, to_json(transcript(segment(0, words((0.0, 0.6, "Hej"), (0.6, 1.2, "Åsa."))), duration_s=6.0)).encode()
+    )
     assert jobs.complete_job(sessions, job_id, key, 6.0, {"transcribe": 1.0})
 
 
@@ -96,9 +98,18 @@ def test_a_summary_is_waited_for_and_written_beside_the_transcript(env):
     ing.poll()
     assert listing(layout.done) == []  # transcript ready, summary pending: wait for both
     assert jobs.claim_summary(sessions, job_id) is not None
-    summary = Summary(abstract="Ett kort förhör.", matter="Stöld i Kiruna", participants=[], decisions=[],
-                      action_items=[], open_questions=["Vem ägde cykeln?"], model="test", chunks=1,
-                      dropped_ungrounded=0, usage=Usage())
+    summary = Summary(
+        abstract="Ett kort förhör.",
+        matter="Stöld i Kiruna",
+        participants=[],
+        decisions=[],
+        action_items=[],
+        open_questions=["Vem ägde cykeln?"],
+        model="test",
+        chunks=1,
+        dropped_ungrounded=0,
+        usage=Usage(),
+    )
     storage.save_bytes(jobs.summary_key(job_id), summary.model_dump_json().encode())
     assert jobs.complete_summary(sessions, job_id, jobs.summary_key(job_id))
     ing.poll()
@@ -248,8 +259,13 @@ def test_with_the_queue_down_a_pass_stops_and_the_next_one_resumes(env):
     def broker_down(job_id):
         raise ConnectionRefusedError("Error 111 connecting to 127.0.0.1:6379")
 
-    down = Ingester(layout, Submitter(Intake(sessions, storage, broker_down), owner=owner_for(layout.root),
-                                      options=JobOptions()), sessions, storage, settle_s=0)
+    down = Ingester(
+        layout,
+        Submitter(Intake(sessions, storage, broker_down), owner=owner_for(layout.root), options=JobOptions()),
+        sessions,
+        storage,
+        settle_s=0,
+    )
     with pytest.raises(SubmitFailed, match="could not be queued: the job queue is unavailable: Error 111"):
         down.run_once(sleep=lambda s: None)
     claimed = [n for n in listing(layout.processing)]

@@ -10,7 +10,17 @@ from sqlalchemy.exc import OperationalError
 
 from tests.integration.stack import scratch_database
 from workers.intake.options import JobOptions, OptionsRefused, check_allowed, describe_problems
-from workers.intake.submit import MAX_FILENAME_CHARS, IdempotencyConflict, Intake, QueueUnavailable, Recording, audio_key, job_filename, remove_job, submit
+from workers.intake.submit import (
+    MAX_FILENAME_CHARS,
+    IdempotencyConflict,
+    Intake,
+    QueueUnavailable,
+    Recording,
+    audio_key,
+    job_filename,
+    remove_job,
+    submit,
+)
 from workers.settings import Settings
 from workers.store import jobs
 from workers.store.db import JobStatus, SummaryStatus, session_factory

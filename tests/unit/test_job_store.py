@@ -33,8 +33,16 @@ def sessions(database_url):
 
 
 def new_job(owner="k1", key=None) -> jobs.NewJob:
-    return jobs.NewJob(owner=owner, filename="möte.wav", audio_key="jobs/x/audio.wav", audio_sha256="0" * 64,
-                       audio_size_bytes=10, duration_s=4.0, options={"language": "sv"}, idempotency_key=key)
+    return jobs.NewJob(
+        owner=owner,
+        filename="möte.wav",
+        audio_key="jobs/x/audio.wav",
+        audio_sha256="0" * 64,
+        audio_size_bytes=10,
+        duration_s=4.0,
+        options={"language": "sv"},
+        idempotency_key=key,
+    )
 
 
 def test_a_job_runs_completes_once_and_stays_completed(sessions):
@@ -194,11 +202,14 @@ def test_the_liveness_migration_keeps_rows_from_before_it(database_url):
     upgrade(database_url, "0004")
     sessions = session_factory(database_url)
     with get_engine(database_url).begin() as connection:
-        connection.execute(text(
-            "INSERT INTO jobs (id, owner, status, progress, options, filename, audio_key, audio_sha256, audio_size_bytes,"
-            " timings_s, attempts, created_at, started_at, summary_status, summary_attempts)"
-            " VALUES ('old1', 'k1', 'running', 0.5, '{}', 'a.wav', 'jobs/old1/audio.wav', :sha, 10, '{}', 1, :t, :t, 'none', 0)"
-        ), {"sha": "0" * 64, "t": utcnow() - timedelta(hours=2)})
+        connection.execute(
+            text(
+                "INSERT INTO jobs (id, owner, status, progress, options, filename, audio_key, audio_sha256, audio_size_bytes,"
+                " timings_s, attempts, created_at, started_at, summary_status, summary_attempts)"
+                " VALUES ('old1', 'k1', 'running', 0.5, '{}', 'a.wav', 'jobs/old1/audio.wav', :sha, 10, '{}', 1, :t, :t, 'none', 0)"
+            ),
+            {"sha": "0" * 64, "t": utcnow() - timedelta(hours=2)},
+        )
     upgrade(database_url)
     columns = {c["name"] for c in inspect(get_engine(database_url)).get_columns("jobs")}
     assert {"enqueued_at", "worker", "heartbeat_at"} <= columns

@@ -5,7 +5,7 @@ from workers.transcript.languages import WHISPER_LANGUAGES, parse_language
 
 
 def test_the_list_matches_faster_whisper():
-    assert WHISPER_LANGUAGES == set(_LANGUAGE_CODES)
+    assert set(_LANGUAGE_CODES) == WHISPER_LANGUAGES
 
 
 def test_parse_language():

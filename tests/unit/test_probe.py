@@ -7,8 +7,12 @@ from workers.transcript import audio as audio_module
 from workers.transcript.audio import probe_audio
 from workers.transcript.errors import AudioDecodeError
 
-FORMATS = [("mp3", "libmp3lame", "mp3", 44100), ("flac", "flac", "flac", 44100), ("wav", "pcm_s16le", "wav", 44100),
-           ("webm", "libopus", "webm", 48000)]
+FORMATS = [
+    ("mp3", "libmp3lame", "mp3", 44100),
+    ("flac", "flac", "flac", 44100),
+    ("wav", "pcm_s16le", "wav", 44100),
+    ("webm", "libopus", "webm", 48000),
+]
 
 
 @pytest.fixture(params=[0, 10**12], ids=["seek-probe", "full-decode"])

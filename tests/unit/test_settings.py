@@ -75,8 +75,10 @@ def test_a_settings_error_never_shows_the_values_given(monkeypatch, secret_setti
     ("url", "shown"),
     [
         ("postgresql+psycopg://swescribe:hunter2@db:5432/swescribe", "postgresql+psycopg://swescribe:***@db:5432/swescribe"),
-        ("postgresql+psycopg://db:5432/swescribe?password=hunter2&sslmode=require",
-         "postgresql+psycopg://db:5432/swescribe?password=***&sslmode=require"),
+        (
+            "postgresql+psycopg://db:5432/swescribe?password=hunter2&sslmode=require",
+            "postgresql+psycopg://db:5432/swescribe?password=***&sslmode=require",
+        ),
         ("redis://:hunter2@redis:6379/0", "redis://:***@redis:6379/0"),
         ("rediss://default:hunter2@redis.example.se:6380/1", "rediss://default:***@redis.example.se:6380/1"),
         ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
@@ -95,4 +97,7 @@ def test_the_up_banner_shows_no_password(capsys):
     _announce(configured, "127.0.0.1", 8000, "redis://:redispass@127.0.0.1:6379/0", None)
     banner = capsys.readouterr().err
     assert "hunter2" not in banner and "redispass" not in banner
-    assert "database postgresql+psycopg://swescribe:***@db:5432/swescribe" in banner and "broker redis://:***@127.0.0.1:6379/0" in banner
+    assert (
+        "database postgresql+psycopg://swescribe:***@db:5432/swescribe" in banner
+        and "broker redis://:***@127.0.0.1:6379/0" in banner
+    )

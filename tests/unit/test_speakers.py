@@ -41,7 +41,9 @@ def test_a_segment_is_split_where_the_speaker_changes():
     d = diarization((0.0, 1.1, "Talare 1"), (1.1, 1.6, "Talare 2"), (1.6, 2.5, "Talare 1"))
     result = assign_speakers(t, d)
     assert [(s.speaker, s.text) for s in result.segments] == [
-        ("Talare 1", "Kommer du?"), ("Talare 2", "Ja."), ("Talare 1", "Bra."),
+        ("Talare 1", "Kommer du?"),
+        ("Talare 2", "Ja."),
+        ("Talare 1", "Bra."),
     ]
     assert [s.id for s in result.segments] == [0, 1, 2]
     assert result.segments[0].start_s == 0.0 and result.segments[-1].end_s == 2.0
@@ -86,7 +88,9 @@ def test_pyannote_labels_are_renamed_by_first_appearance_and_clamped():
     full = [(0.5, 4.0, "SPEAKER_01"), (3.5, 7.0, "SPEAKER_00"), (7.0, 12.0, "SPEAKER_00")]
     d = diarization_from_tracks(exclusive, full, duration_s=10.0, model="m")
     assert d.turns == (
-        SpeakerTurn(0.5, 4.0, "Talare 1"), SpeakerTurn(5.0, 7.0, "Talare 2"), SpeakerTurn(7.0, 10.0, "Talare 2"),
+        SpeakerTurn(0.5, 4.0, "Talare 1"),
+        SpeakerTurn(5.0, 7.0, "Talare 2"),
+        SpeakerTurn(7.0, 10.0, "Talare 2"),
     )
     # Talk time counts overlap for both speakers, and stops at the end of the audio.
     assert d.speakers == (Speaker("Talare 1", 3.5), Speaker("Talare 2", 6.5))
@@ -106,11 +110,14 @@ def test_words_without_any_turn_get_one_speaker_but_no_invented_turn():
     assert result.words[0].speaker == "Talare 1" and result.speaker_turns == ()
 
 
-@pytest.mark.parametrize("counts, message", [
-    ((0, None, None), "num_speakers must be between 1 and 50"),
-    ((None, 4, 2), "larger than max_speakers"),
-    ((2, 1, None), "either num_speakers or"),
-])
+@pytest.mark.parametrize(
+    "counts, message",
+    [
+        ((0, None, None), "num_speakers must be between 1 and 50"),
+        ((None, 4, 2), "larger than max_speakers"),
+        ((2, 1, None), "either num_speakers or"),
+    ],
+)
 def test_bad_speaker_counts_are_explained(counts, message):
     assert message in speaker_count_problem(*counts)
     with pytest.raises(ValueError, match=message):
@@ -122,6 +129,7 @@ def test_good_speaker_counts_pass():
 
 
 # --- properties ---------------------------------------------------------------------------
+
 
 @st.composite
 def exclusive_turns(draw):

@@ -163,7 +163,7 @@ def test_a_failed_replacement_keeps_the_old_object(backend):
 def test_save_bytes_round_trips_and_overwrites(backend):
     first = backend.storage.save_bytes("jobs/1/result.json", b'{"text": "hej"}')
     assert first.sha256 == hashlib.sha256(b'{"text": "hej"}').hexdigest()
-    backend.storage.save_bytes("jobs/1/result.json", "{\"text\": \"hej då\"}".encode())
+    backend.storage.save_bytes("jobs/1/result.json", '{"text": "hej då"}'.encode())
     assert backend.storage.read_bytes("jobs/1/result.json").decode() == '{"text": "hej då"}'
 
 
@@ -181,9 +181,8 @@ def test_an_empty_object_is_an_object(backend):
 def test_a_missing_object_is_not_found(backend):
     with pytest.raises(ObjectNotFound):
         backend.storage.read_bytes("jobs/404/audio.flac")
-    with pytest.raises(ObjectNotFound):
-        with backend.storage.local_copy("jobs/404/audio.flac"):
-            pass
+    with pytest.raises(ObjectNotFound), backend.storage.local_copy("jobs/404/audio.flac"):
+        pass
 
 
 def test_a_folder_is_not_an_object(backend):
@@ -303,9 +302,8 @@ def test_an_s3_local_copy_is_removed_when_the_block_fails(s3_endpoint):
     storage = make_s3(s3_endpoint, f"copy-{uuid.uuid4().hex[:12]}", create_bucket=True)
     storage.check()
     storage.save_bytes("jobs/1/audio.flac", b"audio")
-    with pytest.raises(RuntimeError):
-        with storage.local_copy("jobs/1/audio.flac") as path:
-            raise RuntimeError("decoding failed")
+    with pytest.raises(RuntimeError), storage.local_copy("jobs/1/audio.flac") as path:
+        raise RuntimeError("decoding failed")
     assert not path.exists()
 
 

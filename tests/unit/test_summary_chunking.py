@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.meeting_transcripts import CASE_CALL, long_meeting, meeting
 from workers.summary.chunking import (
-    CLOSE_TAG, OPEN_TAG, TranscriptLine, chunk_lines, defuse, estimate_tokens, format_line, input_budget_tokens,
+    CLOSE_TAG,
+    OPEN_TAG,
+    TranscriptLine,
+    chunk_lines,
+    defuse,
+    estimate_tokens,
+    format_line,
+    input_budget_tokens,
     transcript_lines,
 )
 

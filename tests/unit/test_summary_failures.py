@@ -7,7 +7,11 @@ import pytest
 from tests.chat_endpoint import ChatEndpoint, answer_json, completion
 from tests.meeting_transcripts import CASE_CALL, meeting
 from workers.summary.client import (
-    LlmEndpoint, LlmOutputError, LlmRejectedError, LlmUnavailableError, RetryPolicy,
+    LlmEndpoint,
+    LlmOutputError,
+    LlmRejectedError,
+    LlmUnavailableError,
+    RetryPolicy,
 )
 from workers.summary.summarize import SummaryOptions, summarize_transcript
 

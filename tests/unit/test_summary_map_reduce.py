@@ -31,8 +31,10 @@ def two_hours():
     seen: list[float] = []
     try:
         summary = summarize_transcript(
-            transcript, LlmEndpoint(base_url=server.base_url, model="m"),
-            SummaryOptions(CONTEXT_TOKENS, OUTPUT_TOKENS, RetryPolicy(0, 0)), progress=seen.append,
+            transcript,
+            LlmEndpoint(base_url=server.base_url, model="m"),
+            SummaryOptions(CONTEXT_TOKENS, OUTPUT_TOKENS, RetryPolicy(0, 0)),
+            progress=seen.append,
         )
         yield transcript, summary, server.requests, seen
     finally:

@@ -8,13 +8,25 @@ from workers.summary.schema import Summary
 
 def summary(**changes) -> Summary:
     data = {
-        "abstract": "Handläggaren beviljade bostadsbidrag.", "matter": "Bostadsbidrag.",
+        "abstract": "Handläggaren beviljade bostadsbidrag.",
+        "matter": "Bostadsbidrag.",
         "participants": [{"speaker": "Talare 1", "role": "handläggare"}, {"speaker": "Talare 2", "role": None}],
-        "decisions": [{"text": "Bidrag beviljas från mars.", "citations": [{"segment_id": 2, "start_s": 3725.0, "end_s": 3730.0}]}],
-        "action_items": [{"text": "Skicka hyresavtal.", "owner": "Talare 2", "deadline": "15 april",
-                          "citations": [{"segment_id": 4, "start_s": 24.0, "end_s": 29.5}]}],
+        "decisions": [
+            {"text": "Bidrag beviljas från mars.", "citations": [{"segment_id": 2, "start_s": 3725.0, "end_s": 3730.0}]}
+        ],
+        "action_items": [
+            {
+                "text": "Skicka hyresavtal.",
+                "owner": "Talare 2",
+                "deadline": "15 april",
+                "citations": [{"segment_id": 4, "start_s": 24.0, "end_s": 29.5}],
+            }
+        ],
         "open_questions": ["Påverkas bidraget om dottern flyttar?"],
-        "model": "m", "chunks": 1, "dropped_ungrounded": 0, "usage": {},
+        "model": "m",
+        "chunks": 1,
+        "dropped_ungrounded": 0,
+        "usage": {},
     }
     return Summary.model_validate({**data, **changes})
 

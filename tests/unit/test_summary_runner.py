@@ -9,15 +9,15 @@ import pytest
 
 from tests.chat_endpoint import ChatEndpoint, completion
 from tests.meeting_transcripts import CASE_CALL, meeting
+from workers.runners.summary import run_summary_job
+from workers.runners.transcription import WorkerContext
+from workers.settings import Settings
 from workers.store import jobs
 from workers.store.db import new_id, session_factory
-from workers.runners.transcription import WorkerContext
 from workers.store.migrate import upgrade
-from workers.transcript.formats import to_json
-from workers.settings import Settings
 from workers.store.storage import storage_from_settings
 from workers.summary.schema import Summary
-from workers.runners.summary import run_summary_job
+from workers.transcript.formats import to_json
 from workers.webhooks import store
 
 TRANSCRIPT_JSON = to_json(meeting(CASE_CALL))
@@ -33,8 +33,14 @@ def endpoint():
 @pytest.fixture
 def ctx(tmp_path, endpoint):
     settings = Settings(
-        _env_file=None, data_dir=tmp_path, llm_base_url=endpoint.base_url, llm_model="mistral-small-latest",
-        llm_max_retries=1, llm_retry_base_s=0, llm_timeout_s=2, webhook_allow_private=True,
+        _env_file=None,
+        data_dir=tmp_path,
+        llm_base_url=endpoint.base_url,
+        llm_model="mistral-small-latest",
+        llm_max_retries=1,
+        llm_retry_base_s=0,
+        llm_timeout_s=2,
+        webhook_allow_private=True,
     )
     upgrade(settings.sqlalchemy_url)
     queued: list[str] = []
@@ -45,8 +51,15 @@ def ctx(tmp_path, endpoint):
 
 def completed_job(ctx, summarize=True) -> str:
     job_id = new_id()
-    new = jobs.NewJob(owner="k1", filename="samtal.wav", audio_key=f"jobs/{job_id}/audio.wav", audio_sha256="0" * 64,
-                      audio_size_bytes=10, duration_s=54.0, options={"summarize": summarize})
+    new = jobs.NewJob(
+        owner="k1",
+        filename="samtal.wav",
+        audio_key=f"jobs/{job_id}/audio.wav",
+        audio_sha256="0" * 64,
+        audio_size_bytes=10,
+        duration_s=54.0,
+        options={"summarize": summarize},
+    )
     job, _ = jobs.create_job(ctx.sessions, new, job_id)
     assert job.summary_status == ("pending" if summarize else "none")
     jobs.start_attempt(ctx.sessions, job_id)
@@ -56,7 +69,7 @@ def completed_job(ctx, summarize=True) -> str:
 
 
 def webhook_summary(ctx, job_id) -> dict:
-    (delivery, _attempts), = store.for_job(ctx.sessions, job_id)
+    ((delivery, _attempts),) = store.for_job(ctx.sessions, job_id)
     payload = json.loads(delivery.payload)
     assert payload["type"] == "job.completed" and payload["data"]["status"] == "completed"
     return payload["data"]["summary"]
@@ -76,12 +89,15 @@ def test_a_summary_is_stored_and_the_webhook_carries_it(ctx, endpoint):
     assert len(endpoint.requests) == 1, "a finished summary is not made again"
 
 
-@pytest.mark.parametrize("answers, code", [
-    ([(500, "down")] * 2, "llm_unavailable"),
-    ([(200, completion("inget JSON"))] * 2, "llm_invalid_output"),
-    ([3.0, 3.0], "llm_unavailable"),
-    ([(404, '{"error": "model not found"}')], "llm_rejected"),
-])
+@pytest.mark.parametrize(
+    "answers, code",
+    [
+        ([(500, "down")] * 2, "llm_unavailable"),
+        ([(200, completion("inget JSON"))] * 2, "llm_invalid_output"),
+        ([3.0, 3.0], "llm_unavailable"),
+        ([(404, '{"error": "model not found"}')], "llm_rejected"),
+    ],
+)
 def test_llm_failures_leave_the_transcript_and_fail_only_the_summary(ctx, endpoint, answers, code):
     endpoint.answers = list(answers)
     job_id = completed_job(ctx)
@@ -114,7 +130,9 @@ def test_nothing_happens_for_jobs_that_did_not_ask(ctx, endpoint):
 
 def test_without_an_endpoint_the_summary_fails_with_a_reason(ctx):
     job_id = completed_job(ctx)
-    unconfigured = WorkerContext(ctx.settings.model_copy(update={"llm_base_url": None}), ctx.sessions, ctx.storage, lambda _id: None)
+    unconfigured = WorkerContext(
+        ctx.settings.model_copy(update={"llm_base_url": None}), ctx.sessions, ctx.storage, lambda _id: None
+    )
     run_summary_job(job_id, unconfigured)
     job = jobs.get_job(ctx.sessions, job_id)
     assert (job.status, job.summary_status, job.summary_error_code) == ("completed", "failed", "llm_not_configured")
@@ -123,8 +141,15 @@ def test_without_an_endpoint_the_summary_fails_with_a_reason(ctx):
 
 def test_a_failed_transcription_fails_its_summary_too(ctx):
     job_id = new_id()
-    new = jobs.NewJob(owner="k1", filename="trasig.wav", audio_key=f"jobs/{job_id}/audio.wav", audio_sha256="0" * 64,
-                      audio_size_bytes=10, duration_s=None, options={"summarize": True})
+    new = jobs.NewJob(
+        owner="k1",
+        filename="trasig.wav",
+        audio_key=f"jobs/{job_id}/audio.wav",
+        audio_sha256="0" * 64,
+        audio_size_bytes=10,
+        duration_s=None,
+        options={"summarize": True},
+    )
     jobs.create_job(ctx.sessions, new, job_id)
     jobs.start_attempt(ctx.sessions, job_id)
     assert jobs.fail_job(ctx.sessions, job_id, "audio_decode_error", "not audio")
@@ -179,13 +204,18 @@ def test_a_summary_waits_for_another_process_and_a_killed_holder_frees_the_turn(
 
     settings = Settings(_env_file=None, data_dir=tmp_path / "data", llm_one_at_a_time=True)
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time; from pathlib import Path; from workers.settings import Settings; "
-         "from workers.runners.summary import llm_turn; "
-         "s = Settings(_env_file=None, data_dir=Path(sys.argv[1]), llm_one_at_a_time=True)\n"
-         "with llm_turn(s):\n    print('in', flush=True); time.sleep(60)",
-         str(settings.data_dir)],
-        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2],
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from workers.settings import Settings; "
+            "from workers.runners.summary import llm_turn; "
+            "s = Settings(_env_file=None, data_dir=Path(sys.argv[1]), llm_one_at_a_time=True)\n"
+            "with llm_turn(s):\n    print('in', flush=True); time.sleep(60)",
+            str(settings.data_dir),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
     )
     try:
         assert holder.stdout.readline().strip() == "in"
@@ -202,4 +232,6 @@ def test_a_summary_waits_for_another_process_and_a_killed_holder_frees_the_turn(
 def test_the_embedded_server_makes_summaries_take_turns():
     from workers.summary.configured import embedded_settings_env
 
-    assert Settings(_env_file=None, **{k[10:].lower(): v for k, v in embedded_settings_env("http://127.0.0.1:1/v1").items()}).llm_one_at_a_time
+    assert Settings(
+        _env_file=None, **{k[10:].lower(): v for k, v in embedded_settings_env("http://127.0.0.1:1/v1").items()}
+    ).llm_one_at_a_time

@@ -68,9 +68,16 @@ def env(tmp_path, monkeypatch) -> Env:
     upgrade(url)
     sessions = session_factory(url)
     storage = LocalStorage(tmp_path / "storage")
-    settings = Settings(_env_file=None, data_dir=tmp_path, database_url=url, storage_dir=tmp_path / "storage",
-                        asr_model="whisper-base-offline", asr_language="sv", task_max_retries=2,
-                        webhook_allow_private=False)
+    settings = Settings(
+        _env_file=None,
+        data_dir=tmp_path,
+        database_url=url,
+        storage_dir=tmp_path / "storage",
+        asr_model="whisper-base-offline",
+        asr_language="sv",
+        task_max_retries=2,
+        webhook_allow_private=False,
+    )
     fakes = Fakes()
     deliveries: list[str] = []
     summaries: list[str] = []
@@ -87,8 +94,9 @@ def env(tmp_path, monkeypatch) -> Env:
         return "diarizer"
 
     def transcribe_file(model, path, options, diarization=None, on_stage=None, **other):
-        fakes.pipeline_calls.append({"model": model, "audio": Path(path).read_bytes(), "options": options,
-                                     "diarization": diarization, **other})
+        fakes.pipeline_calls.append(
+            {"model": model, "audio": Path(path).read_bytes(), "options": options, "diarization": diarization, **other}
+        )
         stages = ["decode", "transcribe"] + (["diarize"] if diarization else [])
         for name in stages:
             report = on_stage(name)
@@ -126,9 +134,19 @@ def new_job(env: Env, options: dict | None = None, filename: str = "förhör 3.w
     job_id = new_id()
     key = f"{jobs.job_prefix(job_id)}/audio.wav"
     stored = env.storage.save_bytes(key, AUDIO)
-    jobs.create_job(env.sessions, jobs.NewJob(
-        owner="k1", filename=filename, audio_key=key, audio_sha256=stored.sha256, audio_size_bytes=stored.size_bytes,
-        duration_s=3.0, options=options or {}), job_id)
+    jobs.create_job(
+        env.sessions,
+        jobs.NewJob(
+            owner="k1",
+            filename=filename,
+            audio_key=key,
+            audio_sha256=stored.sha256,
+            audio_size_bytes=stored.size_bytes,
+            duration_s=3.0,
+            options=options or {},
+        ),
+        job_id,
+    )
     return job_id
 
 
@@ -153,11 +171,14 @@ def test_a_job_runs_to_done_with_its_transcript_and_timings(env):
     (call,) = env.fakes.pipeline_calls
     assert call["audio"] == AUDIO and call["model"] == "model:whisper-base-offline" and call["diarization"] is None
     assert (call["options"].language, call["options"].initial_prompt, call["options"].hotwords) == (
-        "sv", "Kiruna tingsrätt", "Lindqvist")
+        "sv",
+        "Kiruna tingsrätt",
+        "Lindqvist",
+    )
     assert env.fakes.loaded_diarizers == 0
     # job.completed is queued for the key's webhook.
     assert len(env.deliveries) == 1 and env.summaries == []
-    (delivery, _attempts), = webhook_store.for_job(env.sessions, job_id)
+    ((delivery, _attempts),) = webhook_store.for_job(env.sessions, job_id)
     assert delivery.event == "job.completed" and json.loads(delivery.payload)["data"]["id"] == job_id
 
 
@@ -196,7 +217,7 @@ def test_bad_audio_fails_the_job_with_its_code_and_the_callers_filename(env):
     assert job.error_message == "förhör 3.wav: cannot decode audio: the file is truncated"
     assert "worker-copy" not in job.error_message
     assert job.transcript_key is None and stored_files(env, job_id) == ["audio.wav"]
-    (delivery, _), = webhook_store.for_job(env.sessions, job_id)
+    ((delivery, _),) = webhook_store.for_job(env.sessions, job_id)
     assert delivery.event == "job.failed" and len(env.deliveries) == 1
 
 
@@ -212,8 +233,12 @@ def test_a_missing_model_fails_the_job_before_any_work(env):
 
 @pytest.mark.parametrize(
     "options, words",
-    [({"diarize": "kanske"}, "diarize"), ({"colour": "blue"}, "colour"), ({"language": "klingon"}, "klingon"),
-     ({"num_speakers": 2}, "diarize")],
+    [
+        ({"diarize": "kanske"}, "diarize"),
+        ({"colour": "blue"}, "colour"),
+        ({"language": "klingon"}, "klingon"),
+        ({"num_speakers": 2}, "diarize"),
+    ],
     ids=["bad-bool", "unknown", "language", "count-without-diarize"],
 )
 def test_stored_options_that_no_longer_fit_fail_the_job(env, options, words):
@@ -266,7 +291,12 @@ def test_a_finished_job_is_left_alone(env, outcome):
     run_transcription_job(job_id, env.ctx)  # a redelivered task
     after = jobs.get_job(env.sessions, job_id)
     assert (after.status, after.attempts, after.error_code, after.finished_at, after.transcript_key) == (
-        before.status, before.attempts, before.error_code, before.finished_at, before.transcript_key)
+        before.status,
+        before.attempts,
+        before.error_code,
+        before.finished_at,
+        before.transcript_key,
+    )
     assert len(env.fakes.pipeline_calls) == calls and len(env.fakes.progress) == progress
 
 
@@ -323,5 +353,5 @@ def test_a_summary_that_cannot_be_queued_fails_alone_and_the_job_is_reported(env
     run_transcription_job(job_id, ctx)
     job = jobs.get_job(env.sessions, job_id)
     assert (job.status, job.summary_status, job.summary_error_code) == ("completed", "failed", "queue_unavailable")
-    (delivery, _), = webhook_store.for_job(env.sessions, job_id)
+    ((delivery, _),) = webhook_store.for_job(env.sessions, job_id)
     assert delivery.event == "job.completed" and len(env.deliveries) == 1

@@ -11,7 +11,7 @@ import random
 import socket
 import ssl
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,25 +19,26 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-
 from sqlalchemy import text
 
 from tests.integration.stack import scratch_database
 from tests.webhook_receiver import Trickle, WebhookReceiver
+from workers.settings import Settings
 from workers.store import jobs
 from workers.store.db import WebhookDelivery, as_utc, forget_engines_after_fork, get_engine, new_id, session_factory
 from workers.store.migrate import upgrade
-from workers.settings import Settings
 from workers.store.storage import LocalStorage
 from workers.webhooks import store
-from workers.webhooks.notify import notify_job_finished
 from workers.webhooks.delivery import DeliveryOptions, deliver_once
+from workers.webhooks.notify import notify_job_finished
 from workers.webhooks.retry_policy import RetryPolicy
 from workers.webhooks.sender import send
 from workers.webhooks.signing import new_secret
 from workers.webhooks.url_guard import UrlPolicy
 
-LOCAL = DeliveryOptions(url_policy=UrlPolicy(allow_private=True), retry=RetryPolicy(first_delay_s=0.01, max_delay_s=0.02), timeout_s=2)
+LOCAL = DeliveryOptions(
+    url_policy=UrlPolicy(allow_private=True), retry=RetryPolicy(first_delay_s=0.01, max_delay_s=0.02), timeout_s=2
+)
 
 
 @pytest.fixture
@@ -72,8 +73,9 @@ def new_delivery(sessions, receiver, default=True, job_id="j1", url=None):
     endpoint, _ = store.set_endpoint(sessions, "k1", url if default else None)
     receiver.secret = endpoint.secret
     payload = json.dumps({"type": "job.completed", "data": {"id": job_id, "text": "Hej från Visby"}}, ensure_ascii=False)
-    delivery_id = store.create_delivery(sessions, job_id=job_id, owner="k1", event="job.completed", url=url, payload=payload,
-                                        to_default_endpoint=default)
+    delivery_id = store.create_delivery(
+        sessions, job_id=job_id, owner="k1", event="job.completed", url=url, payload=payload, to_default_endpoint=default
+    )
     return delivery_id, endpoint.secret
 
 
@@ -103,7 +105,7 @@ def test_delivered_once_signed_and_recorded(sessions, receiver):
     drive(sessions, delivery_id)
     (event,) = signed(receiver)
     assert event["data"]["text"] == "Hej från Visby"
-    (delivery, attempts), = store.for_job(sessions, "j1")
+    ((delivery, attempts),) = store.for_job(sessions, "j1")
     assert delivery.status == "delivered" and [a.status_code for a in attempts] == [200]
     assert attempts[0].latency_ms >= 0 and deliver_once(sessions, delivery_id, LOCAL) is None, "not sent twice"
 
@@ -123,7 +125,7 @@ def test_500_then_200_retries_with_the_same_webhook_id(sessions, receiver):
     drive(sessions, delivery_id)
     ids = {h["webhook-id"] for h, _ in receiver.received}
     assert len(signed(receiver)) == 4 and len(ids) == 1
-    (delivery, attempts), = store.for_job(sessions, "j1")
+    ((delivery, attempts),) = store.for_job(sessions, "j1")
     assert delivery.status == "delivered" and [a.status_code for a in attempts] == [500, 503, 429, 200]
 
 
@@ -137,7 +139,7 @@ def test_a_receiver_that_is_down_then_back_gets_it(sessions, receiver):
     back.secret = secret
     drive(sessions, delivery_id)
     assert len(signed(back)) == 1
-    (delivery, attempts), = store.for_job(sessions, "j1")
+    ((delivery, attempts),) = store.for_job(sessions, "j1")
     assert delivery.status == "delivered" and attempts[0].status_code is None and "ConnectError" in attempts[0].error
 
 
@@ -146,7 +148,7 @@ def test_a_slow_receiver_times_out_and_is_retried(sessions, receiver):
     delivery_id, _ = new_delivery(sessions, receiver)
     options = DeliveryOptions(url_policy=LOCAL.url_policy, retry=LOCAL.retry, timeout_s=0.5)
     drive(sessions, delivery_id, options)
-    (delivery, attempts), = store.for_job(sessions, "j1")
+    ((delivery, attempts),) = store.for_job(sessions, "j1")
     assert delivery.status == "delivered" and "Timeout" in attempts[0].error and attempts[-1].status_code == 200
     assert len(signed(receiver)) == 2
 
@@ -160,7 +162,7 @@ def test_a_receiver_trickling_its_headers_is_cut_off_at_the_deadline(sessions, r
     assert deliver_once(sessions, delivery_id, options, random.Random(1)) is not None, "to be retried"
     assert time.monotonic() - started < 2.0, "held past the 1 s deadline"
     drive(sessions, delivery_id, options)
-    (delivery, attempts), = store.for_job(sessions, "j1")
+    ((delivery, attempts),) = store.for_job(sessions, "j1")
     assert "ReadTimeout" in attempts[0].error and attempts[0].latency_ms < 2000
     assert delivery.status == "delivered" and len(signed(receiver)) == 2
 
@@ -181,7 +183,7 @@ def test_other_4xx_and_redirects_fail_at_once(sessions, receiver, answer, status
     delivery_id, _ = new_delivery(sessions, receiver)
     drive(sessions, delivery_id)
     assert len(signed(receiver)) == 1, "no retry, no redirect followed"
-    (delivery, _), = store.for_job(sessions, "j1")
+    ((delivery, _),) = store.for_job(sessions, "j1")
     assert delivery.status == status
 
 
@@ -190,7 +192,9 @@ def test_410_disables_the_default_endpoint(sessions, receiver):
     delivery_id, _ = new_delivery(sessions, receiver)
     drive(sessions, delivery_id)
     assert store.get_endpoint(sessions, "k1").disabled_at is not None
-    second = store.create_delivery(sessions, job_id="j1", owner="k1", event="job.failed", url=receiver.url, payload="{}", to_default_endpoint=True)
+    second = store.create_delivery(
+        sessions, job_id="j1", owner="k1", event="job.failed", url=receiver.url, payload="{}", to_default_endpoint=True
+    )
     drive(sessions, second)
     assert len(signed(receiver)) == 1, "nothing more goes to a disabled endpoint"
 
@@ -218,9 +222,11 @@ def test_410_from_a_job_url_ends_that_delivery_and_those_waiting_for_the_url(ses
 def test_gives_up_after_the_retry_window(sessions, receiver):
     receiver = receiver([500] * 50)
     delivery_id, _ = new_delivery(sessions, receiver)
-    options = DeliveryOptions(url_policy=LOCAL.url_policy, retry=RetryPolicy(first_delay_s=0.05, max_delay_s=0.1, give_up_after_s=0.5), timeout_s=2)
+    options = DeliveryOptions(
+        url_policy=LOCAL.url_policy, retry=RetryPolicy(first_delay_s=0.05, max_delay_s=0.1, give_up_after_s=0.5), timeout_s=2
+    )
     drive(sessions, delivery_id, options)
-    (delivery, attempts), = store.for_job(sessions, "j1")
+    ((delivery, attempts),) = store.for_job(sessions, "j1")
     assert delivery.status == "abandoned" and 2 <= len(attempts) < 50
     assert len(signed(receiver)) == len(attempts)
 
@@ -230,7 +236,7 @@ def test_private_targets_are_refused_unless_allowed(sessions, receiver):
     delivery_id, _ = new_delivery(sessions, receiver)
     drive(sessions, delivery_id, DeliveryOptions())
     assert receiver.received == []
-    (delivery, attempts), = store.for_job(sessions, "j1")
+    ((delivery, attempts),) = store.for_job(sessions, "j1")
     assert delivery.status == "failed" and "loopback" in attempts[0].error
 
 
@@ -238,14 +244,14 @@ def test_redeliver_sends_again_with_the_same_id_and_keeps_the_event_time(session
     receiver = receiver([200, 200])
     delivery_id, _ = new_delivery(sessions, receiver)
     drive(sessions, delivery_id)
-    (before, _), = store.for_job(sessions, "j1")
+    ((before, _),) = store.for_job(sessions, "j1")
     assert before.redelivered_at is None
     time.sleep(0.05)
     assert store.redeliver(sessions, "j1") == [delivery_id]
     drive(sessions, delivery_id)
     first, second = signed(receiver)
     assert receiver.received[0][0]["webhook-id"] == receiver.received[1][0]["webhook-id"]
-    (after, attempts), = store.for_job(sessions, "j1")
+    ((after, attempts),) = store.for_job(sessions, "j1")
     assert after.created_at == before.created_at, "the listing keeps the original time"
     assert after.redelivered_at > after.created_at and len(attempts) == 2
 
@@ -335,15 +341,22 @@ def test_a_public_answer_at_check_time_never_reaches_loopback(receiver, monkeypa
 
 def _certificate(name: str, folder: Path) -> tuple[Path, Path, Path]:
     """A CA and a server certificate for `name` signed by it: (ca, cert, key) PEM files."""
+
     def key():
         return ec.generate_private_key(ec.SECP256R1())
 
     def build(subject, issuer, public_key, signer, *, ca: bool, san: str | None = None):
-        now = datetime.now(timezone.utc)
-        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
-                   .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
-                   .not_valid_after(now + timedelta(days=1))
-                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        now = datetime.now(UTC)
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer)
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
         if san:
             builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(san)]), critical=False)
         return builder.sign(signer, hashes.SHA256())
@@ -351,11 +364,15 @@ def _certificate(name: str, folder: Path) -> tuple[Path, Path, Path]:
     ca_key, server_key = key(), key()
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test CA")])
     ca = build(ca_name, ca_name, ca_key.public_key(), ca_key, ca=True)
-    server = build(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]), ca_name, server_key.public_key(), ca_key, ca=False, san=name)
+    server = build(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]), ca_name, server_key.public_key(), ca_key, ca=False, san=name
+    )
     paths = folder / "ca.pem", folder / "server.pem", folder / "server.key"
     paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     paths[1].write_bytes(server.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(server_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    paths[2].write_bytes(
+        server_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return paths
 
 
@@ -378,8 +395,19 @@ def test_tls_is_checked_against_the_url_host_name_not_the_address(receiver, monk
 
 def finished_job(sessions, storage, transcript: dict) -> str:
     job_id = new_id()
-    jobs.create_job(sessions, jobs.NewJob(owner="k1", filename="förhör.wav", audio_key=f"jobs/{job_id}/audio.wav", audio_sha256="0" * 64,
-                                          audio_size_bytes=10, duration_s=4.0, options={}), job_id)
+    jobs.create_job(
+        sessions,
+        jobs.NewJob(
+            owner="k1",
+            filename="förhör.wav",
+            audio_key=f"jobs/{job_id}/audio.wav",
+            audio_sha256="0" * 64,
+            audio_size_bytes=10,
+            duration_s=4.0,
+            options={},
+        ),
+        job_id,
+    )
     key = jobs.transcript_key(job_id)
     storage.save_bytes(key, json.dumps(transcript, ensure_ascii=False).encode("utf-8"))
     jobs.complete_job(sessions, job_id, key, 4.0, {})
@@ -389,7 +417,9 @@ def finished_job(sessions, storage, transcript: dict) -> str:
 def test_a_transcript_too_big_to_inline_is_sent_as_links_only(sessions, receiver, tmp_path):
     hook = receiver([])
     hook.secret = store.set_endpoint(sessions, "k1", hook.url)[0].secret
-    settings = Settings(_env_file=None, data_dir=tmp_path, webhook_inline_transcript_max_kb=1, public_base_url="https://stt.example.se/")
+    settings = Settings(
+        _env_file=None, data_dir=tmp_path, webhook_inline_transcript_max_kb=1, public_base_url="https://stt.example.se/"
+    )
     storage = LocalStorage(tmp_path / "storage")
     small = {"text": "Hej från Visby.", "segments": []}
     big = {"text": " ".join(["Det här är ett långt förhör i Norrköping."] * 60), "segments": []}  # > 1 KiB in UTF-8
@@ -408,17 +438,20 @@ def test_a_transcript_too_big_to_inline_is_sent_as_links_only(sessions, receiver
 def test_the_redelivered_at_migration_keeps_existing_deliveries(tmp_path, kind):
     with scratch_database(kind, tmp_path) as url:
         upgrade(url, "0003")
-        created = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+        created = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
         with get_engine(url).begin() as connection:
-            connection.execute(text(
-                "INSERT INTO webhook_deliveries (id, message_id, job_id, owner, event, url, to_default_endpoint, payload, status, attempts, created_at)"
-                " VALUES ('d1', 'msg_1', 'j1', 'k1', 'job.completed', 'https://case.example/hook', :yes, '{}', 'delivered', 1, :created)"
-            ), {"yes": True, "created": created})
+            connection.execute(
+                text(
+                    "INSERT INTO webhook_deliveries (id, message_id, job_id, owner, event, url, to_default_endpoint, payload, status, attempts, created_at)"
+                    " VALUES ('d1', 'msg_1', 'j1', 'k1', 'job.completed', 'https://case.example/hook', :yes, '{}', 'delivered', 1, :created)"
+                ),
+                {"yes": True, "created": created},
+            )
         upgrade(url)
         sessions = session_factory(url)
-        (delivery, _), = store.for_job(sessions, "j1")
+        ((delivery, _),) = store.for_job(sessions, "j1")
         assert (delivery.message_id, delivery.status, delivery.redelivered_at) == ("msg_1", "delivered", None)
         assert as_utc(delivery.created_at) == created
         store.redeliver(sessions, "j1")
-        (again, _), = store.for_job(sessions, "j1")
+        ((again, _),) = store.for_job(sessions, "j1")
         assert as_utc(again.created_at) == created and again.redelivered_at is not None and again.status == "pending"

@@ -28,13 +28,28 @@ DEFAULT_MANIFEST = Path("audio_fixtures") / "manifest.jsonl"
 
 
 @click.command("eval")
-@click.option("--manifest", "manifests", multiple=True, type=click.Path(path_type=Path),
-              help="Manifest (JSON lines: id, file, text, ...); repeat for several. Default: audio_fixtures/manifest.jsonl.")
+@click.option(
+    "--manifest",
+    "manifests",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Manifest (JSON lines: id, file, text, ...); repeat for several. Default: audio_fixtures/manifest.jsonl.",
+)
 @click.option("--model", "model_name", default=None, help="Model name or folder (default: SWESCRIBE_ASR_MODEL).")
-@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="JSON file of decoding options to evaluate instead of the defaults.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("docs/accuracy"),
-              show_default=True, help="Folder for eval.json, eval.md and eval.png.")
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="JSON file of decoding options to evaluate instead of the defaults.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("docs/accuracy"),
+    show_default=True,
+    help="Folder for eval.json, eval.md and eval.png.",
+)
 def evaluate(manifests, model_name, config, out_dir) -> None:
     """Measure WER and CER per group, dialect area and condition; prints the overall WER last."""
     exit_unless_installed("the evaluation (transcription and WER scoring)", "worker", "eval")
@@ -135,7 +150,7 @@ def _describe_config_error(error: ValidationError) -> str:
 
 
 def _unknown_options(items: list) -> list[str]:
-    """"unknown options [...]; known: [...]" for each object with unknown keys (the top level,
+    """ "unknown options [...]; known: [...]" for each object with unknown keys (the top level,
     vad, guards)."""
     by_object: dict[tuple, list[str]] = {}
     for item in items:
@@ -219,8 +234,10 @@ def _echo_figures(summary: dict) -> None:
 
     for name, group in summary["by_group"].items():
         overall = group["overall"]
-        click.echo(f"{group_title(name, group)}: WER {overall.get('wer', float('nan')):.4f} "
-                   f"CER {overall.get('cer', float('nan')):.4f}", err=True)
+        click.echo(
+            f"{group_title(name, group)}: WER {overall.get('wer', float('nan')):.4f} CER {overall.get('cer', float('nan')):.4f}",
+            err=True,
+        )
     click.echo(f"overall WER, all groups pooled ({POOLED_LABEL}):", err=True)
     click.echo(f"{summary['all_groups'].get('wer', float('nan')):.4f}")
 

@@ -45,11 +45,16 @@ class IngestRequest:
 @click.command()
 @click.argument("folder", metavar="DIR", type=click.Path(path_type=Path))
 @click.option("--watch", is_flag=True, help="Keep watching DIR/inbox until stopped (Ctrl-C, SIGTERM).")
-@click.option("--settle-s", type=click.FloatRange(min=0), default=None,
-              help="Seconds a file's size and mtime must stay unchanged before it is taken (default: SWESCRIBE_INGEST_SETTLE_S).")
+@click.option(
+    "--settle-s",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds a file's size and mtime must stay unchanged before it is taken (default: SWESCRIBE_INGEST_SETTLE_S).",
+)
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr (one pass).")
-@click.option("--local", is_flag=True,
-              help="Transcribe in this process (no broker or worker needed) instead of queueing for gpu workers.")
+@click.option(
+    "--local", is_flag=True, help="Transcribe in this process (no broker or worker needed) instead of queueing for gpu workers."
+)
 def ingest(folder: Path, watch: bool, settle_s: float | None, progress: bool, local: bool) -> None:
     """Transcribe the recordings in DIR/inbox into DIR/outbox; recordings go to done/ or failed/.
 
@@ -60,8 +65,12 @@ def ingest(folder: Path, watch: bool, settle_s: float | None, progress: bool, lo
     """
     settings = get_settings()
     request = IngestRequest(
-        folder=folder, watch=watch, settle_s=settings.ingest_settle_s if settle_s is None else settle_s,
-        poll_interval_s=settings.ingest_poll_interval_s, show_progress=progress, max_audio_s=settings.max_audio_hours * 3600,
+        folder=folder,
+        watch=watch,
+        settle_s=settings.ingest_settle_s if settle_s is None else settle_s,
+        poll_interval_s=settings.ingest_poll_interval_s,
+        show_progress=progress,
+        max_audio_s=settings.max_audio_hours * 3600,
         local=local,
     )
     sys.exit(run_ingest(request, settings))
@@ -133,8 +142,9 @@ def run_ingest(request: IngestRequest, settings: Settings) -> int:
         click.echo(f"swescribe ingest: {e}", err=True)
         return EXIT_UNUSABLE
     except NoWorker as e:
-        click.echo(f"swescribe ingest: stopped: {e}; recordings taken so far stay in .processing and the next run "
-                   "resumes them", err=True)
+        click.echo(
+            f"swescribe ingest: stopped: {e}; recordings taken so far stay in .processing and the next run resumes them", err=True
+        )
         return EXIT_SOME_FAILED
 
 
@@ -212,18 +222,22 @@ def _once(layout, submitter, sessions, storage, request: IngestRequest, between_
         bar.total = bar.n + total
         bar.refresh()
 
-    ingester = Ingester(layout, submitter, sessions, storage, request.settle_s, on_outcome=outcome, max_audio_s=request.max_audio_s)
+    ingester = Ingester(
+        layout, submitter, sessions, storage, request.settle_s, on_outcome=outcome, max_audio_s=request.max_audio_s
+    )
     try:
-        still_writing = ingester.run_once(poll_interval_s=min(request.poll_interval_s, 0.5), on_started=started,
-                                          between_polls=between_polls)
+        still_writing = ingester.run_once(
+            poll_interval_s=min(request.poll_interval_s, 0.5), on_started=started, between_polls=between_polls
+        )
     except SubmitFailed as e:
         bar.close()
         click.echo(f"swescribe ingest: {e}", err=True)
         return EXIT_SOME_FAILED
     except (SQLAlchemyError, StorageError) as e:
         bar.close()
-        click.echo(f"swescribe ingest: stopped: {e}; recordings taken so far stay in .processing and the next run "
-                   "resumes them", err=True)
+        click.echo(
+            f"swescribe ingest: stopped: {e}; recordings taken so far stay in .processing and the next run resumes them", err=True
+        )
         return EXIT_SOME_FAILED
     bar.close()
     done = sum(o.ok for o in ingester.outcomes)
@@ -251,7 +265,9 @@ def _watch(layout, submitter, sessions, storage, request: IngestRequest, between
         click.echo(f"swescribe ingest: {printable(o.name)} -> {o.audio_to} ({state})", err=True)
 
     click.echo(f"swescribe ingest: watching {layout.inbox} (settle {request.settle_s:g} s)", err=True)
-    Ingester(layout, submitter, sessions, storage, request.settle_s, on_outcome=outcome, max_audio_s=request.max_audio_s).watch(stop, request.poll_interval_s, between_steps)
+    Ingester(layout, submitter, sessions, storage, request.settle_s, on_outcome=outcome, max_audio_s=request.max_audio_s).watch(
+        stop, request.poll_interval_s, between_steps
+    )
     click.echo("swescribe ingest: stopped; unfinished recordings stay in .processing and resume on the next start", err=True)
     return EXIT_OK
 

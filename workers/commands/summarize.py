@@ -12,9 +12,6 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from workers.transcript.errors import PipelineError
-from workers.transcript.formats import to_dict
-from workers.transcript.types import Transcript
 from workers.settings import Settings
 from workers.summary.client import LlmEndpoint
 from workers.summary.configured import endpoint_from_settings, options_from_settings, with_embedded
@@ -22,6 +19,9 @@ from workers.summary.embedded_server import EmbeddedServerError, start_embedded_
 from workers.summary.render import to_markdown
 from workers.summary.schema import Summary
 from workers.summary.summarize import SummaryOptions, summarize_transcript
+from workers.transcript.errors import PipelineError
+from workers.transcript.formats import to_dict
+from workers.transcript.types import Transcript
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,14 @@ class Summarizer:
     show_progress: bool
 
     def __call__(self, name: str, transcript: Transcript) -> SummaryResult:
-        bar = tqdm(total=100, desc=f"summary {name}", unit="%", file=sys.stderr, disable=not self.show_progress,
-                   bar_format="{l_bar}{bar}| [{elapsed}<{remaining}]")
+        bar = tqdm(
+            total=100,
+            desc=f"summary {name}",
+            unit="%",
+            file=sys.stderr,
+            disable=not self.show_progress,
+            bar_format="{l_bar}{bar}| [{elapsed}<{remaining}]",
+        )
         done = 0
 
         def advance(fraction: float) -> None:

@@ -10,9 +10,10 @@ import contextlib
 import logging
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 import click
 
@@ -43,32 +44,77 @@ EXIT_OK, EXIT_SOME_FAILED, EXIT_MODEL_ERROR, EXIT_USAGE = 0, 1, 3, 2
 @click.option("--model", "model_name", default=None, help="Model name or folder (default: SWESCRIBE_ASR_MODEL).")
 @click.option("--language", default=None, help="Spoken language, e.g. sv; 'auto' detects it (default: SWESCRIBE_ASR_LANGUAGE).")
 @click.option(
-    "--format", "formats", multiple=True, type=click.Choice(OUTPUT_FORMATS), default=("json",), show_default=True,
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(OUTPUT_FORMATS),
+    default=("json",),
+    show_default=True,
     help="Output format; repeat for several.",
 )
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True,
-              help="Folder for DIR/<input stem>.<format>.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Folder for DIR/<input stem>.<format>.",
+)
 @click.option("--prompt", default=None, help="Initial prompt: context and spelling, e.g. names in the case.")
 @click.option("--hotwords", default=None, help="Words to favour (names, places, terms), space separated.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=None,
-              help="Batched inference: windows decoded at once; short files are packed together (default: SWESCRIBE_ASR_BATCH_SIZE).")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Batched inference: windows decoded at once; short files are packed together (default: SWESCRIBE_ASR_BATCH_SIZE).",
+)
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
-@click.option("--summarize/--no-summarize", default=False, show_default=True,
-              help="Swedish summary per file: key `summary` in the JSON output and OUT/<stem>.summary.md. Uses "
-                   "SWESCRIBE_LLM_BASE_URL, or starts the embedded model for the run.")
-@click.option("--diarize/--no-diarize", default=False, show_default=True,
-              help="Tell speakers apart (Talare 1, Talare 2, ...) word by word; needed for --format rttm.")
+@click.option(
+    "--summarize/--no-summarize",
+    default=False,
+    show_default=True,
+    help="Swedish summary per file: key `summary` in the JSON output and OUT/<stem>.summary.md. Uses "
+    "SWESCRIBE_LLM_BASE_URL, or starts the embedded model for the run.",
+)
+@click.option(
+    "--diarize/--no-diarize",
+    default=False,
+    show_default=True,
+    help="Tell speakers apart (Talare 1, Talare 2, ...) word by word; needed for --format rttm.",
+)
 @click.option("--num-speakers", type=click.IntRange(1, MAX_SPEAKERS), default=None, help="Exact number of speakers, when known.")
 @click.option("--min-speakers", type=click.IntRange(1, MAX_SPEAKERS), default=None, help="At least this many speakers.")
 @click.option("--max-speakers", type=click.IntRange(1, MAX_SPEAKERS), default=None, help="At most this many speakers.")
-def transcribe(paths, model_name, language, formats, out_dir, prompt, hotwords, batch_size, progress, summarize,
-               diarize, num_speakers, min_speakers, max_speakers) -> None:
+def transcribe(
+    paths,
+    model_name,
+    language,
+    formats,
+    out_dir,
+    prompt,
+    hotwords,
+    batch_size,
+    progress,
+    summarize,
+    diarize,
+    num_speakers,
+    min_speakers,
+    max_speakers,
+) -> None:
     """Transcribe audio or video files; writes OUT/<stem>.<format> for each."""
     if "rttm" in formats and not diarize:
         raise click.UsageError("--format rttm writes speaker turns, which need --diarize")
     speaker_counts = (num_speakers, min_speakers, max_speakers)
-    check_job_options(language=language, prompt=prompt, hotwords=hotwords, diarize=diarize, summarize=summarize,
-                      num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers)
+    check_job_options(
+        language=language,
+        prompt=prompt,
+        hotwords=hotwords,
+        diarize=diarize,
+        summarize=summarize,
+        num_speakers=num_speakers,
+        min_speakers=min_speakers,
+        max_speakers=max_speakers,
+    )
     if diarize:
         exit_unless_installed("transcription with --diarize", "worker", "diarization")
     else:
@@ -151,7 +197,10 @@ def run_transcribe(request: TranscribeRequest, settings: Settings) -> int:
 
     clash = _first_stem_clash(request.paths)
     if clash:
-        click.echo(f"swescribe: {clash[0]} and {clash[1]} would both write {clash[0].stem}.*; transcribe them into separate --out folders", err=True)
+        click.echo(
+            f"swescribe: {clash[0]} and {clash[1]} would both write {clash[0].stem}.*; transcribe them into separate --out folders",
+            err=True,
+        )
         return EXIT_USAGE
     try:
         options = TranscribeOptions(
@@ -212,8 +261,12 @@ def _run_all(request: TranscribeRequest, model, options: TranscribeOptions, summ
 
     durations = {p: probe_duration_s(p) or 0.0 for p in request.paths}
     bar = tqdm(
-        total=sum(durations.values()), unit="s", desc="audio", file=sys.stderr,
-        disable=not request.show_progress, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s audio [{elapsed}<{remaining}]",
+        total=sum(durations.values()),
+        unit="s",
+        desc="audio",
+        file=sys.stderr,
+        disable=not request.show_progress,
+        bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s audio [{elapsed}<{remaining}]",
     )
     failed = 0
     try:
@@ -279,9 +332,7 @@ def _transcribe_all(model, request, options, durations, bar, diarization) -> Ite
 
     max_packed_s = PackingOptions().max_window_s
     # Packing merges files into shared windows: only for recognition alone.
-    packable = [
-        p for p in request.paths if diarization is None and request.batch_size > 1 and 0 < durations[p] <= max_packed_s
-    ]
+    packable = [p for p in request.paths if diarization is None and request.batch_size > 1 and 0 < durations[p] <= max_packed_s]
     for start in range(0, len(packable), PACK_GROUP_SIZE):
         yield from _transcribe_packed(model, packable[start : start + PACK_GROUP_SIZE], request, options, durations, bar)
     for path in request.paths:
@@ -311,9 +362,7 @@ def _transcribe_packed(model, paths, request, options, durations, bar):
         return
     total_s = sum(durations[p] for p, _ in decoded)
     hook = _BarHook(bar, total_s)
-    transcripts = transcribe_many(
-        model, [a for _, a in decoded], options, PackingOptions(batch_size=request.batch_size), hook
-    )
+    transcripts = transcribe_many(model, [a for _, a in decoded], options, PackingOptions(batch_size=request.batch_size), hook)
     hook.finish()
     for (path, _), transcript in zip(decoded, transcripts):
         yield path, transcript

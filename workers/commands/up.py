@@ -31,8 +31,12 @@ RESTART_BACKOFF_MAX_S = 30
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8000, show_default=True)
-@click.option("--ingest-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Also watch this ingest folder (default: SWESCRIBE_INGEST_DIR; unset: none).")
+@click.option(
+    "--ingest-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also watch this ingest folder (default: SWESCRIBE_INGEST_DIR; unset: none).",
+)
 def up(host: str, port: int, ingest_dir: Path | None) -> None:
     """Start the whole local stack: Redis if needed, a worker per queue, the API (and an ingest watcher)."""
     exit_unless_installed("the local stack (its transcription worker)", "worker")
@@ -156,17 +160,21 @@ def _supervise(children: dict[str, Child]) -> str | None:
         if not child.exited():
             continue
         if child.argv is None:
-            click.echo(f"swescribe: {name} stopped (exit {child.process.returncode}); summaries will fail until the "
-                       "next start", err=True)
+            click.echo(
+                f"swescribe: {name} stopped (exit {child.process.returncode}); summaries will fail until the next start", err=True
+            )
             del children[name]
             continue
         child.crashes = [t for t in child.crashes if now - t < CRASH_WINDOW_S] + [now]
         if len(child.crashes) >= CRASHES_ALLOWED:
-            return (f"swescribe: {name} crashed {len(child.crashes)} times within {CRASH_WINDOW_S // 60} minutes "
-                    f"(last exit {child.process.returncode}); stopping the stack. Its output is above.")
+            return (
+                f"swescribe: {name} crashed {len(child.crashes)} times within {CRASH_WINDOW_S // 60} minutes "
+                f"(last exit {child.process.returncode}); stopping the stack. Its output is above."
+            )
         delay_s = min(RESTART_BACKOFF_MAX_S, 2 ** (len(child.crashes) - 1))
-        click.echo(f"swescribe: {name} stopped unexpectedly (exit {child.process.returncode}); "
-                   f"restarting it in {delay_s} s", err=True)
+        click.echo(
+            f"swescribe: {name} stopped unexpectedly (exit {child.process.returncode}); restarting it in {delay_s} s", err=True
+        )
         child.restart_at = now + delay_s
     return None
 
@@ -179,8 +187,7 @@ def _reconcile(settings: Settings, resend_after_s: float | None) -> None:
 
     celery = make_celery(settings)
     try:
-        reconcile_once(settings, lambda job_id: celery.send_task(TRANSCRIBE_TASK, args=[job_id], queue=GPU_QUEUE),
-                       resend_after_s)
+        reconcile_once(settings, lambda job_id: celery.send_task(TRANSCRIBE_TASK, args=[job_id], queue=GPU_QUEUE), resend_after_s)
     except Exception as e:  # noqa: BLE001 - the cpu worker's reconciler tries again on its schedule
         click.echo(f"swescribe: could not check for interrupted jobs: {e}", err=True)
     finally:
@@ -238,8 +245,7 @@ def _announce(settings: Settings, host: str, port: int, redis_url: str, key: str
     lines = [
         f"swescribe is running at {base}{docs}",
         # Passwords in either URL are shown as ***: the banner ends up in terminals and logs.
-        f"  model {settings.asr_model}, database {url_for_display(settings.sqlalchemy_url)}, "
-        f"broker {url_for_display(redis_url)}",
+        f"  model {settings.asr_model}, database {url_for_display(settings.sqlalchemy_url)}, broker {url_for_display(redis_url)}",
     ]
     if key:
         lines.append(f"  new API key (shown once; `swescribe keys create NAME` makes more): {key}")

@@ -10,8 +10,13 @@ from workers.settings import get_settings
 
 @click.command()
 @click.option("--queues", default="gpu,cpu", show_default=True, help="Queues to consume: gpu (transcription), cpu.")
-@click.option("--concurrency", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes; 1 per GPU for the gpu queue.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes; 1 per GPU for the gpu queue.",
+)
 @click.option("--name", default=None, help="Worker node name (default: <queues>@<host>).")
 def worker(queues: str, concurrency: int, name: str | None) -> None:
     """Run a Celery worker."""
@@ -29,7 +34,18 @@ def worker(queues: str, concurrency: int, name: str | None) -> None:
 
         start_sweeper(get_settings())
         start_reconciler(get_settings())
-    celery_app.worker_main([
-        "worker", "--queues", ",".join(names), "--concurrency", str(concurrency), "--pool", "prefork",
-        "--hostname", name or f"{'-'.join(names)}@%h", "--loglevel", "INFO",
-    ])
+    celery_app.worker_main(
+        [
+            "worker",
+            "--queues",
+            ",".join(names),
+            "--concurrency",
+            str(concurrency),
+            "--pool",
+            "prefork",
+            "--hostname",
+            name or f"{'-'.join(names)}@%h",
+            "--loglevel",
+            "INFO",
+        ]
+    )

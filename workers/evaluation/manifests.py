@@ -14,9 +14,9 @@ and ids are unique across all the manifests of a run.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 UNKNOWN = "unknown"
 
@@ -129,8 +129,9 @@ def _check_groups_not_mixed(entries: list[EvalEntry]) -> None:
         kinds.setdefault(entry.group, set()).add(entry.synthetic)
     mixed = sorted(g for g, k in kinds.items() if len(k) > 1)
     if mixed:
-        raise ManifestError(f"{entries[0].manifest}: group {mixed[0]!r} mixes synthetic and real recordings; "
-                            "give them different `group` keys")
+        raise ManifestError(
+            f"{entries[0].manifest}: group {mixed[0]!r} mixes synthetic and real recordings; give them different `group` keys"
+        )
 
 
 def _check_groups_belong_to_one_manifest(per_manifest: list[list[EvalEntry]]) -> None:
@@ -139,5 +140,7 @@ def _check_groups_belong_to_one_manifest(per_manifest: list[list[EvalEntry]]) ->
         for group in {e.group for e in entries}:
             first = owner.setdefault(group, entries[0].manifest)
             if first != entries[0].manifest:
-                raise ManifestError(f"group {group!r} comes from both {first} and {entries[0].manifest}; "
-                                    "a group is one manifest's: rename one (`group` key) or merge the files")
+                raise ManifestError(
+                    f"group {group!r} comes from both {first} and {entries[0].manifest}; "
+                    "a group is one manifest's: rename one (`group` key) or merge the files"
+                )

@@ -238,18 +238,14 @@ def _abbreviation_key(written: str) -> str:
 
 
 _ABBREVIATION = re.compile(
-    r"(?<!\w)(?:"
-    + "|".join(_abbreviation_pattern(f) for f in sorted(ABBREVIATIONS, key=len, reverse=True))
-    + r")(?!\w)"
+    r"(?<!\w)(?:" + "|".join(_abbreviation_pattern(f) for f in sorted(ABBREVIATIONS, key=len, reverse=True)) + r")(?!\w)"
 )
 _ABBREVIATION_BY_KEY = {_abbreviation_key(form): said for form, said in ABBREVIATIONS.items()}
 
 _MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
 _MONTH_AFTER_DAY = re.compile(r"(?<![\w])([0-9]{1,2}(?::?[ae])?\s+)(" + _MONTH_NAMES + r")\.")
 _MONTH_ANYWHERE = re.compile(
-    r"(?<!\w)("
-    + "|".join(m for m in sorted(MONTHS, key=len, reverse=True) if m not in MONTHS_AFTER_DAY_ONLY)
-    + r")\."
+    r"(?<!\w)(" + "|".join(m for m in sorted(MONTHS, key=len, reverse=True) if m not in MONTHS_AFTER_DAY_ONLY) + r")\."
 )
 
 # "3:e", "1:a", "3e" -> "3e".
@@ -262,9 +258,7 @@ _DECIMAL = re.compile(r"(?<![0-9])(?<![0-9],)([0-9]+),([0-9]+)(?![0-9])(?!,[0-9]
 _PUNCTUATION = re.compile(r"[^\w\s]+")
 _HESITATION = re.compile(r"e+h+m*|e{3,}|ö+h+m*|ä+h+m*|h+m+|m{2,}|m+h+m+")
 
-_NUMBER_WORD = re.compile(
-    "|".join(sorted([*CARDINAL_WORDS, *ORDINAL_WORDS, "ettusen"], key=len, reverse=True))
-)
+_NUMBER_WORD = re.compile("|".join(sorted([*CARDINAL_WORDS, *ORDINAL_WORDS, "ettusen"], key=len, reverse=True)))
 _DIGIT_GROUP_HEAD = re.compile(r"[0-9]{1,3}")
 _DIGIT_GROUP_TAIL = re.compile(r"[0-9]{3}")
 

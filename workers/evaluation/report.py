@@ -61,7 +61,14 @@ def _group_section(name: str, group: dict) -> list[str]:
     lines += _breakdown("### By recording condition", group["by_condition"], "condition")
     lines += ["### Worst recordings", ""]
     for w in group["worst"]:
-        lines += [f"**{w['id']}** ({w['dialect_area']}, {w['condition']}): WER {_pct(w['wer'])}", "", "```", w["alignment"], "```", ""]
+        lines += [
+            f"**{w['id']}** ({w['dialect_area']}, {w['condition']}): WER {_pct(w['wer'])}",
+            "",
+            "```",
+            w["alignment"],
+            "```",
+            "",
+        ]
     return lines
 
 
@@ -81,8 +88,11 @@ def to_markdown(summary: dict, chart_name: str) -> str:
     ]
     lines += _table("## By group", {group_title(n, g): g["overall"] for n, g in groups.items()})
     if len(groups) > 1:
-        lines += [f"All groups pooled ({POOLED_LABEL}), {pooled['speech_recordings']} speech recordings: "
-                  f"WER {_pct(pooled.get('wer'))}, CER {_pct(pooled.get('cer'))}; the number `swescribe eval` prints last.", ""]
+        lines += [
+            f"All groups pooled ({POOLED_LABEL}), {pooled['speech_recordings']} speech recordings: "
+            f"WER {_pct(pooled.get('wer'))}, CER {_pct(pooled.get('cer'))}; the number `swescribe eval` prints last.",
+            "",
+        ]
     for name, group in groups.items():
         lines += _group_section(name, group)
     return "\n".join(lines)
@@ -114,8 +124,12 @@ def write_chart(summary: dict, path: Path) -> None:
     groups = summary["by_group"]
     fig = plt.figure(figsize=(13, 3.6 * (1 + len(groups))))
     grid = fig.add_gridspec(1 + len(groups), 2)
-    _bars(fig.add_subplot(grid[0, :]), "WER by group", {group_title(n, g): g["overall"] for n, g in groups.items()},
-          label_rotation=0)
+    _bars(
+        fig.add_subplot(grid[0, :]),
+        "WER by group",
+        {group_title(n, g): g["overall"] for n, g in groups.items()},
+        label_rotation=0,
+    )
     for row, (name, group) in enumerate(groups.items(), start=1):
         area = "dialect-area vocabulary" if group["speech"] != "real" else "dialect area"
         _bars(fig.add_subplot(grid[row, 0]), f"{group_title(name, group)}: WER by {area}", group["by_dialect_area"])

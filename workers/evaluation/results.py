@@ -7,8 +7,8 @@ for scripts), labelled as a mix of every group and never broken down by area or 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 import jiwer
 
@@ -17,8 +17,9 @@ from workers.evaluation.normalize import normalize_swedish
 from workers.evaluation.scoring import error_rates
 
 WORST_SHOWN = 10
-POOLED_NOTE = ("every group pooled, real and synthetic speech together: one number for scripts; "
-               "read the per-group figures for accuracy")
+POOLED_NOTE = (
+    "every group pooled, real and synthetic speech together: one number for scripts; read the per-group figures for accuracy"
+)
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def scores(results: Iterable[EntryResult]) -> dict:
 
 
 def speech_kind(results: list[EntryResult]) -> str:
-    """"synthetic", "real" or (only for results not loaded through load_manifests) "mixed"."""
+    """ "synthetic", "real" or (only for results not loaded through load_manifests) "mixed"."""
     kinds = {r.entry.synthetic for r in results}
     return "mixed" if len(kinds) > 1 else ("synthetic" if kinds == {True} else "real")
 
@@ -90,12 +91,18 @@ def worst(results: list[EntryResult], count: int = WORST_SHOWN) -> list[dict]:
             continue
         ref, hyp = normalize_swedish(r.entry.text), normalize_swedish(r.hypothesis)
         alignment = jiwer.process_words(ref, hyp or "<tom>")
-        rated.append({
-            "id": r.entry.id, "group": r.entry.group, "dialect_area": r.entry.dialect_area,
-            "condition": r.entry.condition, "wer": round(alignment.wer, 4),
-            "reference": r.entry.text, "hypothesis": r.hypothesis,
-            "alignment": jiwer.visualize_alignment(alignment, show_measures=False).split("\n", 2)[-1].strip("\n"),
-        })
+        rated.append(
+            {
+                "id": r.entry.id,
+                "group": r.entry.group,
+                "dialect_area": r.entry.dialect_area,
+                "condition": r.entry.condition,
+                "wer": round(alignment.wer, 4),
+                "reference": r.entry.text,
+                "hypothesis": r.hypothesis,
+                "alignment": jiwer.visualize_alignment(alignment, show_measures=False).split("\n", 2)[-1].strip("\n"),
+            }
+        )
     return sorted(rated, key=lambda x: (-x["wer"], x["id"]))[:count]
 
 
@@ -107,8 +114,16 @@ def summarize(results: list[EntryResult], model: dict, options: dict) -> dict:
         "all_groups": {**scores(results), "groups": list(groups), "note": POOLED_NOTE},
         "by_group": {name: group_summary(members) for name, members in groups.items()},
         "recordings": [
-            {"id": r.entry.id, "group": r.entry.group, "dialect_area": r.entry.dialect_area, "condition": r.entry.condition,
-             "synthetic": r.entry.synthetic, "reference": r.entry.text, "hypothesis": r.hypothesis, "seconds": round(r.seconds, 3)}
+            {
+                "id": r.entry.id,
+                "group": r.entry.group,
+                "dialect_area": r.entry.dialect_area,
+                "condition": r.entry.condition,
+                "synthetic": r.entry.synthetic,
+                "reference": r.entry.text,
+                "hypothesis": r.hypothesis,
+                "seconds": round(r.seconds, 3),
+            }
             for r in results
         ],
     }

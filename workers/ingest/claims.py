@@ -20,12 +20,12 @@ import os
 import re
 import shutil
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from workers.store.db import new_id
 from workers.ingest.layout import FolderLayout
 from workers.ingest.names import split_name
+from workers.store.db import new_id
 from workers.transcript.files import write_atomically
 
 logger = logging.getLogger(__name__)
@@ -71,11 +71,14 @@ def claim_file(layout: FolderLayout, name: str) -> Claim:
     folder.mkdir()
     _stem, suffix = split_name(name)
     # The decoder may use the extension as a format hint; anything odd is left off.
-    claim = Claim(folder, {
-        "name": name,
-        "audio": "audio" + (suffix.lower() if _SAFE_SUFFIX.match(suffix) else ""),
-        "claimed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    })
+    claim = Claim(
+        folder,
+        {
+            "name": name,
+            "audio": "audio" + (suffix.lower() if _SAFE_SUFFIX.match(suffix) else ""),
+            "claimed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+    )
     claim.save()
     try:
         os.rename(layout.inbox / name, claim.audio)

@@ -16,20 +16,20 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
-from workers.store import jobs
-from workers.store.db import Job, JobStatus, SummaryStatus
-from workers.transcript.audio import probe_audio
-from workers.transcript.errors import AudioDecodeError
-from workers.transcript.files import write_atomically
-from workers.store.storage import ObjectNotFound, Storage, StorageError
 from workers.ingest.claims import Claim, claim_file, load_claims
 from workers.ingest.layout import FolderLayout, IngestFolderError, move_no_overwrite
 from workers.ingest.names import free_stem, printable, skip_reason, split_name
 from workers.ingest.results import ERROR_SUFFIX, OUTBOX_SUFFIXES, error_text, transcript_outputs
 from workers.ingest.settle import FileStat, SettleTracker
 from workers.ingest.submit import Submitter, file_sha256
-from workers.intake.submit import QueueUnavailable
 from workers.ingest.summaries import SUMMARY_SUFFIX, SUMMARY_WAITING, stored_summary_key, summary_markdown
+from workers.intake.submit import QueueUnavailable
+from workers.store import jobs
+from workers.store.db import Job, JobStatus, SummaryStatus
+from workers.store.storage import ObjectNotFound, Storage, StorageError
+from workers.transcript.audio import probe_audio
+from workers.transcript.errors import AudioDecodeError
+from workers.transcript.files import write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -77,9 +77,13 @@ class Ingester:
 
     # -- the two ways to run -------------------------------------------------------------
 
-    def run_once(self, sleep: Callable[[float], None] = time.sleep, poll_interval_s: float = 0.5,
-                 on_started: Callable[[int], None] = lambda total: None,
-                 between_polls: Callable[[], None] = lambda: None) -> list[str]:
+    def run_once(
+        self,
+        sleep: Callable[[float], None] = time.sleep,
+        poll_interval_s: float = 0.5,
+        on_started: Callable[[int], None] = lambda total: None,
+        between_polls: Callable[[], None] = lambda: None,
+    ) -> list[str]:
         """Resume earlier claims, take what in the inbox has settled, wait for every job.
         Returns the names still being written (left for the next run). Raises SubmitFailed
         when recordings could not be queued. `between_polls` runs while jobs are awaited: the
@@ -111,8 +115,9 @@ class Ingester:
                 sleep(poll_interval_s)
         return self.tracker.waiting()
 
-    def watch(self, stop: threading.Event, poll_interval_s: float = 1.0,
-              between_steps: Callable[[], None] = lambda: None) -> None:
+    def watch(
+        self, stop: threading.Event, poll_interval_s: float = 1.0, between_steps: Callable[[], None] = lambda: None
+    ) -> None:
         """Keep the folder moving until `stop` is set; `between_steps` as run_once's
         between_polls (its errors are logged, not fatal)."""
         self.resume()
@@ -269,22 +274,30 @@ class Ingester:
         stem, suffix = split_name(claim.name)
         out_stem = free_stem(stem, OUTBOX_SUFFIXES, lambda n: os.path.lexists(self.layout.outbox / n))
         done_stem = free_stem(stem, (suffix,), lambda n: os.path.lexists(self.layout.done / n))
-        claim.update(plan={
-            "ok": True, "job_id": job.id, "transcript_key": job.transcript_key, "summary_key": summary_key,
-            "audio_to": f"done/{done_stem}{suffix}",
-            "outputs": {s: f"outbox/{out_stem}{s}" for s in outputs},
-        })
+        claim.update(
+            plan={
+                "ok": True,
+                "job_id": job.id,
+                "transcript_key": job.transcript_key,
+                "summary_key": summary_key,
+                "audio_to": f"done/{done_stem}{suffix}",
+                "outputs": {s: f"outbox/{out_stem}{s}" for s in outputs},
+            }
+        )
         self._carry_out(claim, outputs)
 
     def _fail(self, claim: Claim, reason: str, code: str | None = None, job_id: str | None = None) -> None:
         stem, suffix = split_name(claim.name)
         failed_stem = free_stem(stem, (suffix, ERROR_SUFFIX), lambda n: os.path.lexists(self.layout.failed / n))
-        claim.update(plan={
-            "ok": False, "reason": reason,
-            "audio_to": f"failed/{failed_stem}{suffix}",
-            "outputs": {ERROR_SUFFIX: f"failed/{failed_stem}{ERROR_SUFFIX}"},
-            "error_text": error_text(printable(claim.name), reason, code, job_id),
-        })
+        claim.update(
+            plan={
+                "ok": False,
+                "reason": reason,
+                "audio_to": f"failed/{failed_stem}{suffix}",
+                "outputs": {ERROR_SUFFIX: f"failed/{failed_stem}{ERROR_SUFFIX}"},
+                "error_text": error_text(printable(claim.name), reason, code, job_id),
+            }
+        )
         self._carry_out(claim)
 
     def _transcript_outputs(self, key: str, summary_key: str | None, name: str) -> dict[str, str]:
@@ -298,8 +311,11 @@ class Ingester:
         plan = claim.state["plan"]
         if outputs is None:
             try:
-                outputs = (self._transcript_outputs(plan["transcript_key"], plan.get("summary_key"), claim.name) if plan["ok"]
-                           else {ERROR_SUFFIX: plan["error_text"]})
+                outputs = (
+                    self._transcript_outputs(plan["transcript_key"], plan.get("summary_key"), claim.name)
+                    if plan["ok"]
+                    else {ERROR_SUFFIX: plan["error_text"]}
+                )
             except ObjectNotFound:
                 claim.state.pop("plan")
                 self._fail(claim, "the transcript is no longer stored", code="transcript_gone", job_id=plan.get("job_id"))
@@ -311,8 +327,9 @@ class Ingester:
         claim.remove()
         self.active.pop(claim.id, None)
         self.unsubmitted.pop(claim.id, None)
-        outcome = Outcome(claim.name, plan["ok"], plan["audio_to"],
-                          plan["outputs"].get(".json", "") if plan["ok"] else plan["reason"])
+        outcome = Outcome(
+            claim.name, plan["ok"], plan["audio_to"], plan["outputs"].get(".json", "") if plan["ok"] else plan["reason"]
+        )
         self.outcomes.append(outcome)
         logger.info("%s -> %s", printable(claim.name), plan["audio_to"])
         self.on_outcome(outcome)

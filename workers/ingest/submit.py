@@ -13,12 +13,12 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from workers.ingest.claims import Claim
+from workers.ingest.names import printable
 from workers.intake.options import JobOptions
 from workers.intake.submit import Intake, QueueUnavailable, Recording, remove_job, send, submit
 from workers.store import jobs
 from workers.store.db import Job, JobStatus, new_id
-from workers.ingest.claims import Claim
-from workers.ingest.names import printable
 
 logger = logging.getLogger(__name__)
 
@@ -79,8 +79,9 @@ class Submitter:
         claim.update(new_job_id=new_job_id)
         recording = Recording(claim.audio, claim.name, claim.state.get("duration_s"))
         try:
-            job, created = submit(self.intake, recording, owner=self.owner, options=self.options,
-                                  idempotency_key=key, job_id=new_job_id)
+            job, created = submit(
+                self.intake, recording, owner=self.owner, options=self.options, idempotency_key=key, job_id=new_job_id
+            )
         except QueueUnavailable as e:
             claim.update(job_id=e.job.id)
             raise

@@ -19,7 +19,6 @@ from workers.transcript.languages import parse_language
 from workers.transcript.speaker_counts import MAX_SPEAKERS, speaker_options_problem
 from workers.webhooks.url_guard import UnsafeWebhookUrl, UrlPolicy, check_webhook_url
 
-
 _SPEAKER_RANGE = {"minimum": 1, "maximum": MAX_SPEAKERS}
 
 
@@ -33,7 +32,8 @@ class JobOptions(BaseModel):
     prompt: str | None = Field(default=None, max_length=2000, description="Initial prompt: context, spellings.")
     hotwords: str | None = Field(default=None, max_length=1000, description="Words to favour, space separated.")
     webhook_url: str | None = Field(
-        default=None, max_length=2000,
+        default=None,
+        max_length=2000,
         description="Where job.completed / job.failed is POSTed, signed with the key's webhook secret (PUT /v1/webhook).",
     )
     diarize: bool = Field(default=False, description="true: tell speakers apart (Talare 1, Talare 2, ...) word by word.")

@@ -32,8 +32,7 @@ class IdempotencyConflict(Exception):
 
     def __init__(self, job: Job):
         super().__init__(
-            f"the idempotency key was used for job {job.id} with other content or options; "
-            "use a new key for a new upload"
+            f"the idempotency key was used for job {job.id} with other content or options; use a new key for a new upload"
         )
         self.job = job
 
@@ -110,8 +109,13 @@ def submit(
     job_id = job_id or new_id()
     stored = intake.storage.save_stream(audio_key(job_id, recording.filename), _chunks(recording.path), max_bytes)
     new = jobs.NewJob(
-        owner=owner, filename=job_filename(recording.filename), audio_key=stored.key, audio_sha256=stored.sha256,
-        audio_size_bytes=stored.size_bytes, duration_s=recording.duration_s, options=options.stored(),
+        owner=owner,
+        filename=job_filename(recording.filename),
+        audio_key=stored.key,
+        audio_sha256=stored.sha256,
+        audio_size_bytes=stored.size_bytes,
+        duration_s=recording.duration_s,
+        options=options.stored(),
         idempotency_key=idempotency_key,
     )
     try:

@@ -75,11 +75,23 @@ def ensure_redis(url: str, log_file: Path, data_dir: Path | None = None) -> Redi
         port = free_port()
     log_file.parent.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
-        [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", *_persistence(data_dir),
-         "--logfile", str(log_file)],
+        [
+            executable,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            *_persistence(data_dir),
+            "--logfile",
+            str(log_file),
+        ],
         # Its own session: Ctrl-C in the terminal must not stop the broker before the stack
         # has handed its jobs back; RedisHandle.stop ends it last.
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     db = parsed.path.lstrip("/") or "0"
     started = RedisHandle(f"redis://127.0.0.1:{port}/{db}", process, executable)

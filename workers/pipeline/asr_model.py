@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from workers.extras import require_extras
-from workers.transcript.errors import ModelNotFoundError
 from workers.pipeline.model_registry import ModelSource
+from workers.transcript.errors import ModelNotFoundError
 from workers.transcript.types import ModelInfo
 
 # faster-whisper and CTranslate2 come with the `worker` extra: imported where a model is picked

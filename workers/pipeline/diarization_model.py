@@ -26,8 +26,8 @@ from types import ModuleType
 from typing import TYPE_CHECKING, cast
 
 from workers.extras import install_command
+from workers.pipeline.model_registry import REPO_ID_PATTERN, HubOptions, how_to_get, hub_snapshot
 from workers.transcript.errors import ModelNotFoundError
-from workers.pipeline.model_registry import HubOptions, REPO_ID_PATTERN, how_to_get, hub_snapshot
 
 # pyannote.audio (the `diarization` extra) is imported where a pipeline is loaded.
 if TYPE_CHECKING:
@@ -115,14 +115,15 @@ def _resolve_hub(name: str, repo_id: str, hub: HubOptions) -> DiarizerSource:
 
 
 def pick_torch_device(device: str) -> str:
-    """"auto" is CUDA when torch sees a GPU, else the CPU."""
+    """ "auto" is CUDA when torch sees a GPU, else the CPU."""
     import torch
 
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
-        raise ModelNotFoundError("diarization device cuda was asked for, but torch sees no GPU here; "
-                                 "set SWESCRIBE_DIARIZATION_DEVICE=auto or cpu")
+        raise ModelNotFoundError(
+            "diarization device cuda was asked for, but torch sees no GPU here; set SWESCRIBE_DIARIZATION_DEVICE=auto or cpu"
+        )
     if device not in ("cuda", "cpu"):
         raise ModelNotFoundError(f"unknown diarization device {device!r}; expected auto, cuda or cpu")
     return device

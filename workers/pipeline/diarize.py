@@ -13,15 +13,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from workers.pipeline.diarization_model import LoadedDiarizer
-from workers.transcript.errors import DiarizationError
 from workers.pipeline.progress import ProgressHook, no_progress, sub_range
+from workers.transcript.errors import DiarizationError
 from workers.transcript.speaker_counts import speaker_count_problem
 from workers.transcript.types import DecodedAudio, Speaker, SpeakerTurn
 
 SPEAKER_LABEL = "Talare {}"
 
 # Share of the stage's progress per pyannote step; embeddings dominate the time on a CPU.
-_STEP_RANGES = {"segmentation": (0.0, 0.25), "speaker_counting": (0.25, 0.3), "embeddings": (0.3, 0.95), "discrete_diarization": (0.95, 1.0)}
+_STEP_RANGES = {
+    "segmentation": (0.0, 0.25),
+    "speaker_counting": (0.25, 0.3),
+    "embeddings": (0.3, 0.95),
+    "discrete_diarization": (0.95, 1.0),
+}
 
 
 @dataclass(frozen=True)

@@ -104,9 +104,7 @@ def cut_repetition_loops(segments: tuple[Segment, ...], max_repeats: int, max_ph
     for (seg_index, word), kept in zip(tagged, keep):
         if kept:
             kept_words.setdefault(seg_index, []).append(word)
-    return tuple(
-        _with_words(s, tuple(kept_words[i])) for i, s in enumerate(segments) if i in kept_words
-    )
+    return tuple(_with_words(s, tuple(kept_words[i])) for i, s in enumerate(segments) if i in kept_words)
 
 
 def cut_looping_syllables(segments: tuple[Segment, ...], max_repeats: int) -> tuple[Segment, ...]:
@@ -115,7 +113,7 @@ def cut_looping_syllables(segments: tuple[Segment, ...], max_repeats: int) -> tu
     Whisper's token loops also happen inside one "word" ("nittongtongtongtong..."), which the
     word-level loop guard cannot see.
     """
-    loop = re.compile(r"(\w{1,8}?)\1{%d,}" % max_repeats)
+    loop = re.compile(rf"(\w{{1,8}}?)\1{{{max_repeats},}}")
     result = []
     for segment in segments:
         words = tuple(replace(w, text=loop.sub(r"\1", w.text)) for w in segment.words)
@@ -152,4 +150,3 @@ def _with_words(segment: Segment, words: tuple[Word, ...]) -> Segment:
         start_s=words[0].start_s if words else segment.start_s,
         end_s=words[-1].end_s if words else segment.end_s,
     )
-

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from workers.transcript.errors import ModelNotFoundError, ModelUnavailableError
 from workers.pipeline.offline_model import OFFLINE_MODEL_NAME, OFFLINE_MODEL_REVISION, offline_model_dir
+from workers.transcript.errors import ModelNotFoundError, ModelUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -137,9 +137,7 @@ def hub_snapshot(
         pass  # not cached yet
 
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
-        raise ModelUnavailableError(
-            f"{what} {name!r} ({repo_id}) is not in the local cache and HF_HUB_OFFLINE is set; {advice}"
-        )
+        raise ModelUnavailableError(f"{what} {name!r} ({repo_id}) is not in the local cache and HF_HUB_OFFLINE is set; {advice}")
     probe_hub(name, repo_id, hub, advice, what=what)
     try:
         return download(local_files_only=False)
@@ -171,6 +169,5 @@ def probe_hub(name: str, repo_id: str, hub: HubOptions, advice: str, what: str =
     # OSError: offline mode and socket errors; ValueError/KeyError: an answer that is not the Hub's.
     except (HTTPError, OSError, ValueError, KeyError) as e:
         raise ModelUnavailableError(
-            f"{what} {name!r} ({repo_id}) is not in the local cache and the Hub at {endpoint} "
-            f"is unreachable ({e}); {advice}"
+            f"{what} {name!r} ({repo_id}) is not in the local cache and the Hub at {endpoint} is unreachable ({e}); {advice}"
         ) from e

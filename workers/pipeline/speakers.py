@@ -100,5 +100,7 @@ def _split_by_speaker(segment: Segment, index: _TurnIndex) -> list[Segment]:
         # fall on the words, so every word stays inside its segment.
         start = segment.start_s if number == 0 else run[0].start_s
         end = segment.end_s if number == len(runs) - 1 else run[-1].end_s
-        parts.append(replace(segment, start_s=start, end_s=end, text=join_words(tuple(run)), words=tuple(run), speaker=run[0].speaker))
+        parts.append(
+            replace(segment, start_s=start, end_s=end, text=join_words(tuple(run)), words=tuple(run), speaker=run[0].speaker)
+        )
     return parts

@@ -36,9 +36,7 @@ class InProcessQueues:
     deliveries: deque[str] = field(default_factory=deque)
 
     def __post_init__(self) -> None:
-        self.context = WorkerContext(
-            self.settings, self.sessions, self.storage, self.deliveries.append, self.summaries.append
-        )
+        self.context = WorkerContext(self.settings, self.sessions, self.storage, self.deliveries.append, self.summaries.append)
 
     def enqueue_transcription(self, job_id: str) -> None:
         self.transcriptions.append(job_id)

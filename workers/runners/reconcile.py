@@ -61,8 +61,13 @@ def reconcile(
     taken_back = _take_back_abandoned(sessions, enqueue, options.stale_after_s)
     resent = _resend_lost(sessions, enqueue, jobs_in_broker, options.resend_after_s)
     if taken_back or resent:
-        logger.warning("queued again: %d job(s) whose worker was gone %s, %d job(s) with no task in the broker %s",
-                       len(taken_back), taken_back, len(resent), resent)
+        logger.warning(
+            "queued again: %d job(s) whose worker was gone %s, %d job(s) with no task in the broker %s",
+            len(taken_back),
+            taken_back,
+            len(resent),
+            resent,
+        )
     return Reconciled(taken_back, resent)
 
 
@@ -83,7 +88,9 @@ def _take_back_abandoned(sessions: sessionmaker, enqueue: Callable[[str], None],
 
 
 def _resend_lost(
-    sessions: sessionmaker, enqueue: Callable[[str], None], jobs_in_broker: Callable[[], dict[str, float]],
+    sessions: sessionmaker,
+    enqueue: Callable[[str], None],
+    jobs_in_broker: Callable[[], dict[str, float]],
     resend_after_s: float,
 ) -> list[str]:
     cutoff = silent_since(resend_after_s)

@@ -10,20 +10,19 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
-from typing import Callable
+from collections.abc import Callable, Iterator
 
 from filelock import FileLock
 
-from workers.store import jobs
 from workers.runners.transcription import WorkerContext
-from workers.transcript.errors import PipelineError
-from workers.transcript.formats import transcript_from_json
 from workers.settings import Settings
+from workers.store import jobs
 from workers.store.storage import ObjectNotFound, StorageError
 from workers.summary.configured import endpoint_from_settings, options_from_settings
 from workers.summary.embedded_server import EmbeddedServerError
 from workers.summary.summarize import summarize_transcript
+from workers.transcript.errors import PipelineError
+from workers.transcript.formats import transcript_from_json
 from workers.webhooks.notify import notify_job_finished
 
 logger = logging.getLogger(__name__)
@@ -57,8 +56,12 @@ def run_summary_job(job_id: str, ctx: WorkerContext, progress: Callable[[float],
         logger.info("job %s: no summary to make (not asked for, finished, or job gone)", job_id)
         return
     if job.summary_attempts > SUMMARY_ATTEMPTS_ALLOWED:
-        finish_summary_failed(ctx, job_id, "too_many_attempts",
-                              f"the summary was interrupted {job.summary_attempts - 1} times (worker killed or out of memory)")
+        finish_summary_failed(
+            ctx,
+            job_id,
+            "too_many_attempts",
+            f"the summary was interrupted {job.summary_attempts - 1} times (worker killed or out of memory)",
+        )
         return
     key = jobs.summary_key(job_id)
     try:

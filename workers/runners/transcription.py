@@ -118,7 +118,9 @@ def run_transcription_job(job_id: str, ctx: WorkerContext) -> None:
         return
     if job.attempts > 1 + ctx.settings.task_max_retries + WORKER_LOSSES_ALLOWED:
         finish_failed(
-            ctx, job_id, "too_many_attempts",
+            ctx,
+            job_id,
+            "too_many_attempts",
             f"the job was interrupted {job.attempts - 1} times (worker killed, out of memory or over its time limit)",
         )
         return
@@ -162,7 +164,10 @@ def _run_attempt(job: Job, ctx: WorkerContext) -> None:
         finish_failed(ctx, job_id, "invalid_options", str(e))
         return
     recognition = TranscribeOptions(
-        language=language, initial_prompt=options.prompt, hotwords=options.hotwords, batch_size=ctx.settings.asr_batch_size,
+        language=language,
+        initial_prompt=options.prompt,
+        hotwords=options.hotwords,
+        batch_size=ctx.settings.asr_batch_size,
     )
     try:
         started = time.perf_counter()
@@ -177,7 +182,11 @@ def _run_attempt(job: Job, ctx: WorkerContext) -> None:
 
         with ctx.storage.local_copy(job.audio_key) as path:
             transcript = transcribe_file(
-                model, path, recognition, diarization=diarization, on_stage=progress.pipeline_stages(options.diarize),
+                model,
+                path,
+                recognition,
+                diarization=diarization,
+                on_stage=progress.pipeline_stages(options.diarize),
                 max_duration_s=ctx.settings.max_audio_hours * 3600,
             )
         timings.update(transcript.timings_s)

@@ -50,10 +50,19 @@ def create_job(sessions: sessionmaker, new: NewJob, job_id: str) -> tuple[Job, b
             if existing:
                 return existing, False
         job = Job(
-            id=job_id, owner=new.owner, idempotency_key=new.idempotency_key, filename=new.filename,
-            audio_key=new.audio_key, audio_sha256=new.audio_sha256, audio_size_bytes=new.audio_size_bytes,
-            duration_s=new.duration_s, options=new.options, status=JobStatus.queued, progress=0.0,
-            timings_s={}, attempts=0,
+            id=job_id,
+            owner=new.owner,
+            idempotency_key=new.idempotency_key,
+            filename=new.filename,
+            audio_key=new.audio_key,
+            audio_sha256=new.audio_sha256,
+            audio_size_bytes=new.audio_size_bytes,
+            duration_s=new.duration_s,
+            options=new.options,
+            status=JobStatus.queued,
+            progress=0.0,
+            timings_s={},
+            attempts=0,
             summary_status=SummaryStatus.pending if new.options.get("summarize") else SummaryStatus.none,
         )
         session.add(job)
@@ -105,7 +114,9 @@ def _take_over_any(_job: Job) -> bool:
 
 
 def start_attempt(
-    sessions: sessionmaker, job_id: str, worker: str | None = None,
+    sessions: sessionmaker,
+    job_id: str,
+    worker: str | None = None,
     may_take_over: Callable[[Job], bool] = _take_over_any,
 ) -> Job | None:
     """Mark the job running for a new attempt by `worker`; None if there is nothing to do: it
@@ -128,8 +139,14 @@ def start_attempt(
             # Progress is not reset: a redone job's progress stays where the last attempt
             # left it until the new attempt passes it, so clients only ever see it rise.
             .values(
-                status=JobStatus.running, stage="starting", attempts=Job.attempts + 1,
-                started_at=now, heartbeat_at=now, worker=worker, error_code=None, error_message=None,
+                status=JobStatus.running,
+                stage="starting",
+                attempts=Job.attempts + 1,
+                started_at=now,
+                heartbeat_at=now,
+                worker=worker,
+                error_code=None,
+                error_message=None,
             )
         )
         session.commit()
@@ -170,8 +187,7 @@ def requeue_lost(sessions: sessionmaker, job: Job, silent_since: datetime | None
         guard.append(func.coalesce(Job.heartbeat_at, Job.started_at, Job.created_at) < silent_since)
     with sessions() as session:
         result = session.execute(
-            update(Job).where(*guard)
-            .values(status=JobStatus.queued, stage="requeued", worker=None, enqueued_at=utcnow())
+            update(Job).where(*guard).values(status=JobStatus.queued, stage="requeued", worker=None, enqueued_at=utcnow())
         )
         session.commit()
         return bool(result.rowcount)
@@ -191,8 +207,7 @@ def mark_sent(sessions: sessionmaker, job_id: str, sent_before: datetime) -> boo
     with sessions() as session:
         result = session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.queued,
-                   func.coalesce(Job.enqueued_at, Job.created_at) < sent_before)
+            .where(Job.id == job_id, Job.status == JobStatus.queued, func.coalesce(Job.enqueued_at, Job.created_at) < sent_before)
             .values(enqueued_at=utcnow())
         )
         session.commit()
@@ -206,8 +221,13 @@ def requeue_job(sessions: sessionmaker, job_id: str, reason: str, retry_in_s: fl
         session.execute(
             update(Job)
             .where(Job.id == job_id, Job.status == JobStatus.running)
-            .values(status=JobStatus.queued, stage="waiting_retry", error_message=reason[:4000], worker=None,
-                    enqueued_at=utcnow() + timedelta(seconds=retry_in_s))
+            .values(
+                status=JobStatus.queued,
+                stage="waiting_retry",
+                error_message=reason[:4000],
+                worker=None,
+                enqueued_at=utcnow() + timedelta(seconds=retry_in_s),
+            )
         )
         session.commit()
 
@@ -224,7 +244,11 @@ def report_progress(sessions: sessionmaker, job_id: str, stage: str, progress: f
 
 
 def complete_job(
-    sessions: sessionmaker, job_id: str, transcript_key: str, duration_s: float, timings_s: dict,
+    sessions: sessionmaker,
+    job_id: str,
+    transcript_key: str,
+    duration_s: float,
+    timings_s: dict,
     attempt: int | None = None,
 ) -> bool:
     """Mark completed; False if another attempt already finished it or it was deleted, or (with
@@ -237,8 +261,13 @@ def complete_job(
             update(Job)
             .where(*guard)
             .values(
-                status=JobStatus.completed, stage="done", progress=1.0, transcript_key=transcript_key,
-                duration_s=duration_s, timings_s=timings_s, finished_at=utcnow(),
+                status=JobStatus.completed,
+                stage="done",
+                progress=1.0,
+                transcript_key=transcript_key,
+                duration_s=duration_s,
+                timings_s=timings_s,
+                finished_at=utcnow(),
             )
         )
         session.commit()
@@ -253,11 +282,15 @@ def fail_job(sessions: sessionmaker, job_id: str, code: str, message: str) -> bo
             update(Job)
             .where(Job.id == job_id, Job.status.not_in(FINISHED))
             .values(
-                status=JobStatus.failed, error_code=code, error_message=message[:4000], finished_at=utcnow(),
+                status=JobStatus.failed,
+                error_code=code,
+                error_message=message[:4000],
+                finished_at=utcnow(),
                 summary_status=case((no_summary, SummaryStatus.failed), else_=Job.summary_status),
                 summary_error_code=case((no_summary, "no_transcript"), else_=Job.summary_error_code),
-                summary_error=case((no_summary, "the transcription failed, so there is nothing to summarise"),
-                                   else_=Job.summary_error),
+                summary_error=case(
+                    (no_summary, "the transcription failed, so there is nothing to summarise"), else_=Job.summary_error
+                ),
             )
         )
         session.commit()
@@ -286,8 +319,13 @@ def complete_summary(sessions: sessionmaker, job_id: str, key: str) -> bool:
         result = session.execute(
             update(Job)
             .where(Job.id == job_id, Job.summary_status == SummaryStatus.running)
-            .values(summary_status=SummaryStatus.completed, summary_key=key, summary_error_code=None,
-                    summary_error=None, summary_finished_at=utcnow())
+            .values(
+                summary_status=SummaryStatus.completed,
+                summary_key=key,
+                summary_error_code=None,
+                summary_error=None,
+                summary_finished_at=utcnow(),
+            )
         )
         session.commit()
         return bool(result.rowcount)
@@ -299,8 +337,12 @@ def fail_summary(sessions: sessionmaker, job_id: str, code: str, message: str) -
         result = session.execute(
             update(Job)
             .where(Job.id == job_id, Job.summary_status.in_(SUMMARY_ACTIVE))
-            .values(summary_status=SummaryStatus.failed, summary_error_code=code, summary_error=message[:4000],
-                    summary_finished_at=utcnow())
+            .values(
+                summary_status=SummaryStatus.failed,
+                summary_error_code=code,
+                summary_error=message[:4000],
+                summary_finished_at=utcnow(),
+            )
         )
         session.commit()
         return bool(result.rowcount)
@@ -313,8 +355,13 @@ def request_summary(sessions: sessionmaker, job_id: str) -> bool:
         result = session.execute(
             update(Job)
             .where(Job.id == job_id, Job.status == JobStatus.completed, Job.summary_status.not_in(SUMMARY_ACTIVE))
-            .values(summary_status=SummaryStatus.pending, summary_attempts=0, summary_error_code=None,
-                    summary_error=None, summary_finished_at=None)
+            .values(
+                summary_status=SummaryStatus.pending,
+                summary_attempts=0,
+                summary_error_code=None,
+                summary_error=None,
+                summary_finished_at=None,
+            )
         )
         session.commit()
         return bool(result.rowcount)
@@ -326,9 +373,13 @@ def reset_summary_request(sessions: sessionmaker, previous: Job) -> None:
         session.execute(
             update(Job)
             .where(Job.id == previous.id, Job.summary_status == SummaryStatus.pending)
-            .values(summary_status=previous.summary_status, summary_attempts=previous.summary_attempts,
-                    summary_error_code=previous.summary_error_code, summary_error=previous.summary_error,
-                    summary_finished_at=previous.summary_finished_at)
+            .values(
+                summary_status=previous.summary_status,
+                summary_attempts=previous.summary_attempts,
+                summary_error_code=previous.summary_error_code,
+                summary_error=previous.summary_error,
+                summary_finished_at=previous.summary_finished_at,
+            )
         )
         session.commit()
 

@@ -247,9 +247,7 @@ class S3Storage:
             spool.seek(0)
             with _translate_errors(key):
                 # Metadata lets anyone holding the object verify it without the job record.
-                self._client.upload_fileobj(
-                    spool, self.bucket, object_key, ExtraArgs={"Metadata": {"sha256": sha256}}
-                )
+                self._client.upload_fileobj(spool, self.bucket, object_key, ExtraArgs={"Metadata": {"sha256": sha256}})
         return StoredObject(key=key, size_bytes=size, sha256=sha256)
 
     def save_bytes(self, key: str, data: bytes) -> StoredObject:
@@ -289,9 +287,7 @@ class S3Storage:
                 if not objects:
                     continue
                 # A page holds at most 1000 keys, which is also the delete_objects limit.
-                response = self._client.delete_objects(
-                    Bucket=self.bucket, Delete={"Objects": objects, "Quiet": True}
-                )
+                response = self._client.delete_objects(Bucket=self.bucket, Delete={"Objects": objects, "Quiet": True})
                 if response.get("Errors"):
                     first = response["Errors"][0]
                     raise StorageUnavailable(f"could not delete {first.get('Key')}: {first.get('Message')}")

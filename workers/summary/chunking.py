@@ -53,9 +53,7 @@ def defuse(text: str) -> str:
 
 def transcript_lines(transcript: Transcript) -> tuple[TranscriptLine, ...]:
     return tuple(
-        TranscriptLine(s.id, s.start_s, s.end_s, s.speaker, defuse(s.text))
-        for s in transcript.segments
-        if s.text.strip()
+        TranscriptLine(s.id, s.start_s, s.end_s, s.speaker, defuse(s.text)) for s in transcript.segments if s.text.strip()
     )
 
 

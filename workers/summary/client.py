@@ -98,7 +98,9 @@ def chat(endpoint: LlmEndpoint, messages: list[dict], *, max_tokens: int, schema
     if status == 408 or status == 429 or status >= 500:
         raise LlmUnavailableError(f"the LLM at {endpoint.base_url} answered {status}: {response.text[:_ERROR_BODY_CHARS]}")
     if status != 200:
-        raise LlmRejectedError(f"the LLM at {endpoint.base_url} refused the request ({status}): {response.text[:_ERROR_BODY_CHARS]}")
+        raise LlmRejectedError(
+            f"the LLM at {endpoint.base_url} refused the request ({status}): {response.text[:_ERROR_BODY_CHARS]}"
+        )
     try:
         data = response.json()
         choice = data["choices"][0]
@@ -106,7 +108,9 @@ def chat(endpoint: LlmEndpoint, messages: list[dict], *, max_tokens: int, schema
         if not isinstance(content, str):
             raise TypeError("message content is not text")
     except (ValueError, KeyError, IndexError, TypeError) as e:
-        raise LlmOutputError(f"the LLM at {endpoint.base_url} sent no chat completion: {response.text[:_ERROR_BODY_CHARS]}") from e
+        raise LlmOutputError(
+            f"the LLM at {endpoint.base_url} sent no chat completion: {response.text[:_ERROR_BODY_CHARS]}"
+        ) from e
     usage = data.get("usage") or {}
     return ChatReply(
         content=content,
@@ -125,8 +129,12 @@ def with_retries(attempt: Callable[[], T], policy: RetryPolicy, sleep: Callable[
     1 + max_retries times with doubling delays; the last error propagates with the count."""
 
     def log_retry(state: tenacity.RetryCallState) -> None:
-        logger.warning("LLM attempt %d failed: %s; retrying in %.1f s",
-                       state.attempt_number, state.outcome.exception(), state.next_action.sleep)
+        logger.warning(
+            "LLM attempt %d failed: %s; retrying in %.1f s",
+            state.attempt_number,
+            state.outcome.exception(),
+            state.next_action.sleep,
+        )
 
     def give_up(state: tenacity.RetryCallState) -> T:
         error = state.outcome.exception()

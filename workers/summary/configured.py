@@ -26,7 +26,9 @@ def embedded_settings_env(base_url: str) -> dict[str, str]:
 def endpoint_from_settings(settings: Settings) -> LlmEndpoint:
     """The configured endpoint; EmbeddedServerError when none is configured."""
     if not settings.llm_base_url:
-        raise EmbeddedServerError("no LLM endpoint: set SWESCRIBE_LLM_BASE_URL, or run `swescribe up`, which starts the embedded one")
+        raise EmbeddedServerError(
+            "no LLM endpoint: set SWESCRIBE_LLM_BASE_URL, or run `swescribe up`, which starts the embedded one"
+        )
     return LlmEndpoint(
         base_url=settings.llm_base_url,
         model=settings.llm_model or EMBEDDED_MODEL_NAME,

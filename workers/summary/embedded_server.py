@@ -19,9 +19,9 @@ import httpx
 
 from workers.extras import missing_extra_message, missing_extras
 from workers.local.ports import free_port
-from workers.transcript.errors import ModelNotFoundError
 from workers.settings import Settings
 from workers.summary.embedded_model import EMBEDDED_MODEL_NAME, embedded_model_file
+from workers.transcript.errors import ModelNotFoundError
 
 logger = logging.getLogger(__name__)
 
@@ -54,10 +54,26 @@ class EmbeddedServer:
 
 def server_command(model_file: Path, port: int, context_tokens: int, threads: int) -> list[str]:
     return [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(model_file), "--host", "127.0.0.1", "--port", str(port),
-        "--model_alias", EMBEDDED_MODEL_NAME, "--n_ctx", str(context_tokens),
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(model_file),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--model_alias",
+        EMBEDDED_MODEL_NAME,
+        "--n_ctx",
+        str(context_tokens),
         # The server's default is half the cores for generation; a summary is all this process does.
-        "--n_threads", str(threads), "--n_threads_batch", str(threads), "--verbose", "false",
+        "--n_threads",
+        str(threads),
+        "--n_threads_batch",
+        str(threads),
+        "--verbose",
+        "false",
     ]
 
 
@@ -77,7 +93,11 @@ def start_embedded_server(settings: Settings, log_path: Path, port: int | None =
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             server_command(model_file, port, settings.llm_context_tokens, threads),
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
         )
     return EmbeddedServer(process, f"http://127.0.0.1:{port}/v1", log_path)
 

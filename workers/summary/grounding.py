@@ -11,8 +11,17 @@ from collections.abc import Mapping
 
 from workers.summary.chunking import TranscriptLine
 from workers.summary.schema import (
-    ActionItem, AnswerActionItem, AnswerDecision, AnswerParticipant, Citation, Decision, ModelAnswer, Participant,
-    Summary, Usage, _clean,
+    ActionItem,
+    AnswerActionItem,
+    AnswerDecision,
+    AnswerParticipant,
+    Citation,
+    Decision,
+    ModelAnswer,
+    Participant,
+    Summary,
+    Usage,
+    _clean,
 )
 
 
@@ -52,8 +61,12 @@ def ground_answer(answer: ModelAnswer, known_ids: frozenset[int], known_speakers
             participants.append(AnswerParticipant(speaker=label, role=_clean(person.role)))
     questions = list(dict.fromkeys(q for q in (_clean(q) for q in answer.open_questions) if q))
     grounded = ModelAnswer(
-        abstract=answer.abstract, matter=answer.matter, participants=participants,
-        decisions=decisions, action_items=actions, open_questions=questions,
+        abstract=answer.abstract,
+        matter=answer.matter,
+        participants=participants,
+        decisions=decisions,
+        action_items=actions,
+        open_questions=questions,
     )
     return grounded, dropped
 

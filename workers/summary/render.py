@@ -24,12 +24,17 @@ def to_markdown(summary: Summary, title: str | None = None) -> str:
     lines = [f"# Sammanfattning{': ' + escape(title) if title else ''}", "", escape(summary.abstract), ""]
     lines += ["## Ärende", "", escape(summary.matter), ""]
     lines += ["## Deltagare", ""]
-    lines += [f"- {escape(p.speaker)}{': ' + escape(p.role) if p.role else ''}" for p in summary.participants] or ["- (inga talaretiketter)"]
+    lines += [f"- {escape(p.speaker)}{': ' + escape(p.role) if p.role else ''}" for p in summary.participants] or [
+        "- (inga talaretiketter)"
+    ]
     lines += ["", "## Beslut", ""]
     lines += [f"- {escape(d.text)} (segment {_cites(d.citations)})" for d in summary.decisions] or ["- Inga beslut."]
     lines += ["", "## Åtgärder", ""]
     for item in summary.action_items:
-        details = [f"ansvarig: {escape(item.owner)}" if item.owner else "", f"senast: {escape(item.deadline)}" if item.deadline else ""]
+        details = [
+            f"ansvarig: {escape(item.owner)}" if item.owner else "",
+            f"senast: {escape(item.deadline)}" if item.deadline else "",
+        ]
         extra = "; ".join(d for d in details if d)
         lines.append(f"- {escape(item.text)}{' — ' + extra if extra else ''} (segment {_cites(item.citations)})")
     if not summary.action_items:

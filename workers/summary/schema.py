@@ -132,5 +132,7 @@ class Summary(BaseModel):
     open_questions: list[str]
     model: str
     chunks: int = Field(ge=1, description="Transcript parts summarised separately before merging (map-reduce)")
-    dropped_ungrounded: int = Field(ge=0, description="Decisions and action items dropped: their citations are not in the transcript")
+    dropped_ungrounded: int = Field(
+        ge=0, description="Decisions and action items dropped: their citations are not in the transcript"
+    )
     usage: Usage

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from workers.transcript.types import Transcript
 from workers.summary.chunking import chunk_lines, estimate_tokens, input_budget_tokens, transcript_lines
 from workers.summary.client import ChatReply, LlmEndpoint, LlmOutputError, RetryPolicy, chat, with_retries
 from workers.summary.grounding import ground_answer, to_summary
 from workers.summary.prompt import chunk_messages, instructions_tokens, partial_json, reduce_messages
 from workers.summary.schema import ModelAnswer, Summary, Usage, answer_json_schema
+from workers.transcript.types import Transcript
 
 NO_SPEECH_ABSTRACT = "Inspelningen innehåller inget transkriberat tal."
 # A repeated request at temperature 0 gets the same invalid answer again: retries after an

@@ -8,14 +8,17 @@ from __future__ import annotations
 from celery import Celery
 from celery.signals import worker_process_init
 
-from workers.store.db import forget_engines_after_fork
 from workers.settings import Settings, get_settings
+from workers.store.db import forget_engines_after_fork
 from workers.tasks.names import CPU_QUEUE, DELIVER_WEBHOOK_TASK, GPU_QUEUE, SUMMARIZE_TASK, TRANSCRIBE_TASK
 
 
-
 def make_celery(settings: Settings) -> Celery:
-    app = Celery("swescribe", broker=settings.redis_url, include=["workers.tasks.transcription", "workers.tasks.webhooks", "workers.tasks.summaries"])
+    app = Celery(
+        "swescribe",
+        broker=settings.redis_url,
+        include=["workers.tasks.transcription", "workers.tasks.webhooks", "workers.tasks.summaries"],
+    )
     app.conf.update(
         # A task is acknowledged only when it has finished, so a worker killed mid-job leaves
         # the message to be delivered again; one message at a time per worker process.

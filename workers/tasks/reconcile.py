@@ -21,16 +21,16 @@ def send_transcription(job_id: str) -> None:
     app.send_task(TRANSCRIBE_TASK, args=[job_id], queue=GPU_QUEUE)
 
 
-def reconcile_once(settings: Settings, send: Callable[[str], None] = send_transcription,
-                   resend_after_s: float | None = None) -> Reconciled:
+def reconcile_once(
+    settings: Settings, send: Callable[[str], None] = send_transcription, resend_after_s: float | None = None
+) -> Reconciled:
     """One pass against the settings' database and broker. `resend_after_s` defaults to the
     staleness bound; `swescribe up` passes 0 at start, when nothing can be on its way."""
     options = ReconcileOptions(
         stale_after_s=settings.job_stale_after_s,
         resend_after_s=settings.job_stale_after_s if resend_after_s is None else resend_after_s,
     )
-    return reconcile(session_factory(settings.sqlalchemy_url), send,
-                     lambda: transcription_messages(settings.redis_url), options)
+    return reconcile(session_factory(settings.sqlalchemy_url), send, lambda: transcription_messages(settings.redis_url), options)
 
 
 def start_reconciler(settings: Settings) -> threading.Thread:

@@ -10,10 +10,9 @@ import logging
 
 from celery.exceptions import SoftTimeLimitExceeded
 
-from workers.tasks.celery_app import app
-
-from workers.tasks.names import SUMMARIZE_TASK
 from workers.runners.summary import finish_summary_failed, run_summary_job
+from workers.tasks.celery_app import app
+from workers.tasks.names import SUMMARIZE_TASK
 from workers.tasks.transcription import worker_context
 
 logger = logging.getLogger(__name__)

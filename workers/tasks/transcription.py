@@ -7,14 +7,14 @@ import logging
 
 from celery.exceptions import SoftTimeLimitExceeded
 
+from workers.runners.transcription import WorkerContext, finish_failed, run_transcription_job
+from workers.settings import get_settings
 from workers.store import jobs
+from workers.store.db import session_factory
+from workers.store.storage import StorageUnavailable, storage_from_settings
 from workers.tasks.celery_app import app
 from workers.tasks.names import CPU_QUEUE, DELIVER_WEBHOOK_TASK, SUMMARIZE_TASK, TRANSCRIBE_TASK
-from workers.store.db import session_factory
-from workers.runners.transcription import WorkerContext, finish_failed, run_transcription_job
 from workers.transcript.errors import TransientError
-from workers.settings import get_settings
-from workers.store.storage import StorageUnavailable, storage_from_settings
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def transcribe_job(self, job_id: str) -> None:
             return
         delay_s = min(RETRY_MAX_S, settings.task_retry_base_s * 2**self.request.retries)
         jobs.requeue_job(ctx.sessions, job_id, f"retrying: {e}", retry_in_s=delay_s)
-        raise self.retry(exc=e, countdown=delay_s)
+        raise self.retry(exc=e, countdown=delay_s) from e
     except SoftTimeLimitExceeded:
         finish_failed(ctx, job_id, "time_limit", "the job took longer than the configured time limit")
     except Exception as e:  # noqa: BLE001 - a job must never stay "running" after its task ended

@@ -11,11 +11,10 @@ from __future__ import annotations
 import logging
 import threading
 
-from workers.tasks.celery_app import app
-
-from workers.tasks.names import CPU_QUEUE, DELIVER_WEBHOOK_TASK
-from workers.store.db import session_factory
 from workers.settings import Settings, get_settings
+from workers.store.db import session_factory
+from workers.tasks.celery_app import app
+from workers.tasks.names import CPU_QUEUE, DELIVER_WEBHOOK_TASK
 from workers.webhooks import store
 from workers.webhooks.delivery import DeliveryOptions, deliver_once
 from workers.webhooks.retry_policy import RetryPolicy

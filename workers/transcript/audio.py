@@ -61,7 +61,9 @@ class _Sink(Protocol):
 _SinkT = TypeVar("_SinkT", bound=_Sink)
 
 
-def _decode_into(path: str | os.PathLike[str], max_duration_s: float | None, make_sink: Callable[[float | None], _SinkT]) -> _SinkT:
+def _decode_into(
+    path: str | os.PathLike[str], max_duration_s: float | None, make_sink: Callable[[float | None], _SinkT]
+) -> _SinkT:
     """Decode `path` into a sink (_SampleBuffer keeps the samples, _SampleCounter only counts
     them) with every check decode_audio makes; returns the sink."""
     source = str(path)
@@ -88,8 +90,7 @@ def _check_not_truncated(source: str, declared_s: float | None, decoded_s: float
     if declared_s is not None and decoded_s < declared_s * TRUNCATION_TOLERANCE_RATIO - TRUNCATION_TOLERANCE_S:
         raise AudioDecodeError(
             source,
-            f"the file is truncated: it declares {declared_s:.1f} s of audio "
-            f"but only {decoded_s:.1f} s could be decoded",
+            f"the file is truncated: it declares {declared_s:.1f} s of audio but only {decoded_s:.1f} s could be decoded",
         )
 
 
@@ -151,7 +152,9 @@ def _open_audio(file: Path, source: str) -> Iterator[tuple[InputContainer, Audio
         stream = container.streams.audio[0]
         rate = stream.codec_context.sample_rate or stream.sample_rate
         if rate and rate < MIN_SAMPLE_RATE_HZ:
-            raise AudioDecodeError(source, f"the sample rate of {rate} Hz is too low for speech (at least {MIN_SAMPLE_RATE_HZ} Hz)")
+            raise AudioDecodeError(
+                source, f"the sample rate of {rate} Hz is too low for speech (at least {MIN_SAMPLE_RATE_HZ} Hz)"
+            )
         declared_s = _declared_duration_s(container, stream)
         if container.format.name == "wav":
             declared_s = _wav_declared_duration_s(file) or declared_s
@@ -290,7 +293,11 @@ def probe_audio(path: str | os.PathLike[str], max_duration_s: float | None = Non
         try:
             if not _decodes_a_frame_from(container, stream, 0.0):
                 raise AudioDecodeError(source, "the audio track holds no samples (zero duration)")
-            if declared_s and declared_s > 2 * PROBE_END_MARGIN_S and not _reaches(container, stream, declared_s - PROBE_END_MARGIN_S):
+            if (
+                declared_s
+                and declared_s > 2 * PROBE_END_MARGIN_S
+                and not _reaches(container, stream, declared_s - PROBE_END_MARGIN_S)
+            ):
                 raise AudioDecodeError(source, f"the file is truncated: it declares {declared_s:.1f} s of audio but ends early")
         except av.error.FFmpegError as e:
             raise AudioDecodeError(source, f"decoding failed ({_ffmpeg_reason(e)})") from e

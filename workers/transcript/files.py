@@ -12,8 +12,9 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 # Temporaries are ".<random>.part": hidden, so folder scans skip them, and named without the
 # target's name, which may already be as long as the filesystem allows.

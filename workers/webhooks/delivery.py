@@ -29,10 +29,16 @@ class DeliveryOptions:
     lease_s: float = 120.0
 
 
-_STATUS = {Outcome.delivered: DeliveryStatus.delivered, Outcome.failed: DeliveryStatus.failed, Outcome.endpoint_gone: DeliveryStatus.endpoint_gone}
+_STATUS = {
+    Outcome.delivered: DeliveryStatus.delivered,
+    Outcome.failed: DeliveryStatus.failed,
+    Outcome.endpoint_gone: DeliveryStatus.endpoint_gone,
+}
 
 
-def deliver_once(sessions: sessionmaker, delivery_id: str, options: DeliveryOptions, rng: random.Random = SYSTEM_RANDOM) -> float | None:
+def deliver_once(
+    sessions: sessionmaker, delivery_id: str, options: DeliveryOptions, rng: random.Random = SYSTEM_RANDOM
+) -> float | None:
     """Attempt the delivery if it is due; return seconds until it should be tried again, or None."""
     delivery = store.claim(sessions, delivery_id, timedelta(seconds=options.lease_s))
     if delivery is None:
@@ -42,10 +48,19 @@ def deliver_once(sessions: sessionmaker, delivery_id: str, options: DeliveryOpti
         store.record_attempt(sessions, delivery.id, None, 0, "the API key has no webhook secret", DeliveryStatus.failed, None)
         return None
     if delivery.to_default_endpoint and endpoint.disabled_at is not None:
-        store.record_attempt(sessions, delivery.id, None, 0, f"endpoint disabled: {endpoint.disabled_reason}", DeliveryStatus.failed, None)
+        store.record_attempt(
+            sessions, delivery.id, None, 0, f"endpoint disabled: {endpoint.disabled_reason}", DeliveryStatus.failed, None
+        )
         return None
 
-    result = send(delivery.url, endpoint.secret, delivery.message_id, delivery.payload.encode("utf-8"), options.url_policy, options.timeout_s)
+    result = send(
+        delivery.url,
+        endpoint.secret,
+        delivery.message_id,
+        delivery.payload.encode("utf-8"),
+        options.url_policy,
+        options.timeout_s,
+    )
     outcome = Outcome.failed if result.refused else classify(result.status_code)
     delay = _retry_delay(delivery, options.retry, rng) if outcome is Outcome.retry else None
     status = _STATUS.get(outcome) or (DeliveryStatus.pending if delay is not None else DeliveryStatus.abandoned)

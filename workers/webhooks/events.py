@@ -9,8 +9,14 @@ from workers.store.db import Job, SummaryStatus, as_utc, utcnow
 COMPLETED, FAILED = "job.completed", "job.failed"
 
 
-def job_event(job: Job, event: str, transcript_json: str | None, inline_max_bytes: int, base_url: str | None,
-              summary_json: str | None = None) -> str:
+def job_event(
+    job: Job,
+    event: str,
+    transcript_json: str | None,
+    inline_max_bytes: int,
+    base_url: str | None,
+    summary_json: str | None = None,
+) -> str:
     """The body for `event` about `job`. The transcript is inline when it fits, else linked.
 
     A job whose summary was asked for carries `summary`: its status (completed or failed; the
@@ -37,7 +43,9 @@ def job_event(job: Job, event: str, transcript_json: str | None, inline_max_byte
         data["links"]["summary"] = f"{base}/v1/jobs/{job.id}/summary"
         data["summary"] = {
             "status": summary_status,
-            "error": {"code": job.summary_error_code, "message": job.summary_error} if summary_status == SummaryStatus.failed else None,
+            "error": {"code": job.summary_error_code, "message": job.summary_error}
+            if summary_status == SummaryStatus.failed
+            else None,
             "document": json.loads(summary_json) if summary_json is not None else None,
         }
     return json.dumps({"type": event, "timestamp": _iso(utcnow()), "data": data}, ensure_ascii=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy.orm import sessionmaker
 
@@ -14,8 +14,9 @@ from workers.webhooks import store
 from workers.webhooks.events import COMPLETED, FAILED, job_event
 
 
-def notify_job_finished(sessions: sessionmaker, storage: Storage, settings: Settings, job_id: str,
-                        enqueue: Callable[[str], None]) -> list[str]:
+def notify_job_finished(
+    sessions: sessionmaker, storage: Storage, settings: Settings, job_id: str, enqueue: Callable[[str], None]
+) -> list[str]:
     """Create and queue the deliveries for a job that just completed or failed, or whose summary
     (asked for with the job or again later) just finished; their ids."""
     job = jobs.get_job(sessions, job_id)
@@ -38,13 +39,27 @@ def notify_job_finished(sessions: sessionmaker, storage: Storage, settings: Sett
     transcript = storage.read_bytes(job.transcript_key).decode("utf-8") if completed and job.transcript_key else None
     summary = (
         storage.read_bytes(job.summary_key).decode("utf-8")
-        if completed and job.summary_status == SummaryStatus.completed and job.summary_key else None
+        if completed and job.summary_status == SummaryStatus.completed and job.summary_key
+        else None
     )
-    payload = job_event(job, COMPLETED if completed else FAILED, transcript,
-                        settings.webhook_inline_transcript_max_kb * 1024, settings.public_base_url, summary)
+    payload = job_event(
+        job,
+        COMPLETED if completed else FAILED,
+        transcript,
+        settings.webhook_inline_transcript_max_kb * 1024,
+        settings.public_base_url,
+        summary,
+    )
     ids = [
-        store.create_delivery(sessions, job_id=job.id, owner=job.owner, event=COMPLETED if completed else FAILED,
-                              url=url, payload=payload, to_default_endpoint=is_default)
+        store.create_delivery(
+            sessions,
+            job_id=job.id,
+            owner=job.owner,
+            event=COMPLETED if completed else FAILED,
+            url=url,
+            payload=payload,
+            to_default_endpoint=is_default,
+        )
         for url, is_default in targets
     ]
     for delivery_id in ids:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 SYSTEM_RANDOM = random.SystemRandom()
 
 
-class Outcome(str, enum.Enum):
+class Outcome(enum.StrEnum):
     delivered = "delivered"
     retry = "retry"
     failed = "failed"

@@ -36,8 +36,9 @@ class SendResult:
     refused: bool = False  # the URL itself is not allowed: retrying cannot help
 
 
-def send(url: str, secret: str, message_id: str, body: bytes, policy: UrlPolicy, timeout_s: float,
-         resolve=socket.getaddrinfo) -> SendResult:
+def send(
+    url: str, secret: str, message_id: str, body: bytes, policy: UrlPolicy, timeout_s: float, resolve=socket.getaddrinfo
+) -> SendResult:
     """POST `body` signed to `url`; `timeout_s` bounds the whole attempt. `resolve` is the
     name lookup (socket.getaddrinfo's signature), done once, by the URL guard."""
     try:
@@ -65,8 +66,11 @@ def _post(url: httpx.URL, addresses: list[str], headers: dict[str, str], body: b
     # httpx's SSL context: certifi, or SSL_CERT_FILE / SSL_CERT_DIR when set (an internal CA).
     with httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(), network_backend=backend) as pool:
         # httpcore sends exactly these headers: Host and Content-Length are not added for us.
-        request_headers = [(b"host", url.netloc), (b"content-length", str(len(body)).encode()),
-                           *((k.encode(), v.encode()) for k, v in headers.items())]
+        request_headers = [
+            (b"host", url.netloc),
+            (b"content-length", str(len(body)).encode()),
+            *((k.encode(), v.encode()) for k, v in headers.items()),
+        ]
         with pool.stream("POST", target, headers=request_headers, content=body, extensions={"timeout": timeouts}) as response:
             return response.status
 
@@ -84,8 +88,9 @@ class PinnedBackend(httpcore.NetworkBackend):
         error: Exception = httpcore.ConnectError(f"no address to connect to for {host}")
         for address in self.addresses:
             try:
-                stream = self._inner.connect_tcp(address, port, _remaining(timeout, self.deadline, httpcore.ConnectTimeout),
-                                                 local_address, socket_options)
+                stream = self._inner.connect_tcp(
+                    address, port, _remaining(timeout, self.deadline, httpcore.ConnectTimeout), local_address, socket_options
+                )
                 return DeadlineStream(stream, self.deadline)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as e:
                 error = e
@@ -106,7 +111,7 @@ class DeadlineStream(httpcore.NetworkStream):
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         for start in range(0, len(buffer), _WRITE_CHUNK_BYTES):
-            piece = buffer[start:start + _WRITE_CHUNK_BYTES]
+            piece = buffer[start : start + _WRITE_CHUNK_BYTES]
             self._inner.write(piece, _remaining(timeout, self._deadline, httpcore.WriteTimeout))
 
     def close(self) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import secrets
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from standardwebhooks import Webhook
 
@@ -33,13 +33,13 @@ def _key(secret: str) -> bytes:
     # a stored secret that is not exactly whsec_ + base64 is a bug to report, not to sign with.
     if not secret.startswith(SECRET_PREFIX):
         raise ValueError("a webhook secret starts with whsec_")
-    return base64.b64decode(secret[len(SECRET_PREFIX):], validate=True)
+    return base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
 
 
 def sign(secret: str, message_id: str, timestamp_s: int, body: bytes) -> str:
     """The webhook-signature value, "v1,<base64 signature>". `body` is the JSON payload, in
     UTF-8 (the library signs text)."""
-    timestamp = datetime.fromtimestamp(timestamp_s, tz=timezone.utc)
+    timestamp = datetime.fromtimestamp(timestamp_s, tz=UTC)
     return Webhook(_key(secret)).sign(message_id, timestamp, body.decode("utf-8"))
 
 

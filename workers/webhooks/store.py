@@ -11,7 +11,6 @@ from workers.store.db import DeliveryStatus, WebhookAttempt, WebhookDelivery, We
 from workers.webhooks.signing import new_message_id, new_secret
 
 
-
 def get_endpoint(sessions: sessionmaker, owner: str) -> WebhookEndpoint | None:
     with sessions() as session:
         return session.get(WebhookEndpoint, owner)
@@ -33,14 +32,27 @@ def set_endpoint(sessions: sessionmaker, owner: str, url: str | None) -> tuple[W
 
 def disable_endpoint(sessions: sessionmaker, owner: str, reason: str) -> None:
     with sessions() as session:
-        session.execute(update(WebhookEndpoint).where(WebhookEndpoint.owner == owner).values(disabled_at=utcnow(), disabled_reason=reason))
+        session.execute(
+            update(WebhookEndpoint).where(WebhookEndpoint.owner == owner).values(disabled_at=utcnow(), disabled_reason=reason)
+        )
         session.commit()
 
 
-def create_delivery(sessions: sessionmaker, *, job_id: str, owner: str, event: str, url: str, payload: str, to_default_endpoint: bool) -> str:
+def create_delivery(
+    sessions: sessionmaker, *, job_id: str, owner: str, event: str, url: str, payload: str, to_default_endpoint: bool
+) -> str:
     delivery = WebhookDelivery(
-        message_id=new_message_id(), job_id=job_id, owner=owner, event=event, url=url, payload=payload,
-        to_default_endpoint=to_default_endpoint, status=DeliveryStatus.pending, attempts=0, next_attempt_at=utcnow(), created_at=utcnow(),
+        message_id=new_message_id(),
+        job_id=job_id,
+        owner=owner,
+        event=event,
+        url=url,
+        payload=payload,
+        to_default_endpoint=to_default_endpoint,
+        status=DeliveryStatus.pending,
+        attempts=0,
+        next_attempt_at=utcnow(),
+        created_at=utcnow(),
     )
     with sessions() as session:
         session.add(delivery)
@@ -58,23 +70,43 @@ def claim(sessions: sessionmaker, delivery_id: str, lease: timedelta) -> Webhook
     with sessions() as session:
         result = session.execute(
             update(WebhookDelivery)
-            .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == DeliveryStatus.pending, WebhookDelivery.next_attempt_at <= now)
+            .where(
+                WebhookDelivery.id == delivery_id,
+                WebhookDelivery.status == DeliveryStatus.pending,
+                WebhookDelivery.next_attempt_at <= now,
+            )
             .values(next_attempt_at=now + lease)
         )
         session.commit()
         return session.get(WebhookDelivery, delivery_id) if result.rowcount else None
 
 
-def record_attempt(sessions: sessionmaker, delivery_id: str, status_code: int | None, latency_ms: int, error: str | None,
-                   new_status: str, next_attempt_at: datetime | None) -> None:
+def record_attempt(
+    sessions: sessionmaker,
+    delivery_id: str,
+    status_code: int | None,
+    latency_ms: int,
+    error: str | None,
+    new_status: str,
+    next_attempt_at: datetime | None,
+) -> None:
     with sessions() as session:
-        session.add(WebhookAttempt(delivery_id=delivery_id, attempted_at=utcnow(), status_code=status_code, latency_ms=latency_ms, error=error))
+        session.add(
+            WebhookAttempt(
+                delivery_id=delivery_id, attempted_at=utcnow(), status_code=status_code, latency_ms=latency_ms, error=error
+            )
+        )
         finished = new_status != DeliveryStatus.pending
         session.execute(
             update(WebhookDelivery)
             .where(WebhookDelivery.id == delivery_id)
-            .values(status=new_status, attempts=WebhookDelivery.attempts + 1, last_error=error,
-                    next_attempt_at=None if finished else next_attempt_at, finished_at=utcnow() if finished else None)
+            .values(
+                status=new_status,
+                attempts=WebhookDelivery.attempts + 1,
+                last_error=error,
+                next_attempt_at=None if finished else next_attempt_at,
+                finished_at=utcnow() if finished else None,
+            )
         )
         session.commit()
 
@@ -83,17 +115,26 @@ def due(sessions: sessionmaker, limit: int = 500) -> list[str]:
     """Pending deliveries whose time has come (for the sweeper that re-sends lost tasks)."""
     with sessions() as session:
         rows = session.scalars(
-            select(WebhookDelivery.id).where(WebhookDelivery.status == DeliveryStatus.pending, WebhookDelivery.next_attempt_at <= utcnow())
-            .order_by(WebhookDelivery.next_attempt_at).limit(limit)
+            select(WebhookDelivery.id)
+            .where(WebhookDelivery.status == DeliveryStatus.pending, WebhookDelivery.next_attempt_at <= utcnow())
+            .order_by(WebhookDelivery.next_attempt_at)
+            .limit(limit)
         )
         return list(rows)
 
 
 def for_job(sessions: sessionmaker, job_id: str) -> list[tuple[WebhookDelivery, list[WebhookAttempt]]]:
     with sessions() as session:
-        deliveries = session.scalars(select(WebhookDelivery).where(WebhookDelivery.job_id == job_id).order_by(WebhookDelivery.created_at)).all()
+        deliveries = session.scalars(
+            select(WebhookDelivery).where(WebhookDelivery.job_id == job_id).order_by(WebhookDelivery.created_at)
+        ).all()
         return [
-            (d, list(session.scalars(select(WebhookAttempt).where(WebhookAttempt.delivery_id == d.id).order_by(WebhookAttempt.id))))
+            (
+                d,
+                list(
+                    session.scalars(select(WebhookAttempt).where(WebhookAttempt.delivery_id == d.id).order_by(WebhookAttempt.id))
+                ),
+            )
             for d in deliveries
         ]
 
@@ -105,7 +146,8 @@ def redeliver(sessions: sessionmaker, job_id: str) -> list[str]:
     with sessions() as session:
         ids = list(session.scalars(select(WebhookDelivery.id).where(WebhookDelivery.job_id == job_id)))
         session.execute(
-            update(WebhookDelivery).where(WebhookDelivery.job_id == job_id)
+            update(WebhookDelivery)
+            .where(WebhookDelivery.job_id == job_id)
             .values(status=DeliveryStatus.pending, next_attempt_at=now, finished_at=None, redelivered_at=now)
         )
         session.commit()
