@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from workers.extras import exit_unless_installed
+from workers.local.children import die_with_parent
 from workers.settings import Settings, get_settings, url_for_display
 
 READY_TIMEOUT_S = 60
@@ -134,8 +135,9 @@ class Child:
     def __init__(self, name: str, argv: list[str] | None, env: dict, process: subprocess.Popen | None = None):
         self.name, self.argv, self.env = name, argv, env
         # Its own process group, so Ctrl-C reaches `up` alone, which stops the children in order,
-        # and a stop can end a worker's pool processes with it.
-        self.process = process or subprocess.Popen(argv, env=env, start_new_session=True)
+        # and a stop can end a worker's pool processes with it; and SIGTERM when `up` itself is
+        # killed, so no worker or API outlives the stack.
+        self.process = process or subprocess.Popen(argv, env=env, start_new_session=True, preexec_fn=die_with_parent)
         self.crashes: list[float] = []
         self.restart_at: float | None = None
 
@@ -143,7 +145,7 @@ class Child:
         return self.restart_at is None and self.process.poll() is not None
 
     def restart(self) -> None:
-        self.process = subprocess.Popen(self.argv, env=self.env, start_new_session=True)
+        self.process = subprocess.Popen(self.argv, env=self.env, start_new_session=True, preexec_fn=die_with_parent)
         self.restart_at = None
 
 
