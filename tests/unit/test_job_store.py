@@ -230,3 +230,19 @@ def test_a_message_a_dead_worker_still_holds_does_not_count(sessions):
     assert reconcile(sessions, sent.append, lambda: {job.id: held_since}, options).resent == [job.id]
     later = utcnow().timestamp() + 1  # the re-sent message, now held by a live worker
     assert reconcile(sessions, sent.append, lambda: {job.id: later}, options).resent == []
+
+
+def test_a_queued_job_whose_message_a_worker_took_and_died_with_is_sent_again(sessions):
+    # Taken after the job was sent (reserved by a worker killed before it started the job): the
+    # message sits in the unacked set for the visibility timeout, the job stays queued.
+    job, _ = jobs.create_job(sessions, new_job(), new_id())
+    with sessions() as session:
+        session.execute(update(Job).where(Job.id == job.id).values(enqueued_at=utcnow() - timedelta(seconds=600)))
+        session.commit()
+    options = ReconcileOptions(stale_after_s=60, resend_after_s=60)
+    sent: list[str] = []
+    taken_recently = (utcnow() - timedelta(seconds=10)).timestamp()
+    assert reconcile(sessions, sent.append, lambda: {job.id: taken_recently}, options).resent == []
+    taken_long_ago = (utcnow() - timedelta(seconds=300)).timestamp()  # after the sending, past the bound
+    assert reconcile(sessions, sent.append, lambda: {job.id: taken_long_ago}, options).resent == [job.id]
+    assert sent == [job.id]

@@ -7,8 +7,9 @@ stuck without help:
 - running, but its worker is gone (killed, host down): its message waits in Redis's unacked
   set for the whole visibility timeout (hours). Taken back when its worker is known dead or its
   heartbeat is older than the staleness bound, then sent again.
-- queued, but no message for it exists (Redis restarted empty, a send that failed): sent again
-  once its last sending is older than a bound and the broker holds no message for it, so a job
+- queued, but no message for it exists (Redis restarted empty, a send that failed) or only one
+  a dead worker took and never started: sent again once its last sending is older than a bound
+  and the broker holds no message for it that waits or was taken within the bound, so a job
   waiting its turn in a long queue is not sent twice.
 
 Every change is a guarded update, so two reconcilers never take back or re-send one job twice,
@@ -101,10 +102,14 @@ def _resend_lost(
         return []
     in_broker = jobs_in_broker()
     resent = []
-    for job_id, sent_at in candidates:
-        # A message held since before the job's last sending is a dead worker's (it stays in
-        # the unacked set until the visibility timeout); only a later or waiting one counts.
-        if in_broker.get(job_id, -math.inf) >= sent_at.timestamp() - CLOCK_SLACK_S:
+    for job_id, _sent_at in candidates:
+        # A message waiting in the queue counts. A held one (in the unacked set until the
+        # visibility timeout, hours) counts only while it is fresh: a live worker starts a job
+        # as soon as it takes its message, so a job still queued whose message was taken over
+        # the bound ago had it taken by a worker that died before starting it, whether before
+        # or after the job's last sending. Sending again then at worst makes a duplicate,
+        # which the runner drops.
+        if in_broker.get(job_id, -math.inf) >= cutoff.timestamp() - CLOCK_SLACK_S:
             continue
         if jobs.mark_sent(sessions, job_id, cutoff):
             resent.append(job_id)
