@@ -443,7 +443,8 @@ def hostile_inputs(stack: Stack, folder: Path, sessions) -> list[dict]:
     # is never bound, by root or not).
     result = subprocess.run(
         [sys.executable, "-m", "workers.commands.cli", "api", "--host", "0.0.0.0", "--port", "1"],
-        env={**stack.env, "SWESCRIBE_AUTH_DISABLED": "1", "SWESCRIBE_AUTH_DISABLED_ALLOW_REMOTE": ""},
+        env={k: v for k, v in stack.env.items() if k != "SWESCRIBE_AUTH_DISABLED_ALLOW_REMOTE"}
+        | {"SWESCRIBE_AUTH_DISABLED": "1"},
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -680,7 +681,12 @@ def render_section(results: dict) -> str:
         "",
         f"Worker kills caught {r['jobs_interrupted_by_worker_kills']} running job(s). "
         + (f"Not made, every job having finished before: {', '.join(r['events_skipped'])}. " if r["events_skipped"] else "")
-        + f"Time to drain (first upload to the last job finished): {r['drain_s']} s; the longest job (upload to "
+        + (
+            f"Not drained: the deadline passed {r['drain_s']} s after the first upload. "
+            if r.get("deadline_hit")
+            else f"Time to drain (first upload to the last job finished): {r['drain_s']} s. "
+        )
+        + f"The longest finished job (upload to "
         f"completion) {r['max_job_s']} s, the median {r['median_job_s']} s. Attempts per job: "
         + ", ".join(f"{n} job(s) with {a}" for a, n in r["attempts_histogram"].items())
         + ".",
