@@ -50,7 +50,7 @@ def test_jobs_flow_through_s3(tmp_path, model_cache, s3, s3_endpoint, real_speec
             job, _ = wait_for_job(client, job_id)
             assert job["status"] == "completed", job
             assert keys(s3, f"site-a/jobs/{job_id}/") == [
-                f"site-a/jobs/{job_id}/audio.wav",
+                f"site-a/jobs/{job_id}/audio{path.suffix}",
                 f"site-a/jobs/{job_id}/transcript.json",
             ]
             assert client.get(f"/v1/jobs/{job_id}/transcript", params={"format": "txt"}).text.strip()

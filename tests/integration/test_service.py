@@ -5,7 +5,9 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 from workers.evaluation.scoring import error_rates
 
@@ -108,6 +110,11 @@ def test_bad_uploads_get_a_clear_4xx_and_leave_nothing(stack, api_key, tmp_path,
     oversize = tmp_path / "stor.wav"
     oversize.write_bytes(b"RIFF" + bytes(3 * 1024 * 1024))
     good = real_speech_entries[0]["path"]
+    # A day of audio in a few hundred bytes (1 Hz FLAC), and float samples that are all NaN.
+    day = tmp_path / "dygn.flac"
+    sf.write(day, np.zeros(24 * 3600, dtype=np.int16), samplerate=1, subtype="PCM_16")
+    nan = tmp_path / "nan.wav"
+    sf.write(nan, np.full(16000, np.nan, dtype=np.float32), 16000, subtype="FLOAT")
 
     with stack.client(api_key) as client:
         before_jobs = client.get("/v1/jobs").json()["total"]
@@ -117,6 +124,8 @@ def test_bad_uploads_get_a_clear_4xx_and_leave_nothing(stack, api_key, tmp_path,
             (upload(client, text), 415, "not a recognised audio"),
             (upload(client, truncated), 415, "truncated"),
             (upload(client, oversize), 413, "limit of 2 MiB"),
+            (upload(client, day), 415, "sample rate of 1 Hz is too low"),
+            (upload(client, nan), 415, "non-finite"),
             (client.post("/v1/jobs", data={"language": "sv"}), 400, "'file' field"),
             (client.post("/v1/jobs", files={"recording": ("x.wav", good.read_bytes())}), 400, "'file' field"),
             (upload(client, good, colour="blue"), 400, "unknown option 'colour'"),

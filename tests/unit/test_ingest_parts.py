@@ -262,10 +262,21 @@ def test_claims_survive_a_restart_and_half_made_claims_are_undone(tmp_path):
     half.mkdir()
     (half / "state.json").write_text(json.dumps({"name": "b.wav", "audio": "audio.wav", "claimed_at": "x"}))
     (layout.processing / "empty").mkdir()
+    # Killed while the first state record was being written: only its temporary is there.
+    unwritten = layout.processing / "unwritten"
+    unwritten.mkdir()
+    (unwritten / ".f3a9c1.part").write_bytes(b'{"name": "b.w')
+    # Something else without a record is not ours to remove.
+    unknown = layout.processing / "unknown"
+    unknown.mkdir()
+    (unknown / "audio.wav").write_bytes(b"x")
 
     resumed = load_claims(layout)
     assert [(c.name, c.state["sha256"]) for c in resumed] == [(name, "00" * 32)]
-    assert not half.exists() and not (layout.processing / "empty").exists()
+    assert not half.exists() and not (layout.processing / "empty").exists() and not unwritten.exists()
+    assert (unknown / "audio.wav").exists()
+    (unknown / "audio.wav").unlink()
+    unknown.rmdir()
     assert (layout.inbox / "b.wav").exists()
     with pytest.raises(FileNotFoundError):
         claim_file(layout, "gone.wav")

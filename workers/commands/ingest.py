@@ -155,10 +155,13 @@ class NoWorker(Exception):
 class WorkerWatch:
     """Asks the broker which workers consume the gpu queue: before recordings are taken, then
     every CHECK_INTERVAL_S while results are awaited. A pass stops (NoWorker) when none has
-    answered twice in a row; a watcher only says so, once, and goes on (files wait queued)."""
+    answered MISSES_TO_STOP times in a row; a watcher only says so, once, and goes on (files wait queued)."""
 
     CHECK_INTERVAL_S = 30.0
-    ANSWER_TIMEOUT_S = 3.0
+    ANSWER_TIMEOUT_S = 5.0
+    # While waiting, this many silent checks in a row (a minute and more) end the pass: a worker
+    # busy on a loaded machine can miss one deadline, a stopped one misses them all.
+    MISSES_TO_STOP = 3
 
     def __init__(self, celery, settings: Settings, fatal: bool):
         self.celery, self.settings, self.fatal = celery, settings, fatal
@@ -200,7 +203,7 @@ class WorkerWatch:
 
         if time.monotonic() - self.last_check < self.CHECK_INTERVAL_S:
             return
-        if not self.check_now() and self.fatal and self.misses >= 2:
+        if not self.check_now() and self.fatal and self.misses >= self.MISSES_TO_STOP:
             raise NoWorker(self.missing_message())
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from workers.ingest.layout import FolderLayout
 from workers.ingest.names import split_name
 from workers.store.db import new_id
-from workers.transcript.files import write_atomically
+from workers.transcript.files import is_temporary, write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -104,8 +104,10 @@ def load_claims(layout: FolderLayout) -> list[Claim]:
             logger.error("%s: unreadable state record, left alone: %s", state_path, e)
             continue
         if state is None:
-            if not any(folder.iterdir()):
-                folder.rmdir()
+            # Killed before the first state record was in place (at most its temporary was
+            # written): the recording is still in the inbox, so the claim is simply gone.
+            if all(is_temporary(p) for p in folder.iterdir()):
+                shutil.rmtree(folder, ignore_errors=True)
             else:
                 logger.error("%s: a claim without a state record, left alone", folder)
             continue
