@@ -168,6 +168,7 @@ def _decoded_chunks(container: InputContainer, stream: AudioStream, source: str)
     # s32 gives (L+R)/2 like faster-whisper's s16 path without its 16-bit quantisation.
     resampler = av.audio.resampler.AudioResampler(format="s32", layout="mono", rate=SAMPLE_RATE_HZ)
     invalid_packets = 0
+    decoded_samples = 0
     try:
         for packet in container.demux(stream):
             try:
@@ -181,18 +182,25 @@ def _decoded_chunks(container: InputContainer, stream: AudioStream, source: str)
                 _check_finite(frame, source)
                 frame.pts = None
                 for resampled in resampler.resample(frame):
+                    decoded_samples += resampled.samples
                     yield _s32_to_float32(resampled)
         for resampled in resampler.resample(None):
+            decoded_samples += resampled.samples
             yield _s32_to_float32(resampled)
     except av.error.FFmpegError as e:
         raise AudioDecodeError(source, f"decoding failed ({_ffmpeg_reason(e)})") from e
     finally:
-        # PyAV keeps resampler buffers alive until a collection (faster-whisper issue #390).
+        # PyAV keeps resampler buffers alive until a collection (faster-whisper issue #390): worth
+        # a full collection (about 0.15 s in a process with the ML stack loaded) after a long
+        # recording, not after every short clip, whose buffers the next automatic one frees.
         del resampler
-        gc.collect()
+        if decoded_samples > GC_AFTER_DECODED_S * SAMPLE_RATE_HZ:
+            gc.collect()
         if invalid_packets:
             logger.warning("%s: skipped %d undecodable packets", source, invalid_packets)
 
+
+GC_AFTER_DECODED_S = 60.0
 
 # Sample formats that can hold NaN or infinity; the conversion to integers would hide them.
 _FLOAT_FORMATS = frozenset({"flt", "fltp", "dbl", "dblp"})
