@@ -157,6 +157,20 @@ def _stop(process: subprocess.Popen | None) -> None:
         process.wait()
 
 
+def spawn_up(env: dict, port: int, log_path: Path) -> subprocess.Popen:
+    """`swescribe up` on `port` as its own process group (Ctrl-C is sent to the group), its
+    output in `log_path`; the caller waits for whatever it needs."""
+    with open(log_path, "wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "workers.commands.cli", "up", "--port", str(port)],
+            env=env,
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 def make_stack(root: Path, database_url: str, model_cache: Path, **settings: str) -> Stack:
     root.mkdir(parents=True, exist_ok=True)
     redis = ensure_redis(f"redis://127.0.0.1:{free_port()}/0", root / "redis.log")

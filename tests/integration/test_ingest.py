@@ -19,7 +19,7 @@ from workers.ingest.submit import owner_for
 from workers.store.db import Job, session_factory
 
 from .ingest_clips import make_clips
-from .stack import REPO_ROOT, make_stack
+from .stack import REPO_ROOT, make_stack, spawn_up
 
 pytestmark = [pytest.mark.integration, pytest.mark.model]
 
@@ -260,15 +260,7 @@ def test_up_runs_the_watcher_for_its_ingest_folder(tmp_path, model_cache):
     }
     env.pop("SWESCRIBE_DATABASE_URL", None)
     log_path = tmp_path / "up.log"
-    with open(log_path, "wb") as log:
-        up = subprocess.Popen(
-            [sys.executable, "-m", "workers.commands.cli", "up", "--port", str(port)],
-            env=env,
-            cwd=REPO_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    up = spawn_up(env, port, log_path)
     try:
         (folder / "inbox" / "via up.flac").write_bytes(SYNTHETIC[0].read_bytes())
         deadline = time.monotonic() + 300

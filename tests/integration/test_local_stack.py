@@ -6,7 +6,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 from workers.local.redis_server import ensure_redis, free_port, reachable, redis_executable
 
 from .conftest import wait_for_job
-from .stack import REPO_ROOT
+from .stack import spawn_up
 
 pytestmark = [pytest.mark.integration]
 
@@ -54,15 +53,7 @@ def test_up_runs_the_stack_and_ctrl_c_stops_every_child(tmp_path, model_cache, r
     }
     env.pop("SWESCRIBE_DATABASE_URL", None)
     log_path = tmp_path / "up.log"
-    with open(log_path, "wb") as log:
-        up = subprocess.Popen(
-            [sys.executable, "-m", "workers.commands.cli", "up", "--port", str(port)],
-            env=env,
-            cwd=REPO_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    up = spawn_up(env, port, log_path)
     try:
         key = _wait_for_key(log_path, up)
         output = log_path.read_text()
@@ -170,15 +161,7 @@ def _long_recording(tmp_path: Path, entries: list[dict]) -> Path:
 
 
 def _start_up(env: dict, port: int, log_path: Path) -> subprocess.Popen:
-    with open(log_path, "wb") as log:
-        up = subprocess.Popen(
-            [sys.executable, "-m", "workers.commands.cli", "up", "--port", str(port)],
-            env=env,
-            cwd=REPO_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    up = spawn_up(env, port, log_path)
     deadline = time.monotonic() + 120
     while "swescribe is running" not in log_path.read_text(errors="replace"):
         assert up.poll() is None and time.monotonic() < deadline, log_path.read_text()[-3000:]
