@@ -240,6 +240,10 @@ class Settings(BaseSettings):
     ingest_poll_interval_s: float = Field(
         default=1.0, gt=0, description="How often the ingest watcher scans its inbox and checks its jobs."
     )
+    subtitle_max_line_chars: int = Field(
+        default=42, ge=10, description="Subtitles (srt, vtt): most characters per line, the speaker label included."
+    )
+    subtitle_max_lines: int = Field(default=2, ge=1, le=4, description="Subtitles (srt, vtt): most lines per cue.")
 
     @property
     def sqlalchemy_url(self) -> str:
