@@ -84,9 +84,20 @@ def _wait_for_key(log_path: Path, up: subprocess.Popen, timeout_s: float = 120) 
     raise AssertionError(f"up did not announce itself: {log_path.read_text()[-3000:]}")
 
 
-def _children(pid: int) -> list[int]:
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
+def _children(pid: int) -> dict[int, str]:
+    """Child pid -> full command line, read from /proc: `ps` cuts lines at $COLUMNS, which
+    hid a long interpreter path's arguments once."""
+    children = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The command name in field 2 may hold spaces and parentheses; ppid follows the last ")".
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue  # gone while we looked
+        if ppid == pid:
+            children[int(stat.parent.name)] = cmdline.replace(b"\0", b" ").decode(errors="replace")
+    return children
 
 
 def _alive(pid: int) -> bool:
@@ -184,5 +195,7 @@ def _wait(client: httpx.Client, job_id: str, done, timeout_s: float) -> dict:
 
 
 def _child_running(pid: int, words: str) -> int:
-    out = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(pid)], capture_output=True, text=True).stdout
-    return next(int(line.split()[0]) for line in out.splitlines() if words in line)
+    children = _children(pid)
+    matching = [child for child, cmdline in children.items() if words in cmdline]
+    assert matching, f"no child of {pid} runs {words!r}: {children}"
+    return matching[0]
