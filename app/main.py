@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from app.errors import install_error_handlers
 from app.exposure import check_bind, docs_are_public, warn_if_open
-from app.routes import health, jobs, openai_compat, webhooks
+from app.routes import admin, health, jobs, openai_compat, webhooks
 from workers.settings import Settings, get_settings
 from workers.store.db import session_factory
 from workers.store.storage import storage_from_settings
@@ -44,4 +44,6 @@ def create_app(settings: Settings | None = None, bind_host: str | None = None) -
     app.include_router(jobs.router)
     app.include_router(openai_compat.router)
     app.include_router(webhooks.router)
+    app.include_router(admin.router)
+    app.include_router(admin.holds)
     return app

@@ -41,6 +41,12 @@ class JobPublic(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    reference: str | None = Field(default=None, description="the case reference given at upload")
+    legal_hold: bool = Field(default=False, description="true: under legal hold, never purged or deleted until released")
+    audio_purged_at: datetime | None = Field(default=None, description="when the audio was deleted under retention")
+    results_purged_at: datetime | None = Field(
+        default=None, description="when the transcript and summary were deleted under retention (fetching them is 410)"
+    )
 
     @classmethod
     def from_job(cls, job: Job) -> JobPublic:
@@ -67,6 +73,10 @@ class JobPublic(BaseModel):
             created_at=as_utc(job.created_at),
             started_at=as_utc(job.started_at),
             finished_at=as_utc(job.finished_at),
+            reference=job.reference,
+            legal_hold=job.legal_hold_at is not None,
+            audio_purged_at=as_utc(job.audio_purged_at),
+            results_purged_at=as_utc(job.results_purged_at),
         )
 
 
@@ -85,9 +95,12 @@ class WebhookEndpointUpdate(BaseModel):
 
 class WebhookEndpointPublic(BaseModel):
     url: str | None
-    secret: str | None = Field(description="whsec_... signing secret; shown only when it is created")
+    secret: str | None = Field(description="whsec_... signing secret; shown only when it is created or rotated")
     disabled_at: datetime | None
     disabled_reason: str | None
+    previous_secret_active: bool = Field(
+        default=False, description="true during a rotation: deliveries are also signed with the previous secret"
+    )
 
 
 class AttemptPublic(BaseModel):

@@ -21,7 +21,7 @@ from app.errors import ApiError
 from workers.intake.options import JobOptions
 from workers.intake.submit import IdempotencyConflict, Intake, QueueUnavailable, Recording, remove_job, submit
 from workers.settings import Settings
-from workers.store.db import Job
+from workers.store.db import DEFAULT_TENANT, Job
 from workers.store.storage import StorageError, TooLarge
 from workers.transcript.audio import probe_audio
 from workers.transcript.errors import AudioDecodeError, AudioTooLong
@@ -173,6 +173,7 @@ def store_and_enqueue(
     idempotency_key: str | None,
     settings: Settings,
     intake: Intake,
+    tenant_id: str = DEFAULT_TENANT,
 ) -> tuple[Job, bool]:
     """Submit the received upload as a job; returns (job, created). Storage and broker
     failures become 413/503 with nothing left stored."""
@@ -185,6 +186,7 @@ def store_and_enqueue(
             options=options,
             idempotency_key=idempotency_key,
             max_bytes=settings.max_upload_mb * 1024 * 1024,
+            tenant_id=tenant_id,
         )
     except TooLarge as e:
         raise _too_large(settings) from e

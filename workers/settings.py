@@ -133,6 +133,24 @@ class Settings(BaseSettings):
         description="How often a cpu worker looks for running jobs whose worker is gone and queued jobs without a task.",
     )
     sync_timeout_s: float = Field(default=600.0, gt=0, description="How long POST /v1/audio/transcriptions waits for its result.")
+    retention_audio_hours: int = Field(
+        default=168,
+        ge=0,
+        description="Default hours a job's audio is kept after the job finished and its webhooks settled "
+        "(a tenant's admin may set its own).",
+    )
+    retention_results_days: int = Field(
+        default=30,
+        ge=0,
+        description="Default days transcripts and summaries are kept after the job finished; 0 keeps them "
+        "(a tenant's admin may set its own).",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Log lines as text, or as JSON objects (time, level, logger, message) for a log shipper."
+    )
+    purge_interval_s: float = Field(
+        default=900.0, gt=0, description="How often a cpu worker deletes what retention no longer keeps."
+    )
 
     storage: Literal["local", "s3"] = Field(
         default="local",

@@ -8,16 +8,17 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from app.deps import CeleryDep, IntakeDep, OwnerDep, SessionsDep, SettingsDep, StorageDep
+from app.deps import CallerDep, CeleryDep, IntakeDep, SessionsDep, SettingsDep, StorageDep
 from app.errors import ApiError
-from app.routes.lookups import own_job
+from app.routes.lookups import may_change, own_job
 from app.schemas import JobList, JobPublic
 from app.uploads import multipart_openapi, receive_upload, store_and_enqueue
 from workers.intake.options import JobOptions, OptionsRefused, check_allowed, describe_problems
 from workers.intake.submit import remove_job
 from workers.settings import Settings
-from workers.store import jobs
-from workers.store.db import JobStatus, SummaryStatus
+from workers.store import audit, jobs
+from workers.store.audit import Action
+from workers.store.db import Job, JobStatus, Role, SummaryStatus, as_utc
 from workers.store.storage import ObjectNotFound
 from workers.summary.render import to_markdown
 from workers.summary.schema import Summary
@@ -68,7 +69,7 @@ def validate_options(fields: dict[str, str], settings: Settings, sessions, owner
 async def create_job(
     request: Request,
     response: Response,
-    owner: OwnerDep,
+    caller: CallerDep,
     settings: SettingsDep,
     sessions: SessionsDep,
     intake: IntakeDep,
@@ -79,35 +80,44 @@ async def create_job(
     # silently dropped recording.
     upload = await receive_upload(request, settings, set(JobOptions.model_fields))
     try:
-        options = await run_in_threadpool(validate_options, upload.fields, settings, sessions, owner)
+        options = await run_in_threadpool(validate_options, upload.fields, settings, sessions, caller.key_id)
     except BaseException:
         upload.discard()
         raise
-    job, _created = await run_in_threadpool(
+    job, created = await run_in_threadpool(
         lambda: store_and_enqueue(
-            upload, owner=owner, options=options, idempotency_key=idempotency_key, settings=settings, intake=intake
+            upload,
+            owner=caller.key_id,
+            options=options,
+            idempotency_key=idempotency_key,
+            settings=settings,
+            intake=intake,
+            tenant_id=caller.tenant_id,
         )
     )
+    if created:
+        await run_in_threadpool(audit.record, sessions, caller.audit(Action.JOB_CREATED, object_type="job", object_id=job.id))
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     return JobPublic.from_job(job)
 
 
-@router.get("", response_model=JobList, summary="The caller's jobs, newest first")
+@router.get("", response_model=JobList, summary="The tenant's jobs (an uploader's own), newest first")
 def list_jobs(
-    owner: OwnerDep,
+    caller: CallerDep,
     sessions: SessionsDep,
     status: JobStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     # Bounded so that a huge offset is a 422, not an integer overflow in the database (500).
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> JobList:
-    found, total = jobs.list_jobs(sessions, owner, status, limit, offset)
+    owner = caller.key_id if caller.role == Role.uploader else None
+    found, total = jobs.list_jobs(sessions, owner, status, limit, offset, tenant_id=caller.tenant_id)
     return JobList(jobs=[JobPublic.from_job(j) for j in found], total=total, limit=limit, offset=offset)
 
 
 @router.get("/{job_id}", response_model=JobPublic, summary="Status, stage, progress, timings and error of a job")
-def get_job(job_id: str, owner: OwnerDep, sessions: SessionsDep) -> JobPublic:
-    return JobPublic.from_job(own_job(sessions, job_id, owner))
+def get_job(job_id: str, caller: CallerDep, sessions: SessionsDep) -> JobPublic:
+    return JobPublic.from_job(own_job(sessions, job_id, caller))
 
 
 @router.get(
@@ -117,18 +127,20 @@ def get_job(job_id: str, owner: OwnerDep, sessions: SessionsDep) -> JobPublic:
 )
 def get_transcript(
     job_id: str,
-    owner: OwnerDep,
+    caller: CallerDep,
     sessions: SessionsDep,
     storage: StorageDep,
     format: Literal["json", "txt", "srt", "vtt", "rttm"] = "json",  # noqa: A002 - the public parameter name
 ) -> Response:
-    job = own_job(sessions, job_id, owner)
+    job = own_job(sessions, job_id, caller)
+    _refuse_purged(job, "transcript")
     if job.status != JobStatus.completed or not job.transcript_key:
         raise ApiError(409, "transcript_not_ready", f"job {job_id} is {job.status}; the transcript exists once it is completed")
     try:
         stored = storage.read_bytes(job.transcript_key).decode("utf-8")
     except ObjectNotFound as e:
         raise ApiError(410, "transcript_gone", f"the transcript of job {job_id} is no longer stored") from e
+    audit.record(sessions, caller.audit(Action.TRANSCRIPT_READ, object_type="job", object_id=job_id, detail={"format": format}))
     if format == "json":
         return Response(stored, media_type=MEDIA_TYPES[format])
     transcript = transcript_from_json(stored)
@@ -148,12 +160,13 @@ def get_transcript(
 )
 def get_summary(
     job_id: str,
-    owner: OwnerDep,
+    caller: CallerDep,
     sessions: SessionsDep,
     storage: StorageDep,
     format: Literal["json", "md"] = "json",  # noqa: A002 - the public parameter name
 ) -> Response:
-    job = own_job(sessions, job_id, owner)
+    job = own_job(sessions, job_id, caller)
+    _refuse_purged(job, "summary")
     status = job.summary_status or SummaryStatus.none
     if status == SummaryStatus.none:
         raise ApiError(
@@ -173,6 +186,7 @@ def get_summary(
         stored = storage.read_bytes(job.summary_key).decode("utf-8")
     except ObjectNotFound as e:
         raise ApiError(410, "summary_gone", f"the summary of job {job_id} is no longer stored") from e
+    audit.record(sessions, caller.audit(Action.SUMMARY_READ, object_type="job", object_id=job_id, detail={"format": format}))
     if format == "md":
         return Response(to_markdown(Summary.model_validate_json(stored), job.filename), media_type="text/markdown; charset=utf-8")
     return Response(stored, media_type="application/json")
@@ -184,12 +198,13 @@ def get_summary(
     response_model=JobPublic,
     summary="Ask for a (new) summary of a completed job, e.g. after one failed",
 )
-def request_summary(job_id: str, owner: OwnerDep, sessions: SessionsDep, celery: CeleryDep) -> JobPublic:
-    job = own_job(sessions, job_id, owner)
+def request_summary(job_id: str, caller: CallerDep, sessions: SessionsDep, celery: CeleryDep) -> JobPublic:
+    job = own_job(sessions, job_id, caller)
+    _refuse_purged(job, "transcript")
     if job.status != JobStatus.completed:
         raise ApiError(409, "transcript_not_ready", f"job {job_id} is {job.status}; a summary needs the completed transcript")
     if not jobs.request_summary(sessions, job_id):
-        current = jobs.get_job(sessions, job_id, owner)
+        current = jobs.get_job(sessions, job_id)
         raise ApiError(
             409,
             "summary_in_progress",
@@ -200,11 +215,28 @@ def request_summary(job_id: str, owner: OwnerDep, sessions: SessionsDep, celery:
     except Exception as e:  # noqa: BLE001 - kombu raises many connection error types
         jobs.reset_summary_request(sessions, job)
         raise ApiError(503, "broker_unavailable", f"the job queue is unavailable; nothing changed: {e}") from e
-    return JobPublic.from_job(jobs.get_job(sessions, job_id, owner))
+    return JobPublic.from_job(own_job(sessions, job_id, caller))
 
 
 @router.delete("/{job_id}", status_code=204, summary="Delete a job with its audio and results")
-def delete_job(job_id: str, owner: OwnerDep, sessions: SessionsDep, intake: IntakeDep) -> Response:
-    own_job(sessions, job_id, owner)
+def delete_job(job_id: str, caller: CallerDep, sessions: SessionsDep, intake: IntakeDep) -> Response:
+    job = own_job(sessions, job_id, caller)
+    may_change(caller, job)
+    if job.legal_hold_at is not None:
+        raise ApiError(
+            409, "legal_hold", f"job {job_id} is under legal hold; an admin releases it first (DELETE /v1/jobs/{job_id}/hold)"
+        )
     remove_job(intake, job_id)
+    audit.record(sessions, caller.audit(Action.JOB_DELETED, object_type="job", object_id=job_id))
     return Response(status_code=204)
+
+
+def _refuse_purged(job: Job, what: str) -> None:
+    """Content deleted under the tenant's retention is 410 Gone, saying when and why."""
+    if job.results_purged_at is not None:
+        when = as_utc(job.results_purged_at).isoformat(timespec="seconds")
+        raise ApiError(
+            410,
+            f"{what}_purged",
+            f"the {what} of job {job.id} was deleted at {when} under the tenant's retention period for results",
+        )

@@ -14,11 +14,12 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.deps import IntakeDep, OwnerDep, SessionsDep, SettingsDep, StorageDep
+from app.deps import CallerDep, IntakeDep, SessionsDep, SettingsDep, StorageDep
 from app.errors import ApiError
 from app.routes.jobs import validate_options
 from app.uploads import multipart_openapi, receive_upload, store_and_enqueue
-from workers.store import jobs
+from workers.store import audit, jobs
+from workers.store.audit import Action
 from workers.store.db import JobStatus
 from workers.transcript.formats import render, transcript_from_json
 from workers.transcript.types import Transcript
@@ -56,7 +57,7 @@ _BODY = multipart_openapi(
 @router.post("/transcriptions", openapi_extra=_BODY, summary="OpenAI-compatible synchronous transcription")
 async def create_transcription(
     request: Request,
-    owner: OwnerDep,
+    caller: CallerDep,
     settings: SettingsDep,
     sessions: SessionsDep,
     storage: StorageDep,
@@ -77,7 +78,7 @@ async def create_transcription(
             raise ApiError(400, "invalid_option", "the 'model' field is required (whisper-1 selects the configured model)")
         if model not in OPENAI_MODEL_ALIASES:
             fields["model"] = model
-        options = await run_in_threadpool(validate_options, fields, settings, sessions, owner)
+        options = await run_in_threadpool(validate_options, fields, settings, sessions, caller.key_id)
     except ValueError as e:
         upload.discard()
         raise ApiError(400, "invalid_option", f"temperature must be a number: {e}") from e
@@ -86,13 +87,25 @@ async def create_transcription(
         raise
 
     job, _ = await run_in_threadpool(
-        lambda: store_and_enqueue(upload, owner=owner, options=options, idempotency_key=None, settings=settings, intake=intake)
+        lambda: store_and_enqueue(
+            upload,
+            owner=caller.key_id,
+            options=options,
+            idempotency_key=None,
+            settings=settings,
+            intake=intake,
+            tenant_id=caller.tenant_id,
+        )
     )
+    created = caller.audit(Action.JOB_CREATED, object_type="job", object_id=job.id, detail={"route": "openai"})
+    await run_in_threadpool(audit.record, sessions, created)
     finished = await _wait(sessions, job.id, settings.sync_timeout_s)
     if finished.status == JobStatus.failed:
         status = FAILED_JOB_STATUS.get(finished.error_code, 500)
         raise ApiError(status, finished.error_code or "job_failed", finished.error_message or "transcription failed")
     transcript = transcript_from_json(storage.read_bytes(finished.transcript_key).decode("utf-8"))
+    read = caller.audit(Action.TRANSCRIPT_READ, object_type="job", object_id=job.id, detail={"format": response_format})
+    await run_in_threadpool(audit.record, sessions, read)
     return _respond(transcript, response_format, granularities)
 
 

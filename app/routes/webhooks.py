@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
-from app.deps import CeleryDep, OwnerDep, SessionsDep, SettingsDep
+from app.deps import CallerDep, CeleryDep, OwnerDep, SessionsDep, SettingsDep
 from app.errors import ApiError
 from app.routes.lookups import checked_webhook_url, own_job
 from app.schemas import AttemptPublic, DeliveryList, DeliveryPublic, WebhookEndpointPublic, WebhookEndpointUpdate
-from workers.store import jobs
+from workers.store import audit, jobs
+from workers.store.audit import Action
 from workers.store.db import as_utc
 from workers.tasks.names import CPU_QUEUE, DELIVER_WEBHOOK_TASK
 from workers.webhooks import store
@@ -18,15 +19,18 @@ router = APIRouter(prefix="/v1", tags=["webhooks"])
 
 @router.put("/webhook", response_model=WebhookEndpointPublic, summary="Set this key's webhook URL; creates its signing secret")
 def put_webhook(
-    body: WebhookEndpointUpdate, owner: OwnerDep, sessions: SessionsDep, settings: SettingsDep
+    body: WebhookEndpointUpdate, caller: CallerDep, sessions: SessionsDep, settings: SettingsDep
 ) -> WebhookEndpointPublic:
     url = checked_webhook_url(body.url, settings) if body.url else None
-    endpoint, created = store.set_endpoint(sessions, owner, url)
+    endpoint, created = store.set_endpoint(sessions, caller.key_id, url)
+    changed = {"url_set": url is not None, "secret_created": created}
+    audit.record(sessions, caller.audit(Action.WEBHOOK_CHANGED, object_type="key", object_id=caller.key_id, detail=changed))
     return WebhookEndpointPublic(
         url=endpoint.url,
         secret=endpoint.secret if created else None,
         disabled_at=as_utc(endpoint.disabled_at),
         disabled_reason=endpoint.disabled_reason,
+        previous_secret_active=endpoint.previous_secret is not None,
     )
 
 
@@ -36,13 +40,48 @@ def get_webhook(owner: OwnerDep, sessions: SessionsDep) -> WebhookEndpointPublic
     if endpoint is None:
         raise ApiError(404, "no_webhook", "this key has no webhook settings; PUT /v1/webhook creates them")
     return WebhookEndpointPublic(
-        url=endpoint.url, secret=None, disabled_at=as_utc(endpoint.disabled_at), disabled_reason=endpoint.disabled_reason
+        url=endpoint.url,
+        secret=None,
+        disabled_at=as_utc(endpoint.disabled_at),
+        disabled_reason=endpoint.disabled_reason,
+        previous_secret_active=endpoint.previous_secret is not None,
     )
 
 
+@router.post(
+    "/webhook/secret/rotate",
+    response_model=WebhookEndpointPublic,
+    summary="A new signing secret; deliveries are signed with the new and the old one until the old is retired",
+)
+def rotate_secret(caller: CallerDep, sessions: SessionsDep) -> WebhookEndpointPublic:
+    endpoint = store.rotate_secret(sessions, caller.key_id)
+    if endpoint is None:
+        raise ApiError(404, "no_webhook", "this key has no webhook settings; PUT /v1/webhook creates them")
+    audit.record(sessions, caller.audit(Action.WEBHOOK_SECRET_ROTATED, object_type="key", object_id=caller.key_id))
+    return WebhookEndpointPublic(
+        url=endpoint.url,
+        secret=endpoint.secret,
+        disabled_at=as_utc(endpoint.disabled_at),
+        disabled_reason=endpoint.disabled_reason,
+        previous_secret_active=True,
+    )
+
+
+@router.delete(
+    "/webhook/secret/previous",
+    status_code=204,
+    summary="Retire the secret before the last rotation: only the current one signs from now on",
+)
+def retire_previous_secret(caller: CallerDep, sessions: SessionsDep) -> Response:
+    if not store.retire_previous_secret(sessions, caller.key_id):
+        raise ApiError(404, "no_previous_secret", "this key's webhook has no previous secret to retire")
+    audit.record(sessions, caller.audit(Action.WEBHOOK_SECRET_RETIRED, object_type="key", object_id=caller.key_id))
+    return Response(status_code=204)
+
+
 @router.get("/jobs/{job_id}/deliveries", response_model=DeliveryList, summary="Webhook deliveries of a job, with every attempt")
-def list_deliveries(job_id: str, owner: OwnerDep, sessions: SessionsDep) -> DeliveryList:
-    own_job(sessions, job_id, owner)
+def list_deliveries(job_id: str, caller: CallerDep, sessions: SessionsDep) -> DeliveryList:
+    own_job(sessions, job_id, caller)
     return DeliveryList(
         deliveries=[
             DeliveryPublic(
@@ -72,8 +111,8 @@ def list_deliveries(job_id: str, owner: OwnerDep, sessions: SessionsDep) -> Deli
     response_model=DeliveryList,
     summary="Send the job's webhook deliveries again (same webhook-id)",
 )
-def redeliver(job_id: str, owner: OwnerDep, sessions: SessionsDep, celery: CeleryDep) -> DeliveryList:
-    job = own_job(sessions, job_id, owner)
+def redeliver(job_id: str, caller: CallerDep, sessions: SessionsDep, celery: CeleryDep) -> DeliveryList:
+    job = own_job(sessions, job_id, caller)
     if job.status not in jobs.FINISHED:
         raise ApiError(409, "job_not_finished", f"job {job_id} is {job.status}; events are sent when it finishes")
     ids = store.redeliver(sessions, job_id)
@@ -89,4 +128,4 @@ def redeliver(job_id: str, owner: OwnerDep, sessions: SessionsDep, celery: Celer
             "broker_unavailable",
             f"the job queue is unavailable: {e}; the deliveries are due again and go out when it is back",
         ) from e
-    return list_deliveries(job_id, owner, sessions)
+    return list_deliveries(job_id, caller, sessions)

@@ -24,8 +24,8 @@ from tests.transcripts import segment, transcript, words
 from workers.intake.submit import Intake
 from workers.settings import Settings
 from workers.store import jobs
-from workers.store.db import ApiKey, get_engine, new_id, session_factory, utcnow
-from workers.store.keys import create_key
+from workers.store.db import DEFAULT_TENANT, ApiKey, get_engine, new_id, session_factory, utcnow
+from workers.store.keys import create_key, create_tenant
 from workers.store.migrate import upgrade
 from workers.store.storage import LocalStorage
 from workers.summary.schema import Citation, Decision, Summary, Usage
@@ -194,8 +194,9 @@ def api(tmp_path, migrated_template, settings_overrides) -> Iterator[Api]:
     app.dependency_overrides[get_storage] = lambda: storage
     app.dependency_overrides[get_celery] = lambda: broker
     app.dependency_overrides[get_intake] = lambda: Intake(sessions, storage, broker.enqueue)
-    first, key = create_key(sessions, "ärendesystem")
-    second, other_key = create_key(sessions, "annan")
+    # Two admins of two tenants: each tenant's jobs are invisible to the other.
+    first, key = create_key(sessions, "ärendesystem", DEFAULT_TENANT, "admin")
+    second, other_key = create_key(sessions, "annan", create_tenant(sessions, "annan kommun").id, "admin")
     # raise_server_exceptions=False: an unhandled error must show as the 500 a client would get.
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(client, settings, sessions, storage, broker, data_dir, key, first.id, other_key, second.id)
@@ -245,7 +246,9 @@ def sample_summary() -> Summary:
     )
 
 
-def queued_job(api: Api, owner: str | None = None, options: dict | None = None, filename: str = "möte.wav") -> str:
+def queued_job(
+    api: Api, owner: str | None = None, options: dict | None = None, filename: str = "möte.wav", tenant_id: str | None = None
+) -> str:
     job_id = new_id()
     audio_key = f"{jobs.job_prefix(job_id)}/audio.wav"
     stored = api.storage.save_bytes(audio_key, wav_bytes())
@@ -257,9 +260,17 @@ def queued_job(api: Api, owner: str | None = None, options: dict | None = None, 
         audio_size_bytes=stored.size_bytes,
         duration_s=0.5,
         options=options or {},
+        tenant_id=tenant_id or _tenant_of(api, owner or api.owner),
     )
     jobs.create_job(api.sessions, new, job_id)
     return job_id
+
+
+def _tenant_of(api: Api, owner: str) -> str:
+    from workers.store.keys import get_key
+
+    record = get_key(api.sessions, owner)
+    return record.tenant_id if record else DEFAULT_TENANT
 
 
 def completed_job(api: Api, owner: str | None = None, options: dict | None = None, diarized: bool = False) -> str:

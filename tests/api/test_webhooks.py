@@ -22,7 +22,13 @@ def test_the_secret_is_shown_once_and_the_url_can_change(api):
     assert first.status_code == 200, first.text
     assert first.json()["url"] == PUBLIC_URL and first.json()["secret"].startswith("whsec_")
     again = api.client.put("/v1/webhook", json={"url": None}, headers=api.auth())
-    assert again.json() == {"url": None, "secret": None, "disabled_at": None, "disabled_reason": None}
+    assert again.json() == {
+        "url": None,
+        "secret": None,
+        "disabled_at": None,
+        "disabled_reason": None,
+        "previous_secret_active": False,
+    }
     shown = api.client.get("/v1/webhook", headers=api.auth()).json()
     assert shown["secret"] is None and shown["url"] is None
     # Each key has its own settings.

@@ -76,6 +76,8 @@ def test_each_subcommand_lives_in_its_own_module():
             ("ingest", "ingest"),
             ("db", "db"),
             ("keys", "keys"),
+            ("tenants", "tenants"),
+            ("audit", "audit"),
         ]
     }
 

@@ -126,9 +126,14 @@ class Stack:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         return httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
 
-    def create_key(self, name: str) -> str:
+    def create_key(self, name: str, *options: str) -> str:
+        """A new key (`options`: --tenant T, --role R); the CLI prints it on its last line."""
+        return self.cli("keys", "create", name, *options)
+
+    def cli(self, *args: str) -> str:
+        """The last line `swescribe ARGS...` prints, run against this stack's settings."""
         result = subprocess.run(
-            [sys.executable, "-m", "workers.commands.cli", "keys", "create", name],
+            [sys.executable, "-m", "workers.commands.cli", *args],
             env=self.env,
             cwd=REPO_ROOT,
             capture_output=True,

@@ -82,8 +82,9 @@ def test_a_diarized_job_says_who_spoke_in_every_format(stack, api_key, conversat
         assert refused.status_code == 409 and "diarize=true" in refused.json()["error"]["message"]
 
 
-def test_keys_see_only_their_own_jobs(stack, api_key, real_speech_entries):
-    other = stack.create_key("other")
+def test_keys_see_only_their_own_tenants_jobs(stack, api_key, real_speech_entries):
+    stack.cli("tenants", "create", "another tenant")
+    other = stack.create_key("other", "--tenant", "another tenant")
     with stack.client(api_key) as mine, stack.client(other) as theirs, stack.client() as nobody:
         job = upload(mine, real_speech_entries[3]["path"]).json()
         assert nobody.get("/v1/jobs").status_code == 401
@@ -236,3 +237,32 @@ def test_health_readiness_metrics_and_docs(stack, api_key):
         # The stack listens on 127.0.0.1: SWESCRIBE_PUBLIC_DOCS=auto serves the documentation.
         assert "/v1/jobs" in client.get("/openapi.json").json()["paths"]
         assert client.get("/docs").status_code == 200
+
+
+def test_logs_carry_no_transcript_text_file_names_or_references(stack, real_speech_entries, tmp_path):
+    # A recording named after a person and a personal identity number, with that number as its
+    # case reference, searched for by an admin: none of it, and none of the transcript, may be
+    # in any log line of the API or the worker.
+    pnr = "19121212-1212"
+    named = tmp_path / f"Anna Svensson {pnr}.flac"
+    named.write_bytes(real_speech_entries[4]["path"].read_bytes())
+    admin = stack.create_key("dataskydd", "--role", "admin")
+    with stack.client(admin) as client:
+        created = upload(client, named, reference=pnr).json()
+        job, _ = wait_for_job(client, created["id"])
+        assert job["status"] == "completed", job
+        transcript = client.get(f"/v1/jobs/{job['id']}/transcript").json()
+        client.get(f"/v1/jobs/{job['id']}/transcript", params={"format": "txt"})
+        found = client.get("/v1/admin/jobs", params={"reference": pnr}).json()
+        assert [j["id"] for j in found["jobs"]] == [job["id"]]
+    words = [w["text"].strip(" ,.?!") for s in transcript["segments"] for w in s["words"]]
+    # Three words in a row: long enough not to match a log line by chance.
+    phrases = {" ".join(words[i : i + 3]) for i in range(len(words) - 2)}
+    assert phrases, transcript["text"]
+    forbidden = {pnr, "19121212", "Svensson", *phrases}
+    logs = {p.name: p.read_text(errors="replace") for p in stack.root.glob("*.log") if p.name != "redis.log"}
+    assert {"api.log", "worker0.log"} <= set(logs)
+    assert job["id"] in logs["api.log"], "the access log is on and names the job"
+    for name, text in logs.items():
+        for line in text.splitlines():
+            assert not [f for f in forbidden if f.lower() in line.lower()], (name, line)

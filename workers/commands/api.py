@@ -20,6 +20,7 @@ def api(host: str, port: int, migrate: bool) -> None:
 
     from app.exposure import UnsafeBind, check_bind
     from app.main import create_app
+    from workers.logs import uvicorn_log_config
     from workers.store.migrate import upgrade
 
     settings = get_settings()
@@ -32,4 +33,11 @@ def api(host: str, port: int, migrate: bool) -> None:
     if migrate:
         upgrade(settings.sqlalchemy_url)
     # The app is told its address: it decides whether the API documentation is public.
-    uvicorn.run(partial(create_app, settings, bind_host=host), factory=True, host=host, port=port, log_level="info")
+    uvicorn.run(
+        partial(create_app, settings, bind_host=host),
+        factory=True,
+        host=host,
+        port=port,
+        log_level="info",
+        log_config=uvicorn_log_config(settings.log_format),
+    )

@@ -9,13 +9,17 @@ import logging
 import click
 
 from workers.commands.api import api
+from workers.commands.audit import audit
 from workers.commands.db import db
 from workers.commands.evaluate import evaluate
 from workers.commands.ingest import ingest
 from workers.commands.keys import keys
+from workers.commands.tenants import tenants
 from workers.commands.transcribe import transcribe
 from workers.commands.up import up
 from workers.commands.worker import worker
+from workers.logs import configure as configure_logging
+from workers.settings import get_settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,10 +27,18 @@ from workers.commands.worker import worker
 def main(verbose: int) -> None:
     """swescribe: Swedish speech to text, on your own machines."""
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(level, _log_format())
 
 
-for command in (transcribe, evaluate, up, api, worker, ingest, db, keys):
+def _log_format() -> str:
+    # Settings that do not validate are reported by the command that needs them, not here.
+    try:
+        return get_settings().log_format
+    except ValueError:
+        return "text"
+
+
+for command in (transcribe, evaluate, up, api, worker, ingest, db, keys, tenants, audit):
     main.add_command(command)
 
 

@@ -221,7 +221,8 @@ def _first_key(settings: Settings) -> str | None:
     with sessions() as session:
         if session.query(ApiKey).first() is not None:
             return None
-    _record, key = create_key(sessions, "local")
+    # The local user runs the default tenant: an admin, so /v1/admin works out of the box.
+    _record, key = create_key(sessions, "local", role="admin")
     return key
 
 

@@ -29,11 +29,13 @@ def worker(queues: str, concurrency: int, name: str | None) -> None:
     from workers.tasks.celery_app import app as celery_app
 
     if "cpu" in names:
+        from workers.tasks.purge import start_purger
         from workers.tasks.reconcile import start_reconciler
         from workers.tasks.webhooks import start_sweeper
 
         start_sweeper(get_settings())
         start_reconciler(get_settings())
+        start_purger(get_settings())
     celery_app.worker_main(
         [
             "worker",

@@ -56,6 +56,15 @@ class JobOptions(BaseModel):
         ),
     )
 
+    # A column of the job as well (workers/store/jobs.py), so admins can find every job of a case.
+    reference: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="Your case or matter reference; the tenant's admins find jobs by it (GET /v1/admin/jobs?reference=).",
+    )
+
     @field_validator("language")
     @classmethod
     def _known_language(cls, value: str | None) -> str | None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import sessionmaker
 
 from workers.intake.options import JobOptions
 from workers.store import jobs
-from workers.store.db import Job, new_id
+from workers.store.db import DEFAULT_TENANT, Job, new_id
 from workers.store.storage import Storage
 from workers.webhooks import store as webhook_store
 
@@ -97,6 +97,7 @@ def submit(
     idempotency_key: str | None = None,
     job_id: str | None = None,
     max_bytes: int | None = None,
+    tenant_id: str = DEFAULT_TENANT,
 ) -> tuple[Job, bool]:
     """Store, record and queue a new job; returns (job, created).
 
@@ -117,6 +118,8 @@ def submit(
         duration_s=recording.duration_s,
         options=options.stored(),
         idempotency_key=idempotency_key,
+        tenant_id=tenant_id,
+        reference=options.reference,
     )
     try:
         job, created = jobs.create_job(intake.sessions, new, job_id)

@@ -46,11 +46,38 @@ class Base(DeclarativeBase):
     pass
 
 
+# Existing keys and jobs were moved here by migration 0006; jobs made with auth off belong here.
+DEFAULT_TENANT = "default"
+
+
+class Role(enum.StrEnum):
+    """What a key may do within its tenant (docs/governance.md has the matrix)."""
+
+    admin = "admin"  # everything a member may, and the tenant's keys, retention, audit, webhook, holds
+    member = "member"  # upload, read and delete the tenant's jobs
+    uploader = "uploader"  # upload, and read only the jobs it uploaded (case systems, ingest)
+
+
+class Tenant(Base):
+    """An organisation or team: its keys see its jobs and nothing else."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Retention; None: the operator's default (SWESCRIBE_RETENTION_AUDIO_HOURS / _RESULTS_DAYS).
+    retention_audio_hours: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    retention_results_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
 class ApiKey(Base):
     __tablename__ = "api_keys"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200))
+    tenant_id: Mapped[str] = mapped_column(String(32), index=True, default=DEFAULT_TENANT, server_default=DEFAULT_TENANT)
+    role: Mapped[str] = mapped_column(String(16), default=Role.member, server_default=Role.member.value)
     # sha256 of the key: keys are 256-bit random, so a fast hash cannot be brute-forced.
     key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -64,6 +91,9 @@ class Job(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     # The API key id that created the job, or "local" when auth is disabled.
     owner: Mapped[str] = mapped_column(String(32), index=True)
+    tenant_id: Mapped[str] = mapped_column(String(32), index=True, default=DEFAULT_TENANT, server_default=DEFAULT_TENANT)
+    # The caller's case reference (an erasure request names it); searchable by the tenant's admins.
+    reference: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
     status: Mapped[str] = mapped_column(String(16), default=JobStatus.queued, index=True)
     stage: Mapped[str | None] = mapped_column(String(32), nullable=True)
@@ -97,6 +127,11 @@ class Job(Base):
     summary_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     summary_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     summary_finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Governance: a job under legal hold is never purged; the row outlives its content as the
+    # record of what was deleted and when.
+    legal_hold_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    audio_purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    results_purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -118,6 +153,9 @@ class WebhookEndpoint(Base):
     owner: Mapped[str] = mapped_column(String(32), primary_key=True)
     url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
     secret: Mapped[str] = mapped_column(String(100))
+    # The secret before the last rotation: deliveries are signed with both until it is retired,
+    # so receivers still holding it keep verifying.
+    previous_secret: Mapped[str | None] = mapped_column(String(100), nullable=True)
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     disabled_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -156,6 +194,32 @@ class WebhookAttempt(Base):
     status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     latency_ms: Mapped[int] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class AuditEvent(Base):
+    """One append-only audit record. Events form a hash chain per tenant: `hash` is the SHA-256
+    of the event's fields and `prev_hash`, so an edited or deleted row breaks the chain
+    (workers/store/audit.py). Never transcript text or personal data: ids, actions, outcomes."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("tenant_id", "seq", name="uq_audit_events_tenant_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # "" for events no tenant can be named for (a failed authentication).
+    tenant_id: Mapped[str] = mapped_column(String(32), index=True)
+    # Position in the tenant's chain, from 1; unique, so two writers cannot both extend one link.
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    key_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    object_type: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    object_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    client: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(32))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 _ENGINES: dict[str, Engine] = {}

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from workers.store.db import Job, JobStatus, SummaryStatus, as_utc, utcnow
+from workers.store.db import DEFAULT_TENANT, DeliveryStatus, Job, JobStatus, SummaryStatus, WebhookDelivery, as_utc, utcnow
 
 FINISHED = (JobStatus.completed, JobStatus.failed)
 
@@ -39,6 +39,8 @@ class NewJob:
     duration_s: float | None
     options: dict
     idempotency_key: str | None = None
+    tenant_id: str = DEFAULT_TENANT
+    reference: str | None = None
 
 
 def create_job(sessions: sessionmaker, new: NewJob, job_id: str) -> tuple[Job, bool]:
@@ -52,6 +54,8 @@ def create_job(sessions: sessionmaker, new: NewJob, job_id: str) -> tuple[Job, b
         job = Job(
             id=job_id,
             owner=new.owner,
+            tenant_id=new.tenant_id,
+            reference=new.reference,
             idempotency_key=new.idempotency_key,
             filename=new.filename,
             audio_key=new.audio_key,
@@ -87,20 +91,32 @@ def find_by_idempotency_key(sessions: sessionmaker, owner: str, key: str) -> Job
         return _by_idempotency_key(session, owner, key)
 
 
-def get_job(sessions: sessionmaker, job_id: str, owner: str | None = None) -> Job | None:
-    """The job, or None if it does not exist or belongs to another owner (owner=None: any)."""
+def get_job(sessions: sessionmaker, job_id: str, owner: str | None = None, tenant_id: str | None = None) -> Job | None:
+    """The job, or None if it does not exist or belongs to another owner or tenant (None: any)."""
     with sessions() as session:
         job = session.get(Job, job_id)
-        if job is None or (owner is not None and job.owner != owner):
+        if job is None or (owner is not None and job.owner != owner) or (tenant_id is not None and job.tenant_id != tenant_id):
             return None
         return job
 
 
-def list_jobs(sessions: sessionmaker, owner: str | None, status: str | None, limit: int, offset: int) -> tuple[list[Job], int]:
-    """Newest first, with the total count for pagination."""
+def list_jobs(
+    sessions: sessionmaker,
+    owner: str | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+    tenant_id: str | None = None,
+    reference: str | None = None,
+) -> tuple[list[Job], int]:
+    """Newest first, with the total count for pagination (None: any owner, tenant, reference)."""
     query = select(Job)
     if owner is not None:
         query = query.where(Job.owner == owner)
+    if tenant_id is not None:
+        query = query.where(Job.tenant_id == tenant_id)
+    if reference is not None:
+        query = query.where(Job.reference == reference)
     if status is not None:
         query = query.where(Job.status == status)
     with sessions() as session:
@@ -392,3 +408,60 @@ def delete_job(sessions: sessionmaker, job_id: str) -> bool:
         session.delete(job)
         session.commit()
         return True
+
+
+def set_hold(sessions: sessionmaker, job_id: str, held: bool) -> bool:
+    """Put the job under legal hold (it is never purged) or release it; False if it already was
+    in that state or is gone."""
+    guard = Job.legal_hold_at.is_(None) if held else Job.legal_hold_at.is_not(None)
+    with sessions() as session:
+        result = session.execute(update(Job).where(Job.id == job_id, guard).values(legal_hold_at=utcnow() if held else None))
+        session.commit()
+        return bool(result.rowcount)
+
+
+def mark_purged(sessions: sessionmaker, job_id: str, what: str, at: datetime) -> bool:
+    """Record that the job's audio or results were purged at `at`; False if that was recorded
+    already or the job is gone or under hold."""
+    column = {"audio": Job.audio_purged_at, "results": Job.results_purged_at}[what]
+    with sessions() as session:
+        result = session.execute(
+            update(Job).where(Job.id == job_id, column.is_(None), Job.legal_hold_at.is_(None)).values({column: at})
+        )
+        session.commit()
+        return bool(result.rowcount)
+
+
+def _purgeable(tenant_id: str, finished_before: datetime) -> list:
+    """Finished before the bound, not under hold, its webhook deliveries settled (a pending
+    delivery may still need what it carries), no summary on its way."""
+    pending_delivery = exists().where(WebhookDelivery.job_id == Job.id, WebhookDelivery.status == DeliveryStatus.pending)
+    return [
+        Job.tenant_id == tenant_id,
+        Job.status.in_(FINISHED),
+        Job.finished_at < finished_before,
+        Job.legal_hold_at.is_(None),
+        Job.summary_status.not_in(SUMMARY_ACTIVE),
+        ~pending_delivery,
+    ]
+
+
+def due_for_purge(sessions: sessionmaker, what: str, tenant_id: str, finished_before: datetime, limit: int) -> list[Job]:
+    """Jobs whose audio (`what` "audio") or results ("results") retention has run out, oldest first."""
+    column = {"audio": Job.audio_purged_at, "results": Job.results_purged_at}[what]
+    with sessions() as session:
+        query = select(Job).where(*_purgeable(tenant_id, finished_before), column.is_(None))
+        return list(session.scalars(query.order_by(Job.finished_at, Job.id).limit(limit)))
+
+
+def still_purgeable(sessions: sessionmaker, job_id: str, what: str, finished_before: datetime) -> bool:
+    """Checked again just before deleting, so a hold set since the job was listed is honoured."""
+    column = {"audio": Job.audio_purged_at, "results": Job.results_purged_at}[what]
+    with sessions() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return False
+        found = session.scalar(
+            select(Job.id).where(Job.id == job_id, column.is_(None), *_purgeable(job.tenant_id, finished_before))
+        )
+        return found is not None

@@ -80,6 +80,10 @@ class Storage(Protocol):
         """Delete every object under "prefix/"; return how many. Deleting nothing is fine."""
         ...
 
+    def delete(self, key: str) -> None:
+        """Delete one object; a missing one is fine (a purge killed midway runs again)."""
+        ...
+
     def check(self) -> None:
         """Raise StorageUnavailable with a reason when the backend is not usable (for /readyz)."""
         ...
@@ -155,6 +159,9 @@ class LocalStorage:
         if not path.is_file():
             raise ObjectNotFound(key)
         yield path
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
 
     def delete_prefix(self, prefix: str) -> int:
         folder = self._path(prefix)
@@ -275,6 +282,11 @@ class S3Storage:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp_name)
+
+    def delete(self, key: str) -> None:
+        # S3 answers a delete of a missing key with success, which is what a re-run needs.
+        with _translate_errors(key):
+            self._client.delete_object(Bucket=self.bucket, Key=self._object_key(key))
 
     def delete_prefix(self, prefix: str) -> int:
         # The trailing "/" keeps "jobs/1" from also matching "jobs/10/...".

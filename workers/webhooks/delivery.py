@@ -55,7 +55,7 @@ def deliver_once(
 
     result = send(
         delivery.url,
-        endpoint.secret,
+        signing_secrets(endpoint),
         delivery.message_id,
         delivery.payload.encode("utf-8"),
         options.url_policy,
@@ -70,6 +70,11 @@ def deliver_once(
         _url_gone(sessions, delivery, endpoint)
     logger.info("webhook %s to %s: %s (%s)", delivery.message_id, delivery.url, status, result.error or result.status_code)
     return delay
+
+
+def signing_secrets(endpoint: WebhookEndpoint) -> list[str]:
+    """The current secret, and the one before it until it is retired (a rotation's overlap)."""
+    return [endpoint.secret] + ([endpoint.previous_secret] if endpoint.previous_secret else [])
 
 
 def _retry_delay(delivery: WebhookDelivery, retry: RetryPolicy, rng: random.Random) -> float | None:

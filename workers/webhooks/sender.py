@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import httpcore
@@ -37,7 +38,13 @@ class SendResult:
 
 
 def send(
-    url: str, secret: str, message_id: str, body: bytes, policy: UrlPolicy, timeout_s: float, resolve=socket.getaddrinfo
+    url: str,
+    secret: str | Sequence[str],
+    message_id: str,
+    body: bytes,
+    policy: UrlPolicy,
+    timeout_s: float,
+    resolve=socket.getaddrinfo,
 ) -> SendResult:
     """POST `body` signed to `url`; `timeout_s` bounds the whole attempt. `resolve` is the
     name lookup (socket.getaddrinfo's signature), done once, by the URL guard."""

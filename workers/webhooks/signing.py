@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import secrets
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from standardwebhooks import Webhook
@@ -43,10 +44,14 @@ def sign(secret: str, message_id: str, timestamp_s: int, body: bytes) -> str:
     return Webhook(_key(secret)).sign(message_id, timestamp, body.decode("utf-8"))
 
 
-def signed_headers(secret: str, message_id: str, timestamp_s: int, body: bytes) -> dict[str, str]:
+def signed_headers(secret: str | Sequence[str], message_id: str, timestamp_s: int, body: bytes) -> dict[str, str]:
+    """The headers of one delivery. With several secrets (the current one and, during a
+    rotation, the one before it) the signature header carries one signature per secret,
+    space separated as the spec allows, so receivers holding either secret verify it."""
+    secrets_ = [secret] if isinstance(secret, str) else list(secret)
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp_s),
-        "webhook-signature": sign(secret, message_id, timestamp_s, body),
+        "webhook-signature": " ".join(sign(s, message_id, timestamp_s, body) for s in secrets_),
         "content-type": "application/json",
     }

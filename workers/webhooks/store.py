@@ -30,6 +30,32 @@ def set_endpoint(sessions: sessionmaker, owner: str, url: str | None) -> tuple[W
         return endpoint, created
 
 
+def rotate_secret(sessions: sessionmaker, owner: str) -> WebhookEndpoint | None:
+    """A new signing secret; the current one becomes the previous one and deliveries are signed
+    with both until `retire_previous_secret`. A secret still in its overlap is replaced by this
+    one's predecessor (at most two are ever valid). None if the owner has no endpoint."""
+    with sessions() as session:
+        endpoint = session.get(WebhookEndpoint, owner)
+        if endpoint is None:
+            return None
+        endpoint.previous_secret, endpoint.secret = endpoint.secret, new_secret()
+        session.commit()
+        return endpoint
+
+
+def retire_previous_secret(sessions: sessionmaker, owner: str) -> bool:
+    """End a rotation's overlap: only the current secret signs from now on. False if there was
+    no previous secret."""
+    with sessions() as session:
+        result = session.execute(
+            update(WebhookEndpoint)
+            .where(WebhookEndpoint.owner == owner, WebhookEndpoint.previous_secret.is_not(None))
+            .values(previous_secret=None)
+        )
+        session.commit()
+        return bool(result.rowcount)
+
+
 def disable_endpoint(sessions: sessionmaker, owner: str, reason: str) -> None:
     with sessions() as session:
         session.execute(
