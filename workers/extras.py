@@ -23,6 +23,7 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "diarization": ("torch", "torchaudio", "pyannote.audio"),
     "llm": ("llama_cpp",),
     "eval": ("jiwer", "matplotlib"),
+    "redaction": ("stdnum", "phonenumbers"),
 }
 
 

@@ -122,7 +122,7 @@ def test_weights_and_runtimes_sit_only_in_their_extras():
 
 def test_all_is_every_extra_but_test():
     others = set(EXTRAS) - {"all", "test"}
-    assert others == {"worker", "diarization", "llm", "eval"}
+    assert others == {"worker", "diarization", "llm", "eval", "redaction"}
     assert expanded("all") == set().union(*(expanded(e) for e in others))
     assert "pytest" not in expanded("all")
 

@@ -77,6 +77,25 @@ class ModelInfo:
 
 
 @dataclass(frozen=True)
+class RedactedEntity:
+    """Where personal data was replaced by a placeholder: its type ("PERSONNUMMER", "NAMN",
+    ...), the segment's id and the seconds it spans; never the value."""
+
+    type: str
+    segment_id: int
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """That a transcript was redacted (workers/redaction), how, and what was replaced."""
+
+    method: str
+    entities: tuple[RedactedEntity, ...] = ()
+
+
+@dataclass(frozen=True)
 class Transcript:
     language: str
     language_probability: float
@@ -91,6 +110,8 @@ class Transcript:
     speaker_turns: tuple[SpeakerTurn, ...] = ()
     # The diarization pipeline that attributed speakers; None when not diarized.
     diarization_model: str | None = None
+    # Set when personal data was replaced by placeholders; None for an unredacted transcript.
+    redaction: Redaction | None = None
 
     @property
     def words(self) -> tuple[Word, ...]:
