@@ -10,6 +10,7 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -90,6 +91,29 @@ def check_folder(folder: Path, settings: Settings) -> tuple[FolderLayout, JobOpt
     return layout, options
 
 
+def _with_folder_retention(layout: FolderLayout, between: Callable[[], None]) -> Callable[[], None]:
+    """`between` with the folder's own retention of outbox/ and done/ swept now and then
+    (workers/ingest/retention.py); a sweep that fails is logged and tried again later."""
+    from workers.ingest.folder_config import load_folder_retention
+    from workers.ingest.retention import SWEEP_INTERVAL_S, every, sweep
+
+    retention = load_folder_retention(layout.root)
+
+    def sweep_logged() -> None:
+        try:
+            sweep(layout, retention)
+        except OSError as e:
+            logger.warning("folder retention: sweep failed, trying again later: %s", e)
+
+    sweeper = every(SWEEP_INTERVAL_S, sweep_logged)
+
+    def both() -> None:
+        sweeper()
+        between()
+
+    return both
+
+
 def run_ingest(request: IngestRequest, settings: Settings) -> int:
     from workers.ingest.folder_config import FolderConfigError
 
@@ -132,6 +156,7 @@ def run_ingest(request: IngestRequest, settings: Settings) -> int:
             return EXIT_UNUSABLE
         intake = Intake(sessions, storage, lambda job_id: celery.send_task(TRANSCRIBE_TASK, args=[job_id], queue=GPU_QUEUE))
         between_polls = watch.check_now_and_then
+    between_polls = _with_folder_retention(layout, between_polls)
     submitter = Submitter(intake, owner=owner, options=options)
     try:
         with folder_lock(layout):
