@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC
 from typing import Annotated, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import ValidationError
@@ -13,6 +16,7 @@ from app.errors import ApiError
 from app.routes.lookups import may_change, own_job
 from app.schemas import JobList, JobPublic
 from app.uploads import multipart_openapi, receive_upload, store_and_enqueue
+from workers.documents.export import ExportOptions, export, file_name, subtitle_options
 from workers.intake.options import JobOptions, OptionsRefused, check_allowed, describe_problems
 from workers.intake.submit import remove_job
 from workers.settings import Settings
@@ -23,18 +27,15 @@ from workers.store.storage import ObjectNotFound
 from workers.summary.render import to_markdown
 from workers.summary.schema import Summary
 from workers.tasks.names import CPU_QUEUE, SUMMARIZE_TASK
-from workers.transcript.formats import formats_for, render, transcript_from_json
+from workers.transcript.formats import FORMAT_TABLE, formats_for, transcript_from_json
+from workers.transcript.types import Transcript
 from workers.webhooks import store
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
-MEDIA_TYPES = {
-    "json": "application/json",
-    "txt": "text/plain; charset=utf-8",
-    "srt": "application/x-subrip; charset=utf-8",
-    "vtt": "text/vtt; charset=utf-8",
-    "rttm": "text/plain; charset=utf-8",
-}
+MEDIA_TYPES = {name: f.media_type for name, f in FORMAT_TABLE.items()}
+# workers.transcript.formats.FORMATS, spelled out for OpenAPI (a test keeps the two equal).
+TranscriptFormat = Literal["json", "txt", "txt-plain", "srt", "vtt", "rttm", "docx"]
 
 _UPLOAD_BODY = multipart_openapi(
     ["file"],
@@ -122,7 +123,7 @@ def get_job(job_id: str, caller: CallerDep, sessions: SessionsDep) -> JobPublic:
 
 @router.get(
     "/{job_id}/transcript",
-    summary="The transcript as json, txt, srt, vtt or rttm (speaker turns, diarized jobs)",
+    summary="The transcript as json, txt (timed), txt-plain, srt, vtt, rttm (speaker turns, diarized jobs) or docx",
     responses={200: {"content": {t: {} for t in MEDIA_TYPES.values()}}},
 )
 def get_transcript(
@@ -130,7 +131,8 @@ def get_transcript(
     caller: CallerDep,
     sessions: SessionsDep,
     storage: StorageDep,
-    format: Literal["json", "txt", "srt", "vtt", "rttm"] = "json",  # noqa: A002 - the public parameter name
+    settings: SettingsDep,
+    format: TranscriptFormat = "json",  # noqa: A002 - the public parameter name
 ) -> Response:
     job = own_job(sessions, job_id, caller)
     _refuse_purged(job, "transcript")
@@ -146,7 +148,35 @@ def get_transcript(
     transcript = transcript_from_json(stored)
     if format not in formats_for(transcript):
         raise ApiError(409, "not_diarized", f"job {job_id} was not diarized; format {format} needs diarize=true")
-    return Response(render(transcript, format, name=job_id), media_type=MEDIA_TYPES[format])
+    return _export(job, transcript, format, storage, settings)
+
+
+def _export(job, transcript: Transcript, fmt: str, storage, settings: Settings) -> Response:
+    """A rendered format; DOCX as a download, with the summary when the job has one."""
+    options = ExportOptions(name=job.id, subtitles=subtitle_options(settings))
+    if not FORMAT_TABLE[fmt].binary:
+        return Response(export(transcript, fmt, options), media_type=MEDIA_TYPES[fmt])
+    summary = None
+    if job.summary_status == SummaryStatus.completed and job.summary_key:
+        try:
+            summary = Summary.model_validate_json(storage.read_bytes(job.summary_key))
+        except ObjectNotFound:
+            summary = None  # deleted meanwhile: the document goes without it
+    stem = job.filename.rsplit(".", 1)[0] if "." in job.filename else job.filename
+    # SQLite gives the stored UTC time back without its zone.
+    created_at = job.created_at if job.created_at.tzinfo else job.created_at.replace(tzinfo=UTC)
+    options = replace(options, title=job.filename, created_at=created_at, summary=summary)
+    return Response(
+        export(transcript, fmt, options),
+        media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": content_disposition(file_name(stem or job.id, fmt))},
+    )
+
+
+def content_disposition(name: str) -> str:
+    """`attachment` with an ASCII fallback name and the real one in RFC 6266's filename*."""
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 @router.get(

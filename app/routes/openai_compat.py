@@ -8,7 +8,10 @@ The job stays listed under /v1/jobs like any other.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+import zlib
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -18,10 +21,12 @@ from app.deps import CallerDep, IntakeDep, SessionsDep, SettingsDep, StorageDep
 from app.errors import ApiError
 from app.routes.jobs import validate_options
 from app.uploads import multipart_openapi, receive_upload, store_and_enqueue
+from workers.documents.export import subtitle_options
 from workers.store import audit, jobs
 from workers.store.audit import Action
 from workers.store.db import JobStatus
-from workers.transcript.formats import render, transcript_from_json
+from workers.transcript.formats import SubtitleOptions, render, transcript_from_json
+from workers.transcript.languages import language_name
 from workers.transcript.types import Transcript
 
 router = APIRouter(prefix="/v1/audio", tags=["openai-compatible"])
@@ -106,7 +111,7 @@ async def create_transcription(
     transcript = transcript_from_json(storage.read_bytes(finished.transcript_key).decode("utf-8"))
     read = caller.audit(Action.TRANSCRIPT_READ, object_type="job", object_id=job.id, detail={"format": response_format})
     await run_in_threadpool(audit.record, sessions, read)
-    return _respond(transcript, response_format, granularities)
+    return _respond(transcript, response_format, granularities, subtitle_options(settings))
 
 
 def _granularities(values: list[str]) -> set[str]:
@@ -132,32 +137,52 @@ async def _wait(sessions, job_id: str, timeout_s: float):
         await asyncio.sleep(POLL_INTERVAL_S)
 
 
-def _respond(transcript: Transcript, response_format: str, granularities: set[str]) -> Response:
+def _respond(transcript: Transcript, response_format: str, granularities: set[str], subtitles: SubtitleOptions) -> Response:
     if response_format == "text":
         return PlainTextResponse(transcript.text + "\n")
     if response_format in ("srt", "vtt"):
-        return PlainTextResponse(render(transcript, response_format))
+        return PlainTextResponse(render(transcript, response_format, subtitles=subtitles))
     if response_format == "json":
         return JSONResponse({"text": transcript.text})
-    body: dict = {
+    return JSONResponse(verbose_json(transcript, granularities))
+
+
+def verbose_json(transcript: Transcript, granularities: set[str]) -> dict[str, Any]:
+    """OpenAI's TranscriptionVerbose: every field its schema requires (tests check it against
+    the `openai` package's types). Three segment fields are not recorded by this service and are
+    filled as OpenAI's own clients expect them: `tokens` is empty, `temperature` 0 (decoding
+    starts there) and `seek` the segment's start in 10 ms frames (the decoding window is not kept).
+    `compression_ratio` is computed from the text as Whisper does."""
+    body: dict[str, Any] = {
         "task": "transcribe",
-        "language": transcript.language,
+        "language": language_name(transcript.language),
         "duration": transcript.duration_s,
         "text": transcript.text,
+        # OpenAI bills transcription by whole seconds of audio.
+        "usage": {"type": "duration", "seconds": math.ceil(transcript.duration_s)},
     }
     if "segment" in granularities:
         body["segments"] = [
-            # Only what the transcript really records: no placeholder tokens or ratios.
             {
                 "id": s.id,
+                "seek": round(s.start_s * 100),
                 "start": s.start_s,
                 "end": s.end_s,
                 "text": s.text,
+                "tokens": [],
+                "temperature": 0.0,
                 "avg_logprob": s.avg_logprob,
+                "compression_ratio": _compression_ratio(s.text),
                 "no_speech_prob": s.no_speech_prob,
             }
             for s in transcript.segments
         ]
     if "word" in granularities:
         body["words"] = [{"word": w.text, "start": w.start_s, "end": w.end_s} for w in transcript.words]
-    return JSONResponse(body)
+    return body
+
+
+def _compression_ratio(text: str) -> float:
+    # Whisper's measure of repetition: UTF-8 bytes over zlib-compressed bytes.
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0

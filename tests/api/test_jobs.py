@@ -82,7 +82,9 @@ def test_the_transcript_in_every_format(api):
     assert response.status_code == 200 and response.headers["content-type"] == "application/json"
     assert [s["text"] for s in response.json()["segments"]] == ["Hej alla", "Mötet börjar"]
     text = api.client.get(f"/v1/jobs/{job_id}/transcript?format=txt", headers=api.auth())
-    assert text.text.splitlines() == ["Hej alla", "Mötet börjar"]
+    assert text.text == "[00:00] Hej alla Mötet börjar\n"  # unpunctuated, no pause: one paragraph
+    plain = api.client.get(f"/v1/jobs/{job_id}/transcript?format=txt-plain", headers=api.auth())
+    assert plain.text == "Hej alla Mötet börjar\n" and plain.headers["content-type"] == "text/plain; charset=utf-8"
     srt = api.client.get(f"/v1/jobs/{job_id}/transcript?format=srt", headers=api.auth()).text
     assert srt.startswith("1\n00:00:00,000 --> ") and "Mötet börjar" in srt
     assert api.client.get(f"/v1/jobs/{job_id}/transcript?format=vtt", headers=api.auth()).text.startswith("WEBVTT")
@@ -97,10 +99,34 @@ def test_rttm_needs_a_diarized_job(api):
     assert rttm.status_code == 200 and rttm.text.count("SPEAKER ") == 2
 
 
-@pytest.mark.parametrize("fmt", ["docx", "JSON", "", "pdf"])
+@pytest.mark.parametrize("fmt", ["DOCX", "JSON", "", "pdf", "txt_plain"])
 def test_an_unknown_transcript_format_is_refused(api, fmt):
     job_id = completed_job(api)
     assert_error(api.client.get(f"/v1/jobs/{job_id}/transcript?format={fmt}", headers=api.auth()), 422, "invalid_request")
+
+
+def test_the_transcript_as_a_word_document_with_its_summary(api):
+    import io
+
+    import docx
+
+    for job_id, with_summary in ((completed_job(api), False), (job_with_summary(api, "completed"), True)):
+        response = api.client.get(f"/v1/jobs/{job_id}/transcript?format=docx", headers=api.auth())
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        assert response.headers["content-disposition"] == "attachment; filename=\"m_te.docx\"; filename*=UTF-8''m%C3%B6te.docx"
+        text = "\n".join(p.text for p in docx.Document(io.BytesIO(response.content)).paragraphs)
+        assert text.startswith("möte.wav") and "[00:00] Hej alla Mötet börjar" in text
+        assert ("Mötets början" in text) == with_summary
+
+
+def test_the_transcript_formats_offered_are_the_format_table(api):
+    from typing import get_args
+
+    from app.routes.jobs import TranscriptFormat
+    from workers.transcript.formats import FORMATS
+
+    assert get_args(TranscriptFormat) == FORMATS
 
 
 def test_a_transcript_removed_from_storage_is_gone(api):

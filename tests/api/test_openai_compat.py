@@ -128,11 +128,33 @@ def test_the_answer_in_openais_formats(api):
             "language": "sv",
         },
     ).json()
-    assert (verbose["task"], verbose["language"], verbose["duration"]) == ("transcribe", "sv", 2.5)
+    assert (verbose["task"], verbose["language"], verbose["duration"]) == ("transcribe", "swedish", 2.5)
+    assert verbose["usage"] == {"type": "duration", "seconds": 3}
     assert [w["word"] for w in verbose["words"]] == ["Hej", "alla", "Mötet", "börjar"]
     assert [s["text"] for s in verbose["segments"]] == ["Hej alla", "Mötet börjar"]
     # Each request was a job like any other, listed under /v1/jobs.
     assert len(ran) == 4 and api.job_count() == 4
+
+
+def test_verbose_json_has_every_field_openais_types_require():
+    from openai.types.audio import TranscriptionSegment, TranscriptionVerbose, TranscriptionWord
+
+    from app.routes.openai_compat import verbose_json
+    from tests.api.conftest import sample_transcript
+
+    body = verbose_json(sample_transcript(), {"segment", "word"})
+    parsed = TranscriptionVerbose.model_validate(body)
+    for model, items in (
+        (TranscriptionVerbose, [body]),
+        (TranscriptionSegment, body["segments"]),
+        (TranscriptionWord, body["words"]),
+    ):
+        required = {name for name, field in model.model_fields.items() if field.is_required()}
+        assert all(required <= set(item) for item in items), required
+    assert parsed.language == "swedish" and parsed.usage is not None and parsed.usage.type == "duration"
+    first = parsed.segments[0]
+    assert (first.id, first.seek, first.tokens, first.temperature) == (0, 0, [], 0.0)
+    assert first.compression_ratio > 0 and first.avg_logprob == -0.2
 
 
 @pytest.mark.parametrize(

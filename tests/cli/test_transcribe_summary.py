@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import docx
 import pytest
 
 from tests.chat_endpoint import ChatEndpoint
@@ -64,7 +65,9 @@ def test_the_summary_goes_into_the_json_and_a_markdown_file(run, tmp_path, endpo
         "--format",
         "json",
         "--format",
-        "txt",
+        "txt-plain",
+        "--format",
+        "docx",
         "--out",
         out,
         "--no-progress",
@@ -77,7 +80,9 @@ def test_the_summary_goes_into_the_json_and_a_markdown_file(run, tmp_path, endpo
     assert {c.segment_id for d in summary.decisions for c in d.citations} <= {s["id"] for s in data["segments"]}
     markdown = (out / f"{clip.stem}.summary.md").read_text()
     assert markdown.startswith(f"# Sammanfattning: {escape(clip.name)}\n") and escape(summary.abstract) in markdown
-    assert (out / f"{clip.stem}.txt").read_text().strip() == data["text"].strip()
+    assert (out / f"{clip.stem}.plain.txt").read_text().strip() == data["text"].strip()
+    document = "\n".join(p.text for p in docx.Document(str(out / f"{clip.stem}.docx")).paragraphs)
+    assert document.startswith(clip.name) and summary.abstract in document and "Transkription" in document
     assert len(endpoint.requests) == 1
 
 

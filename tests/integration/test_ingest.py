@@ -24,7 +24,7 @@ from .stack import REPO_ROOT, make_stack, spawn_up
 pytestmark = [pytest.mark.integration, pytest.mark.model]
 
 SYNTHETIC = sorted((REPO_ROOT / "audio_fixtures" / "synthetic").glob("sv_clean_*.flac"))
-FORMATS = (".json", ".txt", ".srt", ".vtt")
+FORMATS = (".json", ".txt", ".plain.txt", ".srt", ".vtt", ".docx")
 RUN_TIMEOUT_S = 600
 
 
@@ -110,7 +110,8 @@ def test_a_folder_of_recordings_becomes_transcripts(ingest_stack, tmp_path):
         stem = Path(name).stem
         transcript = json.loads((folder / "outbox" / f"{stem}.json").read_text())
         assert transcript["language"] == "sv" and transcript["text"].strip()
-        assert (folder / "outbox" / f"{stem}.txt").read_text().strip() == transcript["text"].strip()
+        assert (folder / "outbox" / f"{stem}.plain.txt").read_text().strip() == transcript["text"].strip()
+        assert (folder / "outbox" / f"{stem}.txt").read_text().startswith("[00:0")
         assert (folder / "outbox" / f"{stem}.vtt").read_text().startswith("WEBVTT")
         assert "-->" in (folder / "outbox" / f"{stem}.srt").read_text()
         assert not (folder / "outbox" / f"{stem}.summary.md").exists()  # no summary in these jobs

@@ -5,9 +5,10 @@ import pytest
 
 from tests.transcripts import segment, transcript, words
 from workers.transcript.formats import (
-    MAX_CUE_CHARS,
-    MAX_CUE_DURATION_S,
+    FORMAT_TABLE,
+    FORMATS,
     SCHEMA_VERSION,
+    SubtitleOptions,
     formats_for,
     render,
     subtitle_cues,
@@ -51,15 +52,24 @@ def test_unknown_schema_version_is_refused():
         transcript_from_json(json.dumps(data))
 
 
-def test_text_has_one_line_per_segment():
-    assert to_text(SAMPLE) == "Hej och välkommen.\nMålnummer T 1234-26.\n"
-    assert to_text(transcript()) == ""
+def test_text_has_a_time_per_paragraph_with_hours_in_a_recording_over_an_hour():
+    assert to_text(SAMPLE) == "[0:00:00] Hej och välkommen.\n[1:01:01] Målnummer T 1234-26.\n"
+    short = transcript(*SAMPLE.segments[:1], duration_s=65.0)
+    assert to_text(short) == "[00:00] Hej och välkommen.\n"
+    assert render(SAMPLE, "txt-plain") == "Hej och välkommen.\nMålnummer T 1234-26.\n"
+    assert to_text(transcript()) == "" and render(transcript(), "txt-plain") == ""
 
 
 def test_srt_numbering_and_timestamps():
     assert to_srt(SAMPLE) == (
         "1\n00:00:00,500 --> 00:00:02,250\nHej och välkommen.\n\n2\n01:01:01,000 --> 01:01:02,900\nMålnummer T 1234-26.\n"
     )
+
+
+def test_a_short_last_cue_stays_up_a_second_when_the_silence_after_it_allows():
+    t = transcript(segment(0, words((0.0, 0.3, "Ja."))), segment(1, words((5.0, 5.4, "Nej."))), duration_s=5.6)
+    cues = subtitle_cues(t)
+    assert [(c.start_s, c.end_s) for c in cues] == [(0.0, 1.0), (5.0, 5.6)]  # the recording ends at 5.6 s
 
 
 def test_vtt_header_dots_and_escaping():
@@ -72,12 +82,21 @@ def test_vtt_header_dots_and_escaping():
 
 def test_long_segments_are_cut_into_readable_cues():
     long = words(*[(i * 0.5, i * 0.5 + 0.4, f"ord{i:02d}") for i in range(60)])
+    options = SubtitleOptions()
     cues = subtitle_cues(transcript(segment(0, long)))
     assert len(cues) > 1
     assert [w for c in cues for w in c.words] == list(long)
     for cue in cues:
-        assert len(cue.text) <= MAX_CUE_CHARS
-        assert cue.end_s - cue.start_s <= MAX_CUE_DURATION_S
+        assert len(cue.lines) <= options.max_lines and all(len(line) <= options.max_line_chars for line in cue.lines)
+        assert options.min_duration_s <= cue.end_s - cue.start_s <= options.max_duration_s
+
+
+def test_subtitle_lines_follow_the_options():
+    long = words(*[(i * 0.5, i * 0.5 + 0.4, f"ord{i:02d}") for i in range(30)])
+    cues = subtitle_cues(transcript(segment(0, long)), SubtitleOptions(max_line_chars=20, max_lines=1))
+    assert all(len(c.lines) == 1 and len(c.lines[0]) <= 20 for c in cues)
+    with pytest.raises(ValueError, match="lines"):
+        SubtitleOptions(max_lines=0)
 
 
 def test_srt_cues_never_go_backwards():
@@ -88,7 +107,15 @@ def test_srt_cues_never_go_backwards():
 
 def test_unknown_format_is_an_error():
     with pytest.raises(ValueError, match="unknown format"):
+        render(SAMPLE, "pdf")
+    with pytest.raises(ValueError, match="binary"):
         render(SAMPLE, "docx")
+
+
+def test_the_format_table_names_each_format_once_with_its_file_ending():
+    assert FORMATS == ("json", "txt", "txt-plain", "srt", "vtt", "rttm", "docx")
+    assert FORMAT_TABLE["txt-plain"].suffix == ".plain.txt" and FORMAT_TABLE["docx"].binary
+    assert len({f.suffix for f in FORMAT_TABLE.values()}) == len(FORMATS)
 
 
 # --- diarized transcripts -----------------------------------------------------------------
@@ -119,7 +146,10 @@ def test_diarized_json_carries_speakers_everywhere_and_round_trips():
 
 
 def test_diarized_text_names_the_speaker_once_per_change():
-    assert render(diarized(), "txt") == "Talare 1: Hej, välkommen.\nTalare 2: Tack.\nTalare 1: Vi börjar.\n"
+    assert (
+        render(diarized(), "txt") == "[00:00] Talare 1: Hej, välkommen.\n[00:01] Talare 2: Tack.\n[00:02] Talare 1: Vi börjar.\n"
+    )
+    assert render(diarized(), "txt-plain") == "Talare 1: Hej, välkommen.\nTalare 2: Tack.\nTalare 1: Vi börjar.\n"
 
 
 def test_diarized_subtitles_carry_the_speaker():

@@ -164,8 +164,9 @@ def test_outputs_in_every_format():
     transcript = make_transcript(segment(0, words((0.0, 0.5, "Hej"), (0.5, 1.0, "Åsa."))), duration_s=2.0)
     stored = to_json(transcript)
     outputs = transcript_outputs(stored)
-    assert set(outputs) == {".json", ".txt", ".srt", ".vtt"}
-    assert outputs[".json"] == stored and outputs[".vtt"].startswith("WEBVTT")
+    assert set(outputs) == {".json", ".txt", ".plain.txt", ".srt", ".vtt", ".docx"}
+    assert outputs[".json"] == stored.encode("utf-8") and outputs[".vtt"].startswith(b"WEBVTT")
+    assert outputs[".docx"].startswith(b"PK")  # a zip: the Word document
 
 
 def test_a_diarized_transcript_also_gets_rttm_named_after_the_recording():
@@ -180,9 +181,9 @@ def test_a_diarized_transcript_also_gets_rttm_named_after_the_recording():
     turns = (SpeakerTurn(0.0, 0.55, "Talare 1"), SpeakerTurn(0.55, 1.2, "Talare 2"))
     diarized = assign_speakers(plain, Diarization(turns, (Speaker("Talare 1", 0.55), Speaker("Talare 2", 0.65)), "m", 0.1))
     outputs = transcript_outputs(to_json(diarized), "möte 3")
-    assert set(outputs) == {".json", ".txt", ".srt", ".vtt", ".rttm"}
-    assert outputs[".rttm"].startswith("SPEAKER möte_3 1 0.000 0.550 ")
-    assert outputs[".txt"] == "Talare 1: Hej\nTalare 2: där.\n"
+    assert set(outputs) == {".json", ".txt", ".plain.txt", ".srt", ".vtt", ".rttm", ".docx"}
+    assert outputs[".rttm"].decode().startswith("SPEAKER möte_3 1 0.000 0.550 ")
+    assert outputs[".txt"].decode() == "[00:00] Talare 1: Hej\n[00:00] Talare 2: där.\n"
 
 
 # -- folder and claims ---------------------------------------------------------------------

@@ -81,8 +81,8 @@ def test_a_file_becomes_outputs_and_moves_to_done(env):
     run_job(env, sent[0])
     ing.poll()
     assert listing(layout.done) == ["möte 1.flac"]
-    assert listing(layout.outbox) == ["möte 1.json", "möte 1.srt", "möte 1.txt", "möte 1.vtt"]
-    assert (layout.outbox / "möte 1.txt").read_text() == "Hej Åsa.\n"
+    assert listing(layout.outbox) == [f"möte 1{s}" for s in (".docx", ".json", ".plain.txt", ".srt", ".txt", ".vtt")]
+    assert (layout.outbox / "möte 1.txt").read_text() == "[00:00] Hej Åsa.\n"
     assert listing(layout.processing) == []
     assert ing.active == {}
 
@@ -115,6 +115,10 @@ def test_a_summary_is_waited_for_and_written_beside_the_transcript(env):
     ing.poll()
     markdown = (layout.outbox / "förhör.summary.md").read_text()
     assert markdown.startswith("# Sammanfattning: förhör.flac") and "Stöld i Kiruna" in markdown
+    import docx
+
+    document = "\n".join(p.text for p in docx.Document(str(layout.outbox / "förhör.docx")).paragraphs)
+    assert "Sammanfattning" in document and "Stöld i Kiruna" in document and "Vem ägde cykeln?" in document
     assert listing(layout.done) == ["förhör.flac"]
 
 
@@ -196,7 +200,7 @@ def test_restart_after_a_kill_while_writing_results_finishes_without_duplicates(
 
     second = ingester(env)
     second.resume()
-    assert listing(layout.outbox) == ["a.json", "a.srt", "a.txt", "a.vtt"]  # rewritten, none twice
+    assert listing(layout.outbox) == ["a.docx", "a.json", "a.plain.txt", "a.srt", "a.txt", "a.vtt"]  # rewritten, none twice
     assert json.loads((layout.outbox / "a.json").read_text())["text"] == "Hej Åsa."
     assert listing(layout.done) == ["a.flac"] and second.active == {}
 

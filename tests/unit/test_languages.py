@@ -13,3 +13,10 @@ def test_parse_language():
     assert parse_language("auto") is None
     with pytest.raises(ValueError, match="unknown language 'klingon'"):
         parse_language("klingon")
+
+
+def test_every_language_has_its_whisper_name():
+    from workers.transcript.languages import LANGUAGE_NAMES, WHISPER_LANGUAGES, language_name
+
+    assert set(LANGUAGE_NAMES) == WHISPER_LANGUAGES
+    assert language_name("sv") == "swedish" and language_name("xx") == "xx"

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # workers.transcript.formats.FORMATS, spelled out so that --help does not import it (and numpy).
-OUTPUT_FORMATS = ("json", "txt", "srt", "vtt", "rttm")
+OUTPUT_FORMATS = ("json", "txt", "txt-plain", "srt", "vtt", "rttm", "docx")
 # Short files packed together are decoded this many at a time, to bound memory.
 PACK_GROUP_SIZE = 64
 EXIT_OK, EXIT_SOME_FAILED, EXIT_MODEL_ERROR, EXIT_USAGE = 0, 1, 3, 2
@@ -50,7 +50,8 @@ EXIT_OK, EXIT_SOME_FAILED, EXIT_MODEL_ERROR, EXIT_USAGE = 0, 1, 3, 2
     type=click.Choice(OUTPUT_FORMATS),
     default=("json",),
     show_default=True,
-    help="Output format; repeat for several.",
+    help="Output format; repeat for several. txt has a [mm:ss] time per paragraph, txt-plain (OUT/<stem>.plain.txt) "
+    "none; docx is a Word document (with the summary under --summarize).",
 )
 @click.option(
     "--out",
@@ -133,6 +134,7 @@ def transcribe(
         summarize=summarize,
         diarize=diarize,
         speaker_counts=speaker_counts,
+        subtitle_lines=(settings.subtitle_max_line_chars, settings.subtitle_max_lines),
     )
     sys.exit(run_transcribe(request, settings))
 
@@ -186,6 +188,8 @@ class TranscribeRequest:
     # Speakers word by word; (num_speakers, min_speakers, max_speakers), validated by the CLI.
     diarize: bool = False
     speaker_counts: tuple[int | None, int | None, int | None] = (None, None, None)
+    # How subtitles are cut: (SWESCRIBE_SUBTITLE_MAX_LINE_CHARS, SWESCRIBE_SUBTITLE_MAX_LINES).
+    subtitle_lines: tuple[int, int] = (42, 2)
 
 
 def run_transcribe(request: TranscribeRequest, settings: Settings) -> int:
@@ -236,16 +240,34 @@ def run_transcribe(request: TranscribeRequest, settings: Settings) -> int:
 def _write_outputs(request: TranscribeRequest, path: Path, transcript: Transcript, summarizer) -> str | None:
     """Write every output of one file; the summary's error, if it failed. The transcript is
     written before the summary is asked for, so a slow or failing LLM never costs it."""
-    from workers.transcript.formats import render
+    from dataclasses import replace
+    from datetime import datetime
+
+    from workers.documents.export import ExportOptions, export, file_name
+    from workers.transcript.subtitles import SubtitleOptions
 
     request.out_dir.mkdir(parents=True, exist_ok=True)
+    max_line_chars, max_lines = request.subtitle_lines
+    options = ExportOptions(
+        name=path.stem,
+        title=path.name,
+        created_at=datetime.now().astimezone(),
+        subtitles=SubtitleOptions(max_line_chars=max_line_chars, max_lines=max_lines),
+    )
+    # The DOCX holds the summary: under --summarize it is written once the summary is there.
+    after_summary = ("docx",) if summarizer is not None else ()
     for fmt in request.formats:
-        write_atomically(request.out_dir / f"{path.stem}.{fmt}", render(transcript, fmt, name=path.stem))
+        if fmt not in after_summary:
+            write_atomically(request.out_dir / file_name(path.stem, fmt), export(transcript, fmt, options))
     if summarizer is None:
         return None
     from workers.commands.summarize import json_with_summary, summary_markdown
 
     result = summarizer(path.name, transcript)
+    for fmt in after_summary:
+        if fmt in request.formats:
+            document = export(transcript, fmt, replace(options, summary=result.summary))
+            write_atomically(request.out_dir / file_name(path.stem, fmt), document)
     if "json" in request.formats:
         write_atomically(request.out_dir / f"{path.stem}.json", json_with_summary(transcript, result))
     markdown = summary_markdown(path, result)

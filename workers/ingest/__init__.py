@@ -1,7 +1,8 @@
 """Batch folder ingestion: recordings dropped into DIR/inbox become jobs; results land in DIR/outbox.
 
     DIR/inbox/        recordings to transcribe (taken once fully written)
-    DIR/outbox/       <name>.json .txt .srt .vtt (+ <name>.summary.md when the job has a summary)
+    DIR/outbox/       <name>.json .txt .plain.txt .srt .vtt .docx (+ .rttm when diarized, <name>.summary.md
+                      when the job has a summary, which the .docx then holds too)
     DIR/done/         recordings whose transcript is in outbox/
     DIR/failed/       recordings that could not be transcribed, each with <name>.error.txt
     DIR/.processing/  claimed recordings and their state records (resumed after a crash)

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -22,14 +23,16 @@ from workers.ingest.names import free_stem, printable, skip_reason, split_name
 from workers.ingest.results import ERROR_SUFFIX, OUTBOX_SUFFIXES, error_text, transcript_outputs
 from workers.ingest.settle import FileStat, SettleTracker
 from workers.ingest.submit import Submitter, file_sha256
-from workers.ingest.summaries import SUMMARY_SUFFIX, SUMMARY_WAITING, stored_summary_key, summary_markdown
+from workers.ingest.summaries import SUMMARY_SUFFIX, SUMMARY_WAITING, stored_summary, stored_summary_key
 from workers.intake.submit import QueueUnavailable
 from workers.store import jobs
 from workers.store.db import Job, JobStatus, SummaryStatus
 from workers.store.storage import ObjectNotFound, Storage, StorageError
+from workers.summary.render import to_markdown
 from workers.transcript.audio import probe_audio
 from workers.transcript.errors import AudioDecodeError
 from workers.transcript.files import write_atomically
+from workers.transcript.formats import SubtitleOptions
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +69,7 @@ class Ingester:
     settle_s: float
     on_outcome: Callable[[Outcome], None] = lambda outcome: None
     max_audio_s: float | None = None  # longer recordings go to failed/ (SWESCRIBE_MAX_AUDIO_HOURS)
+    subtitles: SubtitleOptions = SubtitleOptions()  # how .srt and .vtt cues are cut (SWESCRIBE_SUBTITLE_*)
     active: dict[str, Claim] = field(default_factory=dict)
     # claim id -> why it could not be submitted yet (retried on the next step)
     unsubmitted: dict[str, str] = field(default_factory=dict)
@@ -267,7 +271,7 @@ class Ingester:
         if job.summary_status == SummaryStatus.failed:
             logger.warning("%s: no summary: %s", printable(claim.name), job.summary_error)
         try:
-            outputs = self._transcript_outputs(job.transcript_key, summary_key, claim.name)
+            outputs = self._transcript_outputs(job.transcript_key, summary_key, claim.name, job.created_at)
         except ObjectNotFound:
             self._fail(claim, "the transcript is no longer stored", code="transcript_gone", job_id=job.id)
             return
@@ -280,6 +284,8 @@ class Ingester:
                 "job_id": job.id,
                 "transcript_key": job.transcript_key,
                 "summary_key": summary_key,
+                # The DOCX's date, the same when the outputs are written again on resume.
+                "created_at": job.created_at.isoformat() if job.created_at else None,
                 "audio_to": f"done/{done_stem}{suffix}",
                 "outputs": {s: f"outbox/{out_stem}{s}" for s in outputs},
             }
@@ -300,21 +306,32 @@ class Ingester:
         )
         self._carry_out(claim)
 
-    def _transcript_outputs(self, key: str, summary_key: str | None, name: str) -> dict[str, str]:
-        outputs = transcript_outputs(self.storage.read_bytes(key).decode("utf-8"), os.path.splitext(printable(name))[0])
-        if summary_key:
-            outputs[SUMMARY_SUFFIX] = summary_markdown(self.storage, summary_key, printable(name))
+    def _transcript_outputs(
+        self, key: str, summary_key: str | None, name: str, created_at: datetime | None = None
+    ) -> dict[str, bytes]:
+        summary = stored_summary(self.storage, summary_key) if summary_key else None
+        outputs = transcript_outputs(
+            self.storage.read_bytes(key).decode("utf-8"),
+            os.path.splitext(printable(name))[0],
+            summary=summary,
+            created_at=created_at,
+            subtitles=self.subtitles,
+        )
+        if summary is not None:
+            outputs[SUMMARY_SUFFIX] = to_markdown(summary, printable(name)).encode("utf-8", "surrogateescape")
         return outputs
 
-    def _carry_out(self, claim: Claim, outputs: dict[str, str] | None = None) -> None:
+    def _carry_out(self, claim: Claim, outputs: dict[str, bytes] | None = None) -> None:
         """Write the planned files and move the recording; safe to repeat after a crash."""
         plan = claim.state["plan"]
         if outputs is None:
             try:
                 outputs = (
-                    self._transcript_outputs(plan["transcript_key"], plan.get("summary_key"), claim.name)
+                    self._transcript_outputs(
+                        plan["transcript_key"], plan.get("summary_key"), claim.name, _parse_time(plan.get("created_at"))
+                    )
                     if plan["ok"]
-                    else {ERROR_SUFFIX: plan["error_text"]}
+                    else {ERROR_SUFFIX: plan["error_text"].encode("utf-8", "surrogateescape")}
                 )
             except ObjectNotFound:
                 claim.state.pop("plan")
@@ -322,7 +339,7 @@ class Ingester:
                 return
         for suffix, relative in plan["outputs"].items():
             if suffix in outputs:
-                write_atomically(self.layout.inside(relative), outputs[suffix].encode("utf-8", "surrogateescape"))
+                write_atomically(self.layout.inside(relative), outputs[suffix])
         self._move_audio(claim, self.layout.inside(plan["audio_to"]))
         claim.remove()
         self.active.pop(claim.id, None)
@@ -352,6 +369,10 @@ class Ingester:
         if name not in self._skips_logged:
             self._skips_logged.add(name)
             logger.info("inbox/%s skipped: %s", printable(name), reason)
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 __all__ = ["Ingester", "IngestFolderError", "Outcome", "SubmitFailed"]

@@ -20,6 +20,11 @@ def stored_summary_key(job: Job) -> str | None:
     return job.summary_key if job.summary_status == SummaryStatus.completed else None
 
 
+def stored_summary(storage: Storage, key: str) -> Summary:
+    """ObjectNotFound when the stored summary is gone."""
+    return Summary.model_validate_json(storage.read_bytes(key).decode("utf-8"))
+
+
 def summary_markdown(storage: Storage, key: str, title: str) -> str:
     """ObjectNotFound when the stored summary is gone."""
-    return to_markdown(Summary.model_validate_json(storage.read_bytes(key).decode("utf-8")), title)
+    return to_markdown(stored_summary(storage, key), title)

@@ -1,26 +1,73 @@
-"""Render a Transcript as versioned JSON, plain text, SRT, WebVTT or RTTM (speaker turns).
+"""Render a Transcript as versioned JSON, text (timed or plain), SRT, WebVTT, RTTM (speaker
+turns) or DOCX: the format table that the CLI, the REST API and the ingest outbox offer.
 
 JSON is the system of record (other formats are derived from it and it round-trips through
-`transcript_from_json`); bump SCHEMA_VERSION on any incompatible change.
+`transcript_from_json`); bump SCHEMA_VERSION on any incompatible change. DOCX is a binary
+document that may carry the summary too: workers/documents renders it, from this table's entry.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass
 from typing import Any
 
-from workers.transcript.types import ModelInfo, Segment, Speaker, SpeakerTurn, Transcript, Word, join_words
+from workers.transcript.reading import to_plain_text, to_text
+from workers.transcript.subtitles import SubtitleOptions, subtitle_cues, to_srt, to_vtt
+from workers.transcript.types import ModelInfo, Segment, Speaker, SpeakerTurn, Transcript, Word
 
 SCHEMA_VERSION = 1
-FORMATS = ("json", "txt", "srt", "vtt", "rttm")
-# RTTM carries speaker turns only: it exists for diarized transcripts.
-SPEAKER_ONLY_FORMATS = ("rttm",)
 
-# Subtitle cues are cut so they stay readable: at most two lines of ~42 characters
-# (EBU/Netflix practice) and 7 s on screen.
-MAX_CUE_CHARS = 84
-MAX_CUE_DURATION_S = 7.0
+
+@dataclass(frozen=True)
+class OutputFormat:
+    name: str
+    # The ending of the file written for it (CLI --out, ingest outbox): <stem><suffix>.
+    suffix: str
+    media_type: str
+    # Bytes (a document), not text: rendered by workers/documents, never by `render`.
+    binary: bool = False
+    # Exists only for a diarized transcript (RTTM carries speaker turns and nothing else).
+    needs_diarization: bool = False
+
+
+FORMAT_TABLE: dict[str, OutputFormat] = {
+    f.name: f
+    for f in (
+        OutputFormat("json", ".json", "application/json"),
+        # `[mm:ss] Talare 1: ...` per paragraph; txt-plain the same without times.
+        OutputFormat("txt", ".txt", "text/plain; charset=utf-8"),
+        OutputFormat("txt-plain", ".plain.txt", "text/plain; charset=utf-8"),
+        OutputFormat("srt", ".srt", "application/x-subrip; charset=utf-8"),
+        OutputFormat("vtt", ".vtt", "text/vtt; charset=utf-8"),
+        OutputFormat("rttm", ".rttm", "text/plain; charset=utf-8", needs_diarization=True),
+        OutputFormat("docx", ".docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", binary=True),
+    )
+}
+FORMATS = tuple(FORMAT_TABLE)
+SPEAKER_ONLY_FORMATS = tuple(f.name for f in FORMAT_TABLE.values() if f.needs_diarization)
+TEXT_FORMATS = tuple(f.name for f in FORMAT_TABLE.values() if not f.binary)
+
+__all__ = [
+    "FORMATS",
+    "FORMAT_TABLE",
+    "SCHEMA_VERSION",
+    "SPEAKER_ONLY_FORMATS",
+    "TEXT_FORMATS",
+    "OutputFormat",
+    "SubtitleOptions",
+    "formats_for",
+    "render",
+    "subtitle_cues",
+    "to_dict",
+    "to_json",
+    "to_plain_text",
+    "to_rttm",
+    "to_srt",
+    "to_text",
+    "to_vtt",
+    "transcript_from_json",
+]
 
 
 def formats_for(transcript: Transcript) -> tuple[str, ...]:
@@ -28,18 +75,23 @@ def formats_for(transcript: Transcript) -> tuple[str, ...]:
     return tuple(f for f in FORMATS if f not in SPEAKER_ONLY_FORMATS or transcript.diarization_model is not None)
 
 
-def render(transcript: Transcript, fmt: str, name: str = "audio") -> str:
-    """`name` identifies the recording where a format needs it (RTTM's file id)."""
+def render(transcript: Transcript, fmt: str, name: str = "audio", subtitles: SubtitleOptions = SubtitleOptions()) -> str:
+    """A text format. `name` identifies the recording where a format needs it (RTTM's file id);
+    `subtitles` says how SRT and WebVTT cues are cut."""
     if fmt == "json":
         return to_json(transcript)
     if fmt == "txt":
         return to_text(transcript)
+    if fmt == "txt-plain":
+        return to_plain_text(transcript)
     if fmt == "srt":
-        return to_srt(transcript)
+        return to_srt(transcript, subtitles)
     if fmt == "vtt":
-        return to_vtt(transcript)
+        return to_vtt(transcript, subtitles)
     if fmt == "rttm":
         return to_rttm(transcript, name)
+    if fmt in FORMAT_TABLE:
+        raise ValueError(f"{fmt} is a binary document: workers.documents.export renders it")
     raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 
@@ -112,85 +164,6 @@ def transcript_from_json(text: str) -> Transcript:
         speaker_turns=tuple(SpeakerTurn(**t) for t in data.get("speaker_turns", ())),
         diarization_model=data.get("diarization_model"),
     )
-
-
-def to_text(transcript: Transcript) -> str:
-    """One line per segment; diarized, one line per speaker change: "Talare 1: ..."."""
-    segments = [s for s in transcript.segments if s.text]
-    if transcript.diarization_model is None:
-        lines = [s.text for s in segments]
-    else:
-        lines = []
-        previous = object()
-        for segment in segments:
-            if segment.speaker == previous:
-                lines[-1] += " " + segment.text
-            else:
-                lines.append(f"{segment.speaker}: {segment.text}")
-            previous = segment.speaker
-    return "\n".join(lines) + ("\n" if lines else "")
-
-
-def subtitle_cues(transcript: Transcript) -> list[Segment]:
-    """Segments split at word boundaries into cues short enough to read."""
-    cues: list[Segment] = []
-    for segment in transcript.segments:
-        current: list[Word] = []
-        for word in segment.words:
-            candidate = [*current, word]
-            too_long = len(join_words(tuple(candidate))) > MAX_CUE_CHARS
-            too_slow = word.end_s - candidate[0].start_s > MAX_CUE_DURATION_S
-            if current and (too_long or too_slow):
-                cues.append(_cue(segment, current))
-                current = [word]
-            else:
-                current = candidate
-        if current:
-            cues.append(_cue(segment, current))
-    return cues
-
-
-def _cue(segment: Segment, words: list[Word]) -> Segment:
-    return replace(segment, words=tuple(words), text=join_words(tuple(words)), start_s=words[0].start_s, end_s=words[-1].end_s)
-
-
-def _timestamp(seconds: float, decimal_marker: str) -> str:
-    millis = max(0, round(seconds * 1000))
-    hours, millis = divmod(millis, 3_600_000)
-    minutes, millis = divmod(millis, 60_000)
-    secs, millis = divmod(millis, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}{decimal_marker}{millis:03d}"
-
-
-def to_srt(transcript: Transcript) -> str:
-    blocks = [
-        f"{i}\n{_timestamp(c.start_s, ',')} --> {_timestamp(c.end_s, ',')}\n{_speaker_prefix(c)}{c.text}\n"
-        for i, c in enumerate(subtitle_cues(transcript), start=1)
-    ]
-    return "\n".join(blocks)
-
-
-def to_vtt(transcript: Transcript) -> str:
-    blocks = ["WEBVTT\n"]
-    blocks += [
-        f"{_timestamp(c.start_s, '.')} --> {_timestamp(c.end_s, '.')}\n{_vtt_voice(c)}{_vtt_escape(c.text)}\n"
-        for c in subtitle_cues(transcript)
-    ]
-    return "\n".join(blocks)
-
-
-def _vtt_escape(text: str) -> str:
-    # "-->" and markup characters would end or corrupt a WebVTT cue.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _speaker_prefix(cue: Segment) -> str:
-    return f"{cue.speaker}: " if cue.speaker else ""
-
-
-def _vtt_voice(cue: Segment) -> str:
-    # WebVTT voice span: players show or style the speaker; the closing tag is optional.
-    return f"<v {_vtt_escape(cue.speaker)}>" if cue.speaker else ""
 
 
 def to_rttm(transcript: Transcript, name: str = "audio") -> str:
