@@ -41,6 +41,8 @@ class IngestRequest:
     show_progress: bool
     max_audio_s: float | None = None
     local: bool = False  # run the jobs in this process instead of queueing them for workers
+    # How the outbox's subtitles are cut: (SWESCRIBE_SUBTITLE_MAX_LINE_CHARS, SWESCRIBE_SUBTITLE_MAX_LINES).
+    subtitle_lines: tuple[int, int] = (42, 2)
 
 
 @click.command()
@@ -73,6 +75,7 @@ def ingest(folder: Path, watch: bool, settle_s: float | None, progress: bool, lo
         show_progress=progress,
         max_audio_s=settings.max_audio_hours * 3600,
         local=local,
+        subtitle_lines=(settings.subtitle_max_line_chars, settings.subtitle_max_lines),
     )
     sys.exit(run_ingest(request, settings))
 
@@ -251,7 +254,14 @@ def _once(layout, submitter, sessions, storage, request: IngestRequest, between_
         bar.refresh()
 
     ingester = Ingester(
-        layout, submitter, sessions, storage, request.settle_s, on_outcome=outcome, max_audio_s=request.max_audio_s
+        layout,
+        submitter,
+        sessions,
+        storage,
+        request.settle_s,
+        on_outcome=outcome,
+        max_audio_s=request.max_audio_s,
+        subtitles=_subtitles(request),
     )
     try:
         still_writing = ingester.run_once(
@@ -293,9 +303,16 @@ def _watch(layout, submitter, sessions, storage, request: IngestRequest, between
         click.echo(f"swescribe ingest: {printable(o.name)} -> {o.audio_to} ({state})", err=True)
 
     click.echo(f"swescribe ingest: watching {layout.inbox} (settle {request.settle_s:g} s)", err=True)
-    Ingester(layout, submitter, sessions, storage, request.settle_s, on_outcome=outcome, max_audio_s=request.max_audio_s).watch(
-        stop, request.poll_interval_s, between_steps
-    )
+    Ingester(
+        layout,
+        submitter,
+        sessions,
+        storage,
+        request.settle_s,
+        on_outcome=outcome,
+        max_audio_s=request.max_audio_s,
+        subtitles=_subtitles(request),
+    ).watch(stop, request.poll_interval_s, between_steps)
     click.echo("swescribe ingest: stopped; unfinished recordings stay in .processing and resume on the next start", err=True)
     return EXIT_OK
 
@@ -316,3 +333,10 @@ def _ensure_webhook_secret(sessions, owner: str, layout: FolderLayout) -> None:
         with os.fdopen(fd, "w") as f:
             f.write(endpoint.secret + "\n")
         click.echo(f"swescribe ingest: webhooks are signed with the secret in {path}", err=True)
+
+
+def _subtitles(request: IngestRequest):
+    from workers.transcript.subtitles import SubtitleOptions
+
+    max_line_chars, max_lines = request.subtitle_lines
+    return SubtitleOptions(max_line_chars=max_line_chars, max_lines=max_lines)
