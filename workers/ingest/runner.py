@@ -147,7 +147,9 @@ class Ingester:
 
     def resume(self) -> None:
         for claim in load_claims(self.layout):
-            logger.info("resuming %s (%s)", printable(claim.name), claim.id)
+            # File names can be personal data: INFO and above name the claim, DEBUG the file.
+            logger.info("resuming claim %s", claim.id)
+            logger.debug("claim %s is %s", claim.id, printable(claim.name))
             if "plan" in claim.state:
                 self._carry_out(claim)
             else:
@@ -185,7 +187,8 @@ class Ingester:
                 claim = claim_file(self.layout, name)
             except FileNotFoundError:
                 continue  # removed or renamed meanwhile
-            logger.info("took %s (%s)", printable(name), claim.id)
+            logger.info("took claim %s from the inbox", claim.id)
+            logger.debug("claim %s is %s", claim.id, printable(name))
             self.active[claim.id] = claim
             self._advance(claim)
 
@@ -231,7 +234,7 @@ class Ingester:
         return True
 
     def _not_submitted(self, claim: Claim, reason: str) -> None:
-        logger.warning("%s: not queued yet: %s", printable(claim.name), reason)
+        logger.warning("claim %s: not queued yet: %s", claim.id, reason)
         self.unsubmitted[claim.id] = reason
 
     def poll(self) -> None:
@@ -269,7 +272,8 @@ class Ingester:
             return
         summary_key = stored_summary_key(job)
         if job.summary_status == SummaryStatus.failed:
-            logger.warning("%s: no summary: %s", printable(claim.name), job.summary_error)
+            # The code only: the summary error may quote the model's answer.
+            logger.warning("claim %s (job %s): no summary: %s", claim.id, job.id, job.summary_error_code)
         try:
             outputs = self._transcript_outputs(job.transcript_key, summary_key, claim.name, job.created_at)
         except ObjectNotFound:
@@ -348,7 +352,8 @@ class Ingester:
             claim.name, plan["ok"], plan["audio_to"], plan["outputs"].get(".json", "") if plan["ok"] else plan["reason"]
         )
         self.outcomes.append(outcome)
-        logger.info("%s -> %s", printable(claim.name), plan["audio_to"])
+        logger.info("claim %s finished (%s)", claim.id, "done" if plan["ok"] else "failed")
+        logger.debug("claim %s: %s -> %s", claim.id, printable(claim.name), plan["audio_to"])
         self.on_outcome(outcome)
 
     def _move_audio(self, claim: Claim, target) -> None:
@@ -368,7 +373,8 @@ class Ingester:
     def _log_skip(self, name: str, reason: str) -> None:
         if name not in self._skips_logged:
             self._skips_logged.add(name)
-            logger.info("inbox/%s skipped: %s", printable(name), reason)
+            logger.info("an inbox file was skipped: %s", reason)
+            logger.debug("inbox/%s skipped: %s", printable(name), reason)
 
 
 def _parse_time(value: str | None) -> datetime | None:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workers.ingest.claims import Claim
-from workers.ingest.names import printable
 from workers.intake.options import JobOptions
 from workers.intake.submit import Intake, QueueUnavailable, Recording, remove_job, send, submit
 from workers.store import jobs
@@ -69,7 +68,7 @@ class Submitter:
         existing = jobs.find_by_idempotency_key(self.intake.sessions, self.owner, key)
         if existing is not None and existing.status == JobStatus.failed and existing.id != new_job_id:
             # A new drop of content that failed before is a request to try again.
-            logger.info("%s: job %s failed before (%s); trying again", printable(claim.name), existing.id, existing.error_code)
+            logger.info("claim %s: job %s failed before (%s); trying again", claim.id, existing.id, existing.error_code)
             remove_job(self.intake, existing.id)
             existing = None
         if existing is not None:

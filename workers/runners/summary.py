@@ -18,6 +18,7 @@ from workers.runners.transcription import WorkerContext
 from workers.settings import Settings
 from workers.store import jobs
 from workers.store.storage import ObjectNotFound, StorageError
+from workers.summary.client import loggable
 from workers.summary.configured import endpoint_from_settings, options_from_settings
 from workers.summary.embedded_server import EmbeddedServerError
 from workers.summary.summarize import summarize_transcript
@@ -72,7 +73,7 @@ def run_summary_job(job_id: str, ctx: WorkerContext, progress: Callable[[float],
             )
         ctx.storage.save_bytes(key, summary.model_dump_json(indent=2).encode("utf-8"))
     except PipelineError as e:
-        logger.warning("job %s: summary failed: %s", job_id, e)
+        logger.warning("job %s: summary failed: %s", job_id, loggable(e))
         finish_summary_failed(ctx, job_id, e.code, str(e))
         return
     except EmbeddedServerError as e:

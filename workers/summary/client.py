@@ -42,6 +42,15 @@ class LlmOutputError(PermanentError):
     code = "llm_invalid_output"
 
 
+def loggable(error: BaseException) -> str:
+    """What a log line may say about a summary error. The messages of refused requests and
+    unusable answers quote the endpoint's body, which can hold the model's answer or echo the
+    transcript: logs get the error's code only, the job's summary error keeps the whole message."""
+    if isinstance(error, LlmOutputError | LlmRejectedError):
+        return f"{error.code} (the job's summary error has the details)"
+    return str(error)
+
+
 @dataclass(frozen=True)
 class LlmEndpoint:
     base_url: str  # up to and including /v1
@@ -132,7 +141,7 @@ def with_retries(attempt: Callable[[], T], policy: RetryPolicy, sleep: Callable[
         logger.warning(
             "LLM attempt %d failed: %s; retrying in %.1f s",
             state.attempt_number,
-            state.outcome.exception(),
+            loggable(state.outcome.exception()),
             state.next_action.sleep,
         )
 
