@@ -262,6 +262,11 @@ class Settings(BaseSettings):
         default=42, ge=10, description="Subtitles (srt, vtt): most characters per line, the speaker label included."
     )
     subtitle_max_lines: int = Field(default=2, ge=1, le=4, description="Subtitles (srt, vtt): most lines per cue.")
+    redaction_keep_original: bool = Field(
+        default=False,
+        description="Jobs with redact=true: also store the unredacted transcript (jobs/<id>/transcript.original.json, "
+        "never served by the API); false: the original never reaches storage.",
+    )
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -160,8 +160,10 @@ def _export(job, transcript: Transcript, fmt: str, storage, settings: Settings) 
     if job.summary_status == SummaryStatus.completed and job.summary_key:
         try:
             summary = Summary.model_validate_json(storage.read_bytes(job.summary_key))
-        except ObjectNotFound:
-            summary = None  # deleted meanwhile: the document goes without it
+        except (ObjectNotFound, ValueError):
+            # Deleted meanwhile, or stored by a version whose schema this one cannot read (a
+            # ValidationError is a ValueError): the document goes without it.
+            summary = None
     stem = job.filename.rsplit(".", 1)[0] if "." in job.filename else job.filename
     # SQLite gives the stored UTC time back without its zone.
     created_at = job.created_at if job.created_at.tzinfo else job.created_at.replace(tzinfo=UTC)
@@ -177,6 +179,42 @@ def content_disposition(name: str) -> str:
     """`attachment` with an ASCII fallback name and the real one in RFC 6266's filename*."""
     fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in name)
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+@router.get(
+    "/{job_id}/audio",
+    summary="The recording with a tone over every redacted span (?redacted=true, jobs with redact_audio=true)",
+    responses={
+        200: {"content": {"audio/flac": {}}},
+        404: {"description": "the job did not ask for redact_audio"},
+        409: {"description": "the job is not completed yet"},
+        410: {"description": "the audio was deleted (retention)"},
+    },
+)
+def get_audio(job_id: str, caller: CallerDep, sessions: SessionsDep, storage: StorageDep, redacted: bool = False) -> Response:
+    job = own_job(sessions, job_id, caller)
+    if not redacted:
+        raise ApiError(400, "invalid_option", "only the redacted copy of a recording is served here: ask with ?redacted=true")
+    try:
+        asked = JobOptions.from_stored(job.options).redact_audio
+    except ValueError:
+        asked = False
+    if not asked:
+        raise ApiError(404, "redacted_audio_not_requested", f"job {job_id} did not ask for redact_audio=true")
+    if job.audio_purged_at is not None or job.results_purged_at is not None:
+        raise ApiError(410, "audio_purged", f"the audio of job {job_id} was deleted under the tenant's retention period")
+    if job.status != JobStatus.completed:
+        raise ApiError(409, "audio_not_ready", f"job {job_id} is {job.status}; the redacted audio exists once it is completed")
+    try:
+        # Whole in memory: 16 kHz mono FLAC, about 60 MB for an hour.
+        data = storage.read_bytes(jobs.redacted_audio_key(job_id))
+    except ObjectNotFound as e:
+        raise ApiError(410, "audio_gone", f"the redacted audio of job {job_id} is no longer stored") from e
+    audit.record(sessions, caller.audit(Action.AUDIO_READ, object_type="job", object_id=job_id, detail={"redacted": True}))
+    stem = job.filename.rsplit(".", 1)[0] if "." in job.filename else job.filename
+    return Response(
+        data, media_type="audio/flac", headers={"Content-Disposition": content_disposition(f"{stem or job.id}.redacted.flac")}
+    )
 
 
 @router.get(

@@ -179,3 +179,35 @@ def test_nothing_to_redact_still_marks_the_transcript_redacted():
     assert redacted.segments == plain.segments
     assert redacted.redaction is not None and redacted.redaction.entities == ()
     assert find_entities(plain) == ()
+
+
+def test_tone_replaces_the_padded_spans_and_nothing_else(tmp_path):
+    import numpy as np
+
+    from workers.redaction.audio import SPAN_PADDING_S, TONE_AMPLITUDE, flac_bytes, tone_over_spans
+    from workers.transcript.audio import decode_audio
+
+    rate = 16_000
+    speech = np.full(rate * 4, 0.5, dtype=np.float32)
+    toned = tone_over_spans(speech, rate, [(1.0, 2.0)])
+    assert np.all(speech == 0.5)  # the input is left as it was
+    inside = toned[int((1.0 - SPAN_PADDING_S) * rate) : int((2.0 + SPAN_PADDING_S) * rate)]
+    assert np.max(np.abs(inside)) == pytest.approx(TONE_AMPLITUDE, abs=1e-3) and not np.any(inside == 0.5)
+    assert np.all(toned[: int(0.8 * rate)] == 0.5) and np.all(toned[int(2.2 * rate) :] == 0.5)
+    path = tmp_path / "redacted.flac"
+    path.write_bytes(flac_bytes(toned, rate))
+    decoded = decode_audio(path)
+    assert decoded.duration_s == pytest.approx(4.0, abs=0.01)
+    assert np.allclose(decoded.samples[: int(0.8 * rate)], 0.5, atol=1e-3)
+
+
+def test_job_options_redact_and_redact_audio():
+    from pydantic import ValidationError
+
+    from workers.intake.options import JobOptions
+
+    assert not JobOptions().redacting
+    assert JobOptions(redact=True).redacting and JobOptions(redact_audio=True).redacting
+    assert JobOptions.model_validate({"redact": "true"}).stored() == {"redact": True}
+    with pytest.raises(ValidationError):
+        JobOptions.model_validate({"redact": "maybe"})

@@ -55,6 +55,19 @@ class JobOptions(BaseModel):
             "job.completed is then sent once the summary is done or failed, and carries it."
         ),
     )
+    redact: bool = Field(
+        default=False,
+        description=(
+            "true: personal data (personnummer, phone numbers, e-mail, names, addresses, ...) is replaced by "
+            "placeholders such as [PERSONNUMMER] in the transcript before it is stored; every format, the summary and "
+            "the webhook carry the redacted text, and the JSON lists what was replaced (type, segment, time), never the values."
+        ),
+    )
+    redact_audio: bool = Field(
+        default=False,
+        description="true: redact as with redact=true, and keep a copy of the recording with a tone over every redacted "
+        "span: GET /v1/jobs/{id}/audio?redacted=true.",
+    )
 
     # A column of the job as well (workers/store/jobs.py), so admins can find every job of a case.
     reference: str | None = Field(
@@ -86,6 +99,11 @@ class JobOptions(BaseModel):
     def speaker_counts(self) -> tuple[int | None, int | None, int | None]:
         """(exact, at least, at most); all None lets diarization decide."""
         return (self.num_speakers, self.min_speakers, self.max_speakers)
+
+    @property
+    def redacting(self) -> bool:
+        """The transcript is redacted (redact_audio redacts the transcript too)."""
+        return self.redact or self.redact_audio
 
     def stored(self) -> dict:
         """What the job row keeps (and GET /v1/jobs/{id} shows): the options that were given,

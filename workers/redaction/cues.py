@@ -170,10 +170,15 @@ NAME_CUES = frozenset(
 NAME_CUE_PHRASES = (("jag", "heter"), ("mitt", "namn", "är"), ("han", "heter"), ("hon", "heter"), ("god", "man"))
 
 
-def number_cues(normalised: list[str], first: int) -> frozenset[EntityType]:
-    """The kinds named by the words shortly before word `first`."""
-    window = normalised[max(0, first - CUE_WINDOW_WORDS) : first]
-    return frozenset(NUMBER_CUES[w] for w in window if w in NUMBER_CUES)
+def number_cues(normalised: list[str], first: int, words: list[str] | None = None) -> frozenset[EntityType]:
+    """The kind named by the nearest cue shortly before word `first`, within its sentence
+    ("Personnummer 850312-3310. Ring 070-123 45 67": the phone number's cue is "ring")."""
+    for k in range(first - 1, max(-1, first - 1 - CUE_WINDOW_WORDS), -1):
+        if words is not None and k < first - 1 and words[k].rstrip("\"')»")[-1:] in ".?!":
+            break
+        if normalised[k] in NUMBER_CUES:
+            return frozenset({NUMBER_CUES[normalised[k]]})
+    return frozenset()
 
 
 def not_personal_number(normalised: list[str], first: int, end: int) -> bool:

@@ -49,7 +49,7 @@ def number_hits(words: list[str], norms: list[str]) -> list[Hit]:
             continue
         best: Hit | None = None
         spelled = ""
-        kinds = cues.number_cues(norms, i)
+        kinds = cues.number_cues(norms, i, words)
         for j in range(i, min(len(words), i + MAX_NUMBER_RUN_WORDS)):
             piece = pieces[j]
             if piece is None:
@@ -179,7 +179,7 @@ def plate_hits(words: list[str], norms: list[str]) -> list[Hit]:
     hits: list[Hit] = []
     for i, word in enumerate(words):
         text = word.strip(".,;:!?")
-        cued = EntityType.REGISTRERINGSNUMMER in cues.number_cues(norms, i)
+        cued = EntityType.REGISTRERINGSNUMMER in cues.number_cues(norms, i, words)
         upper = text.upper() if cued else text
         if _PLATE_ONE.match(upper) and upper[:3] not in _NOT_PLATES:
             hits.append(Hit(i, i + 1, EntityType.REGISTRERINGSNUMMER, CHECKED))

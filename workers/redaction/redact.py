@@ -131,7 +131,7 @@ def redact_transcript(transcript: Transcript) -> Transcript:
         text = join_words(tuple(new_words))
         kept = tuple(new_words) if segment.words else ()
         segments.append(replace(segment, words=kept, text=text))
-    entities = tuple(
+    found = tuple(
         RedactedEntity(
             type=span.type.value,
             segment_id=transcript.segments[span.segment_index].id,
@@ -140,4 +140,7 @@ def redact_transcript(transcript: Transcript) -> Transcript:
         )
         for span in spans
     )
+    # Redacting a redacted transcript again keeps what the first pass replaced.
+    earlier = transcript.redaction.entities if transcript.redaction else ()
+    entities = tuple(sorted(earlier + found, key=lambda e: (e.start_s, e.end_s)))
     return replace(transcript, segments=tuple(segments), redaction=Redaction(method=METHOD, entities=entities))

@@ -98,6 +98,8 @@ def _each_due(
 
 def _purge_audio(storage: Storage, job: Job) -> None:
     storage.delete(job.audio_key)
+    # The toned copy (redact_audio) still carries the voices: it is audio, kept as long.
+    storage.delete(jobs.redacted_audio_key(job.id))
 
 
 def _purge_results(sessions: sessionmaker, storage: Storage, job: Job) -> None:
@@ -105,7 +107,7 @@ def _purge_results(sessions: sessionmaker, storage: Storage, job: Job) -> None:
         # Nothing under the job's prefix is kept any more: whatever else was made goes too.
         storage.delete_prefix(jobs.job_prefix(job.id))
     else:
-        for key in (job.transcript_key, job.summary_key):
+        for key in (job.transcript_key, job.summary_key, jobs.original_transcript_key(job.id)):
             if key:
                 storage.delete(key)
     # Delivery payloads carry the transcript and summary.

@@ -25,6 +25,7 @@ from workers.pipeline.run import DiarizationStep, StageHook, progress_by_stage, 
 from workers.pipeline.transcribe import TranscribeOptions
 from workers.runners.configured_models import load_configured_diarizer, load_configured_model
 from workers.runners.liveness import abandoned, current_worker
+from workers.runners.redaction import RedactedJob, redact_job
 from workers.settings import Settings
 from workers.store import jobs
 from workers.store.db import Job, SummaryStatus
@@ -189,6 +190,12 @@ def _run_attempt(job: Job, ctx: WorkerContext) -> None:
                 on_stage=progress.pipeline_stages(options.diarize),
                 max_duration_s=ctx.settings.max_audio_hours * 3600,
             )
+            redacted: RedactedJob | None = None
+            if options.redacting:
+                # Before anything is stored: the original transcript stays in this process.
+                started = time.perf_counter()
+                redacted = redact_job(transcript, options, path)
+                timings["redact"] = round(time.perf_counter() - started, 3)
         timings.update(transcript.timings_s)
 
         if not jobs.holds_attempt(ctx.sessions, job_id, job.attempts):
@@ -199,6 +206,12 @@ def _run_attempt(job: Job, ctx: WorkerContext) -> None:
         progress.enter("store", STORE_RANGE[0])
         started = time.perf_counter()
         key = jobs.transcript_key(job_id)
+        if redacted is not None:
+            if ctx.settings.redaction_keep_original:
+                ctx.storage.save_bytes(jobs.original_transcript_key(job_id), to_json(transcript).encode("utf-8"))
+            if redacted.audio_flac is not None:
+                ctx.storage.save_bytes(jobs.redacted_audio_key(job_id), redacted.audio_flac)
+            transcript = redacted.transcript
         ctx.storage.save_bytes(key, to_json(transcript).encode("utf-8"))
         timings["store"] = round(time.perf_counter() - started, 3)
     except PermanentError as e:

@@ -29,6 +29,16 @@ def summary_key(job_id: str) -> str:
     return f"{job_prefix(job_id)}/summary.json"
 
 
+def original_transcript_key(job_id: str) -> str:
+    """The unredacted transcript of a redacted job, kept only with SWESCRIBE_REDACTION_KEEP_ORIGINAL."""
+    return f"{job_prefix(job_id)}/transcript.original.json"
+
+
+def redacted_audio_key(job_id: str) -> str:
+    """The copy of the recording with a tone over each redacted span (option redact_audio)."""
+    return f"{job_prefix(job_id)}/audio.redacted.flac"
+
+
 @dataclass(frozen=True)
 class NewJob:
     owner: str

@@ -14,7 +14,7 @@ from typing import Any
 
 from workers.transcript.reading import to_plain_text, to_text
 from workers.transcript.subtitles import SubtitleOptions, subtitle_cues, to_srt, to_vtt
-from workers.transcript.types import ModelInfo, Segment, Speaker, SpeakerTurn, Transcript, Word
+from workers.transcript.types import ModelInfo, RedactedEntity, Redaction, Segment, Speaker, SpeakerTurn, Transcript, Word
 
 SCHEMA_VERSION = 1
 
@@ -113,6 +113,9 @@ def to_dict(transcript: Transcript) -> dict[str, Any]:
         "diarization_model": transcript.diarization_model,
         "speakers": [{"id": sp.id, "talk_time_s": sp.talk_time_s} for sp in transcript.speakers],
         "speaker_turns": [{"start_s": t.start_s, "end_s": t.end_s, "speaker": t.speaker} for t in transcript.speaker_turns],
+        # null unless personal data was replaced by placeholders: then what was replaced
+        # (type, segment, time span), never the values.
+        "redaction": _redaction_dict(transcript.redaction),
         "segments": [
             {
                 "id": s.id,
@@ -130,6 +133,23 @@ def to_dict(transcript: Transcript) -> dict[str, Any]:
             for s in transcript.segments
         ],
     }
+
+
+def _redaction_dict(redaction: Redaction | None) -> dict[str, Any] | None:
+    if redaction is None:
+        return None
+    return {
+        "method": redaction.method,
+        "entities": [
+            {"type": e.type, "segment_id": e.segment_id, "start_s": e.start_s, "end_s": e.end_s} for e in redaction.entities
+        ],
+    }
+
+
+def _redaction_from(data: dict[str, Any] | None) -> Redaction | None:
+    if data is None:
+        return None
+    return Redaction(method=data["method"], entities=tuple(RedactedEntity(**e) for e in data["entities"]))
 
 
 def to_json(transcript: Transcript) -> str:
@@ -163,6 +183,8 @@ def transcript_from_json(text: str) -> Transcript:
         speakers=tuple(Speaker(**sp) for sp in data.get("speakers", ())),
         speaker_turns=tuple(SpeakerTurn(**t) for t in data.get("speaker_turns", ())),
         diarization_model=data.get("diarization_model"),
+        # Absent from transcripts stored before redaction existed.
+        redaction=_redaction_from(data.get("redaction")),
     )
 
 
