@@ -120,6 +120,13 @@ def test_the_transcript_as_a_word_document_with_its_summary(api):
         assert ("Mötets början" in text) == with_summary
 
 
+def test_a_stored_summary_that_cannot_be_read_leaves_the_document_without_it(api):
+    job_id = job_with_summary(api, "completed")
+    api.storage.save_bytes(jobs.summary_key(job_id), b'{"schema_version": 1}')
+    response = api.client.get(f"/v1/jobs/{job_id}/transcript?format=docx", headers=api.auth())
+    assert response.status_code == 200 and response.content.startswith(b"PK")
+
+
 def test_the_transcript_formats_offered_are_the_format_table(api):
     from typing import get_args
 
