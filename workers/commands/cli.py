@@ -14,6 +14,7 @@ from workers.commands.db import db
 from workers.commands.evaluate import evaluate
 from workers.commands.ingest import ingest
 from workers.commands.keys import keys
+from workers.commands.redact import redact
 from workers.commands.tenants import tenants
 from workers.commands.transcribe import transcribe
 from workers.commands.up import up
@@ -38,7 +39,7 @@ def _log_format() -> str:
         return "text"
 
 
-for command in (transcribe, evaluate, up, api, worker, ingest, db, keys, tenants, audit):
+for command in (transcribe, evaluate, up, api, worker, ingest, db, keys, redact, tenants, audit):
     main.add_command(command)
 
 
