@@ -52,3 +52,20 @@ def test_every_runs_at_most_once_per_interval():
         clock[0] = t
         maybe()
     assert ran == [0.0, 10.0, 25.0]
+
+
+def test_a_folders_job_is_in_the_audit_trail_without_its_file_name(tmp_path):
+    from tests.unit.test_ingest_runner import drop, ingester, take_all
+    from workers.store import audit
+    from workers.store.db import DEFAULT_TENANT, session_factory
+    from workers.store.migrate import upgrade
+    from workers.store.storage import LocalStorage
+
+    url = f"sqlite:///{tmp_path / 'swescribe.db'}"
+    upgrade(url)
+    env = (session_factory(url), LocalStorage(tmp_path / "storage"), prepare_folder(tmp_path), [])
+    drop(env, "Anna Svensson 19121212-1212.flac")
+    take_all(ingester(env))
+    [event] = audit.find(env[0], audit.AuditFilter(DEFAULT_TENANT, action=audit.Action.JOB_CREATED), 10, 0)
+    assert (event.object_id, event.client, event.detail["route"]) == (env[3][0], "ingest", "folder")
+    assert "19121212" not in str(audit.as_dict(event)) and audit.verify(env[0]) == (1, [])

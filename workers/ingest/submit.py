@@ -16,7 +16,7 @@ from pathlib import Path
 from workers.ingest.claims import Claim
 from workers.intake.options import JobOptions
 from workers.intake.submit import Intake, QueueUnavailable, Recording, remove_job, send, submit
-from workers.store import jobs
+from workers.store import audit, jobs
 from workers.store.db import Job, JobStatus, new_id
 
 logger = logging.getLogger(__name__)
@@ -83,8 +83,11 @@ class Submitter:
             )
         except QueueUnavailable as e:
             claim.update(job_id=e.job.id)
+            _record_created(self.intake, e.job)
             raise
         claim.update(job_id=job.id, enqueued=created)
+        if created:
+            _record_created(self.intake, job)
         return job
 
     def enqueue(self, claim: Claim, job: Job) -> None:
@@ -96,3 +99,17 @@ class Submitter:
         if job.status == JobStatus.queued:
             send(self.intake, job)
         claim.update(enqueued=True)
+
+
+def _record_created(intake: Intake, job: Job) -> None:
+    """The audit trail's job.created for a folder's job: no key, the folder's owner id."""
+    entry = audit.Entry(
+        action=audit.Action.JOB_CREATED,
+        tenant_id=job.tenant_id,
+        object_type="job",
+        object_id=job.id,
+        client="ingest",
+        user_agent="swescribe-ingest",
+        detail={"route": "folder", "owner": job.owner},
+    )
+    audit.record(intake.sessions, entry)
