@@ -87,3 +87,18 @@ class AuditList(BaseModel):
     events: list[AuditEventPublic]
     limit: int
     offset: int
+
+
+class KeyWebhookPublic(BaseModel):
+    """A key's webhook settings as its tenant's admin sees them (the secret only when created or rotated)."""
+
+    key_id: str
+    url: str | None
+    secret: str | None = Field(default=None, description="whsec_... shown only when it is created or rotated")
+    disabled_at: datetime | None
+    disabled_reason: str | None
+    previous_secret_active: bool
+
+
+class KeyWebhookList(BaseModel):
+    webhooks: list[KeyWebhookPublic]

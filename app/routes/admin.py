@@ -19,16 +19,19 @@ from app.admin_schemas import (
     KeyCreated,
     KeyList,
     KeyPublic,
+    KeyWebhookList,
+    KeyWebhookPublic,
     RetentionPublic,
     RetentionUpdate,
 )
 from app.deps import AdminDep, SessionsDep, SettingsDep
 from app.errors import ApiError
-from app.routes.lookups import own_job
-from app.schemas import JobList, JobPublic
+from app.routes.lookups import checked_webhook_url, own_job
+from app.schemas import JobList, JobPublic, WebhookEndpointUpdate
 from workers.store import audit, jobs, keys, retention
 from workers.store.audit import Action, AuditFilter
-from workers.store.db import JobStatus, Role
+from workers.store.db import JobStatus, Role, WebhookEndpoint, as_utc
+from workers.webhooks import store as webhook_store
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 holds = APIRouter(prefix="/v1/jobs", tags=["admin"])
@@ -63,6 +66,67 @@ def revoke_key(key_id: str, caller: AdminDep, sessions: SessionsDep) -> Response
         raise ApiError(409, "last_admin", "this is the tenant's last admin key; create another admin key first")
     keys.revoke_key(sessions, key_id, caller.tenant_id)
     audit.record(sessions, caller.audit(Action.KEY_REVOKED, object_type="key", object_id=key_id))
+    return Response(status_code=204)
+
+
+# A key's webhook settings are its own (each case system verifies its own deliveries); the
+# tenant's admins see them all and can set or rotate them, e.g. for an uploader key.
+
+
+def _webhook(endpoint: WebhookEndpoint, secret: str | None = None) -> KeyWebhookPublic:
+    return KeyWebhookPublic(
+        key_id=endpoint.owner,
+        url=endpoint.url,
+        secret=secret,
+        disabled_at=as_utc(endpoint.disabled_at),
+        disabled_reason=endpoint.disabled_reason,
+        previous_secret_active=endpoint.previous_secret is not None,
+    )
+
+
+def _tenant_key(sessions, caller, key_id: str) -> None:
+    if keys.get_key(sessions, key_id, caller.tenant_id) is None:
+        raise ApiError(404, "key_not_found", f"no key {key_id}")
+
+
+@router.get("/webhooks", response_model=KeyWebhookList, summary="The webhook settings of the tenant's keys (never the secrets)")
+def list_webhooks(caller: AdminDep, sessions: SessionsDep) -> KeyWebhookList:
+    found = [webhook_store.get_endpoint(sessions, k.id) for k in keys.list_keys(sessions, caller.tenant_id)]
+    endpoints = [e for e in found if e is not None]
+    audit.record(sessions, caller.audit(Action.ADMIN_LISTED, object_type="webhooks", detail={"count": len(endpoints)}))
+    return KeyWebhookList(webhooks=[_webhook(e) for e in endpoints])
+
+
+@router.put("/keys/{key_id}/webhook", response_model=KeyWebhookPublic, summary="Set a key's webhook URL; creates its secret")
+def put_key_webhook(
+    key_id: str, body: WebhookEndpointUpdate, caller: AdminDep, sessions: SessionsDep, settings: SettingsDep
+) -> KeyWebhookPublic:
+    _tenant_key(sessions, caller, key_id)
+    url = checked_webhook_url(body.url, settings) if body.url else None
+    endpoint, created = webhook_store.set_endpoint(sessions, key_id, url)
+    detail = {"url_set": url is not None, "secret_created": created}
+    audit.record(sessions, caller.audit(Action.WEBHOOK_CHANGED, object_type="key", object_id=key_id, detail=detail))
+    return _webhook(endpoint, endpoint.secret if created else None)
+
+
+@router.post("/keys/{key_id}/webhook/secret/rotate", response_model=KeyWebhookPublic, summary="Rotate a key's signing secret")
+def rotate_key_secret(key_id: str, caller: AdminDep, sessions: SessionsDep) -> KeyWebhookPublic:
+    _tenant_key(sessions, caller, key_id)
+    endpoint = webhook_store.rotate_secret(sessions, key_id)
+    if endpoint is None:
+        raise ApiError(
+            404, "no_webhook", f"key {key_id} has no webhook settings; PUT /v1/admin/keys/{key_id}/webhook creates them"
+        )
+    audit.record(sessions, caller.audit(Action.WEBHOOK_SECRET_ROTATED, object_type="key", object_id=key_id))
+    return _webhook(endpoint, endpoint.secret)
+
+
+@router.delete("/keys/{key_id}/webhook/secret/previous", status_code=204, summary="End a key's secret rotation overlap")
+def retire_key_secret(key_id: str, caller: AdminDep, sessions: SessionsDep) -> Response:
+    _tenant_key(sessions, caller, key_id)
+    if not webhook_store.retire_previous_secret(sessions, key_id):
+        raise ApiError(404, "no_previous_secret", f"key {key_id}'s webhook has no previous secret to retire")
+    audit.record(sessions, caller.audit(Action.WEBHOOK_SECRET_RETIRED, object_type="key", object_id=key_id))
     return Response(status_code=204)
 
 

@@ -202,3 +202,25 @@ def test_a_rotated_webhook_secret_signs_beside_the_old_one_until_it_is_retired(a
         "webhook.secret_rotated",
         "webhook.secret_retired",
     ]
+
+
+def test_an_admin_sets_and_rotates_the_webhook_of_a_key_in_the_tenant(api):
+    uploader_id, uploader = key_of(api, "uploader")
+    created = api.client.put(f"/v1/admin/keys/{uploader_id}/webhook", json={"url": None}, headers=api.auth())
+    assert created.status_code == 200, created.text
+    first = created.json()["secret"]
+    assert first.startswith("whsec_") and created.json()["key_id"] == uploader_id
+    # The uploader's own view is the same endpoint; it may upload with a per-job webhook_url now.
+    assert api.client.get("/v1/webhook", headers=api.auth(uploader)).json()["secret"] is None
+    rotated = api.client.post(f"/v1/admin/keys/{uploader_id}/webhook/secret/rotate", headers=api.auth()).json()
+    assert rotated["secret"] != first and rotated["previous_secret_active"] is True
+    listed = api.client.get("/v1/admin/webhooks", headers=api.auth()).json()["webhooks"]
+    assert [(w["key_id"], w["secret"], w["previous_secret_active"]) for w in listed] == [(uploader_id, None, True)]
+    assert api.client.delete(f"/v1/admin/keys/{uploader_id}/webhook/secret/previous", headers=api.auth()).status_code == 204
+    # Another tenant's key is not found; a member may not.
+    assert_error(api.client.put(f"/v1/admin/keys/{api.other_owner}/webhook", json={}, headers=api.auth()), 404, "key_not_found")
+    assert_error(api.client.post(f"/v1/admin/keys/{uploader_id}/webhook/secret/rotate", headers=api.auth(uploader)), 403)
+    assert_error(
+        api.client.put(f"/v1/admin/keys/{uploader_id}/webhook", json={"url": "http://127.0.0.1/x"}, headers=api.auth()), 400
+    )
+    assert [e["object_id"] for e in events(api, action="webhook.")] == [uploader_id] * 3
