@@ -76,6 +76,7 @@ def test_each_subcommand_lives_in_its_own_module():
             ("ingest", "ingest"),
             ("db", "db"),
             ("keys", "keys"),
+            ("redact", "redact"),
             ("tenants", "tenants"),
             ("audit", "audit"),
         ]

@@ -61,3 +61,41 @@ def test_what_is_not_a_transcript_is_exit_2_with_a_message(tmp_path):
     source.write_text(to_json(SAMPLE), encoding="utf-8")
     rttm = CliRunner().invoke(main, ["redact", str(source), "--format", "rttm"])
     assert rttm.exit_code == 2 and "diarized" in rttm.output
+
+
+def test_transcribe_redact_writes_and_summarises_only_the_redacted_transcript(tmp_path, monkeypatch):
+    import zipfile
+    from types import SimpleNamespace
+
+    import workers.commands.summarize as summarize_module
+    from workers.commands.transcribe import TranscribeRequest, _write_outputs
+
+    seen = []
+
+    def summarizer(name, given):
+        seen.append(given)
+        return SimpleNamespace(summary=None, error=None)
+
+    request = TranscribeRequest(
+        paths=(tmp_path / "samtal.wav",),
+        model="m",
+        language="sv",
+        formats=("json", "txt", "vtt", "docx"),
+        out_dir=tmp_path / "out",
+        prompt=None,
+        hotwords=None,
+        batch_size=1,
+        show_progress=False,
+        redact=True,
+    )
+    monkeypatch.setattr(summarize_module, "json_with_summary", lambda transcript, result: to_json(transcript))
+    monkeypatch.setattr(summarize_module, "summary_markdown", lambda path, result: None)
+    assert _write_outputs(request, tmp_path / "samtal.wav", SAMPLE, summarizer) is None
+    (given,) = seen
+    assert given.redaction is not None and "[PERSONNUMMER]" in given.text
+    written = sorted((tmp_path / "out").iterdir())
+    assert [p.suffix for p in written] == [".docx", ".json", ".txt", ".vtt"]
+    for path in written:
+        data = zipfile.ZipFile(path).read("word/document.xml") if path.suffix == ".docx" else path.read_bytes()
+        assert b"[PERSONNUMMER]" in data, path.name
+        assert not any(value.encode() in data for value in ("Karin", "850312", "0701234567")), path.name

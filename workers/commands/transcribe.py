@@ -83,6 +83,13 @@ EXIT_OK, EXIT_SOME_FAILED, EXIT_MODEL_ERROR, EXIT_USAGE = 0, 1, 3, 2
     show_default=True,
     help="Tell speakers apart (Talare 1, Talare 2, ...) word by word; needed for --format rttm.",
 )
+@click.option(
+    "--redact/--no-redact",
+    default=False,
+    show_default=True,
+    help="Replace personal data (personnummer, phone numbers, e-mail, names, addresses, ...) with placeholders such as "
+    "[PERSONNUMMER] in every output and the summary; the unredacted text is written nowhere.",
+)
 @click.option("--num-speakers", type=click.IntRange(1, MAX_SPEAKERS), default=None, help="Exact number of speakers, when known.")
 @click.option("--min-speakers", type=click.IntRange(1, MAX_SPEAKERS), default=None, help="At least this many speakers.")
 @click.option("--max-speakers", type=click.IntRange(1, MAX_SPEAKERS), default=None, help="At most this many speakers.")
@@ -98,6 +105,7 @@ def transcribe(
     progress,
     summarize,
     diarize,
+    redact,
     num_speakers,
     min_speakers,
     max_speakers,
@@ -112,6 +120,7 @@ def transcribe(
         hotwords=hotwords,
         diarize=diarize,
         summarize=summarize,
+        redact=redact,
         num_speakers=num_speakers,
         min_speakers=min_speakers,
         max_speakers=max_speakers,
@@ -120,6 +129,8 @@ def transcribe(
         exit_unless_installed("transcription with --diarize", "worker", "diarization")
     else:
         exit_unless_installed("transcription", "worker")
+    if redact:
+        exit_unless_installed("transcription with --redact", "redaction")
     settings = get_settings()
     request = TranscribeRequest(
         paths=tuple(paths),
@@ -134,6 +145,7 @@ def transcribe(
         summarize=summarize,
         diarize=diarize,
         speaker_counts=speaker_counts,
+        redact=redact,
         subtitle_lines=(settings.subtitle_max_line_chars, settings.subtitle_max_lines),
     )
     sys.exit(run_transcribe(request, settings))
@@ -190,6 +202,8 @@ class TranscribeRequest:
     speaker_counts: tuple[int | None, int | None, int | None] = (None, None, None)
     # How subtitles are cut: (SWESCRIBE_SUBTITLE_MAX_LINE_CHARS, SWESCRIBE_SUBTITLE_MAX_LINES).
     subtitle_lines: tuple[int, int] = (42, 2)
+    # Personal data replaced by placeholders before anything is written or summarised.
+    redact: bool = False
 
 
 def run_transcribe(request: TranscribeRequest, settings: Settings) -> int:
@@ -246,6 +260,11 @@ def _write_outputs(request: TranscribeRequest, path: Path, transcript: Transcrip
     from workers.documents.export import ExportOptions, export, file_name
     from workers.transcript.subtitles import SubtitleOptions
 
+    if request.redact:
+        from workers.redaction.redact import redact_transcript
+
+        # Before any output and before the summary: the original is written nowhere.
+        transcript = redact_transcript(transcript)
     request.out_dir.mkdir(parents=True, exist_ok=True)
     max_line_chars, max_lines = request.subtitle_lines
     options = ExportOptions(
