@@ -14,10 +14,15 @@ import threading
 import time
 from collections.abc import Callable
 
+from workers.summary.checks import content_stems
+
 # A scripted answer: (status, body as text) or a float (sleep that long first, then 200 + a valid answer).
 Answer = tuple[int, str] | float
 _SEGMENT_ID = re.compile(r"^\[(\d+)\] ", re.MULTILINE)
-_CITED = re.compile(r'"segments":\[([\d,]*)\]')
+# A transcript line of the prompt: [id] hh:mm:ss speaker: text
+_LINE = re.compile(r"^\[(\d+)\] \d\d:\d\d:\d\d[^:]*: (.*)$", re.MULTILINE)
+# An item of a partial summary (JSON made by prompt.partial_json): its text and cited ids.
+_CITED_ITEM = re.compile(r'"text":"((?:[^"\\]|\\.)*)"[^{}]*?"segments":\[([\d,]*)\]')
 
 
 def completion(content: str, prompt_tokens: int = 100, completion_tokens: int = 50, finish_reason: str = "stop") -> str:
@@ -36,10 +41,17 @@ def completion(content: str, prompt_tokens: int = 100, completion_tokens: int = 
     )
 
 
-def answer_json(segment_ids: list[int], fabricated_id: int | None = None, speaker: str = "Talare 1") -> str:
-    """A valid summary answer citing `segment_ids`, plus one decision citing `fabricated_id`."""
+def answer_json(
+    segment_ids: list[int], fabricated_id: int | None = None, speaker: str = "Talare 1", texts: dict[int, str] | None = None
+) -> str:
+    """A valid summary answer citing `segment_ids`, plus one decision citing `fabricated_id`.
+    `texts` (segment id -> text): the decision and action item repeat their cited lines, so
+    they share words with them and pass the grounding check."""
     first = segment_ids[:1]
-    decisions = [{"text": "Ansökan beviljas.", "segments": first}]
+    texts = texts or {}
+    decision = texts.get(first[0], "Ansökan beviljas.") if first else "Ansökan beviljas."
+    action = texts.get(segment_ids[-1], "Skicka beslutet.") if segment_ids else "Skicka beslutet."
+    decisions = [{"text": decision, "segments": first}]
     if fabricated_id is not None:
         decisions.append({"text": "Påhittat beslut.", "segments": [fabricated_id]})
     return json.dumps(
@@ -48,21 +60,31 @@ def answer_json(segment_ids: list[int], fabricated_id: int | None = None, speake
             "matter": "Ansökan om bidrag.",
             "participants": [{"speaker": speaker, "role": "handläggare"}],
             "decisions": decisions,
-            "action_items": [{"text": "Skicka beslutet.", "owner": speaker, "deadline": "fredag", "segments": segment_ids[-1:]}],
+            "action_items": [{"text": action, "owner": speaker, "deadline": "fredag", "segments": segment_ids[-1:]}],
             "open_questions": ["När betalas bidraget ut?"],
         },
         ensure_ascii=False,
     )
 
 
-def echo_citations(request: dict) -> tuple[int, str]:
+def echo_citations(request: dict, fabricate: bool = False) -> tuple[int, str]:
     """Cite the first and last transcript line of a map request, or every id the partials of a
-    reduce request cite, so each stage's citations exist in what it was given."""
+    reduce request cite, so each stage's citations exist in what it was given; with `fabricate`,
+    add a decision citing a segment that does not exist."""
     user = request["messages"][-1]["content"]
-    ids = [int(i) for i in _SEGMENT_ID.findall(user)]
-    if not ids:  # a reduce request: partial summaries as JSON
-        ids = sorted({int(i) for group in _CITED.findall(user) for i in group.split(",") if i})
-    return 200, completion(answer_json([ids[0], ids[-1]] if ids else [], fabricated_id=10**6))
+    texts = {int(m.group(1)): m.group(2) for m in _LINE.finditer(user)}
+    ids = sorted(texts)
+    if not ids:  # a reduce request: partial summaries as JSON, whose items quote their lines
+        cited = [(int(i), m.group(1)) for m in _CITED_ITEM.finditer(user) for i in m.group(2).split(",") if i]
+        texts = dict(cited)
+        ids = sorted(texts)
+    # Lines with content words only ("Tack, hej då." supports nothing the grounding check accepts).
+    ids = [i for i in ids if content_stems(texts[i])] or ids
+    return 200, completion(answer_json([ids[0], ids[-1]] if ids else [], fabricated_id=10**6 if fabricate else None, texts=texts))
+
+
+def echo_citations_and_fabricate(request: dict) -> tuple[int, str]:
+    return echo_citations(request, fabricate=True)
 
 
 class ChatEndpoint:

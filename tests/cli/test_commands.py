@@ -69,7 +69,9 @@ def test_each_subcommand_lives_in_its_own_module():
         name: f"workers.commands.{module}"
         for name, module in [
             ("transcribe", "transcribe"),
+            ("summarize", "summarize_command"),
             ("eval", "evaluate"),
+            ("eval-summary", "eval_summary"),
             ("up", "up"),
             ("api", "api"),
             ("worker", "worker"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.chat_endpoint import ChatEndpoint, answer_json, completion
+from tests.chat_endpoint import ChatEndpoint, answer_json, completion, echo_citations_and_fabricate
 from tests.meeting_transcripts import CASE_CALL, meeting
 from workers.summary.client import (
     LlmEndpoint,
@@ -16,12 +16,16 @@ from workers.summary.client import (
 from workers.summary.summarize import SummaryOptions, summarize_transcript
 
 TRANSCRIPT = meeting(CASE_CALL)
-OPTIONS = SummaryOptions(context_tokens=8192, max_output_tokens=512, retry=RetryPolicy(max_retries=2, base_delay_s=0.01))
+LINES = {s.id: s.text for s in TRANSCRIPT.segments}
+# No re-asking after the checks here: these tests count requests for transport failures.
+OPTIONS = SummaryOptions(
+    context_tokens=8192, max_output_tokens=512, retry=RetryPolicy(max_retries=2, base_delay_s=0.01), quality_retries=0
+)
 
 
 @pytest.fixture
 def endpoint():
-    server = ChatEndpoint()
+    server = ChatEndpoint(default=echo_citations_and_fabricate)
     yield server
     server.close()
 
@@ -81,7 +85,7 @@ def test_an_answer_cut_off_at_the_token_limit_says_so(endpoint):
 
 
 def test_fenced_json_is_accepted(endpoint):
-    endpoint.answers = [(200, completion("```json\n" + answer_json([1, 2]) + "\n```"))]
+    endpoint.answers = [(200, completion("```json\n" + answer_json([1, 2], texts=LINES) + "\n```"))]
     assert run(endpoint).action_items[0].citations[0].segment_id == 2
 
 

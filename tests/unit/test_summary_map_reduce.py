@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from tests.chat_endpoint import ChatEndpoint
+from tests.chat_endpoint import ChatEndpoint, echo_citations_and_fabricate
 from tests.meeting_transcripts import long_meeting
 from workers.summary.chunking import CHARS_PER_TOKEN
 from workers.summary.client import LlmEndpoint, RetryPolicy
@@ -27,13 +27,13 @@ LINE_ID = re.compile(r"^\[(\d+)\] ", re.MULTILINE)
 def two_hours():
     transcript = long_meeting(hours=2)
     assert transcript.duration_s >= 2 * 3600
-    server = ChatEndpoint()
+    server = ChatEndpoint(default=echo_citations_and_fabricate)
     seen: list[float] = []
     try:
         summary = summarize_transcript(
             transcript,
             LlmEndpoint(base_url=server.base_url, model="m"),
-            SummaryOptions(CONTEXT_TOKENS, OUTPUT_TOKENS, RetryPolicy(0, 0)),
+            SummaryOptions(CONTEXT_TOKENS, OUTPUT_TOKENS, RetryPolicy(0, 0), quality_retries=0),
             progress=seen.append,
         )
         yield transcript, summary, server.requests, seen

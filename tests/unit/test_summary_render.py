@@ -36,8 +36,8 @@ def test_every_part_is_rendered_with_its_citations():
     assert md.startswith("# Sammanfattning: samtal.wav\n")
     for heading in ("## Ärende", "## Deltagare", "## Beslut", "## Åtgärder", "## Öppna frågor"):
         assert heading in md
-    assert "- Bidrag beviljas från mars. (segment 2 (01:02:05))" in md
-    assert "- Skicka hyresavtal. — ansvarig: Talare 2; senast: 15 april (segment 4 (00:00:24))" in md
+    assert "- Bidrag beviljas från mars. ([1:02:05] segment 2)" in md
+    assert "- Skicka hyresavtal. — ansvarig: Talare 2; senast: 15 april ([00:24] segment 4)" in md
     assert "- Talare 1: handläggare" in md and "- Talare 2\n" in md
 
 

@@ -11,10 +11,12 @@ import click
 from workers.commands.api import api
 from workers.commands.audit import audit
 from workers.commands.db import db
+from workers.commands.eval_summary import eval_summary
 from workers.commands.evaluate import evaluate
 from workers.commands.ingest import ingest
 from workers.commands.keys import keys
 from workers.commands.redact import redact
+from workers.commands.summarize_command import summarize
 from workers.commands.tenants import tenants
 from workers.commands.transcribe import transcribe
 from workers.commands.up import up
@@ -39,7 +41,7 @@ def _log_format() -> str:
         return "text"
 
 
-for command in (transcribe, evaluate, up, api, worker, ingest, db, keys, redact, tenants, audit):
+for command in (transcribe, summarize, evaluate, eval_summary, up, api, worker, ingest, db, keys, redact, tenants, audit):
     main.add_command(command)
 
 

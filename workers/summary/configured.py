@@ -44,9 +44,24 @@ def with_embedded(settings: Settings, base_url: str) -> Settings:
     return settings.model_copy(update=values)
 
 
+# The embedded model's summaries of the evaluation set miss most facts (docs/accuracy/summaries.md):
+# every summary it writes says so, in the JSON and on top of the Markdown.
+DEVELOPMENT_NOTICE = (
+    "Utvecklingsmodell: sammanfattningen kommer från den inbyggda lilla modellen, som är till för att "
+    "systemet ska kunna köras offline. Den missar och förvränger ofta uppgifter; kontrollera mot "
+    "transkriptionen och använd en produktionsmodell (Mistral Small) för riktiga ärenden."
+)
+
+
+def development_notice(model: str) -> str | None:
+    """The notice for a development model's summaries, None for any other model."""
+    return DEVELOPMENT_NOTICE if model == EMBEDDED_MODEL_NAME else None
+
+
 def options_from_settings(settings: Settings) -> SummaryOptions:
     return SummaryOptions(
         context_tokens=settings.llm_context_tokens,
         max_output_tokens=settings.llm_max_output_tokens,
         retry=RetryPolicy(max_retries=settings.llm_max_retries, base_delay_s=settings.llm_retry_base_s),
+        notice=development_notice(settings.llm_model or EMBEDDED_MODEL_NAME),
     )

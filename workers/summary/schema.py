@@ -133,6 +133,17 @@ class Summary(BaseModel):
     model: str
     chunks: int = Field(ge=1, description="Transcript parts summarised separately before merging (map-reduce)")
     dropped_ungrounded: int = Field(
-        ge=0, description="Decisions and action items dropped: their citations are not in the transcript"
+        ge=0,
+        description="Decisions and action items dropped: their citations are not in the transcript, their text shares "
+        "no content word with the cited segments, or it was copied from the instructions",
+    )
+    asked_again: int = Field(
+        default=0,
+        ge=0,
+        description="Answers rejected by the checks (template echo, vague matter, ungrounded items) and asked again",
+    )
+    notice: str | None = Field(
+        default=None,
+        description="Set when the summary comes from a development model whose summaries are not reliable (the embedded default)",
     )
     usage: Usage

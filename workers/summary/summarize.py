@@ -11,10 +11,19 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
+from workers.summary.checks import EchoCheck
 from workers.summary.chunking import chunk_lines, estimate_tokens, input_budget_tokens, transcript_lines
 from workers.summary.client import ChatReply, LlmEndpoint, LlmOutputError, RetryPolicy, chat, with_retries
-from workers.summary.grounding import ground_answer, to_summary
-from workers.summary.prompt import chunk_messages, instructions_tokens, partial_json, reduce_messages
+from workers.summary.grounding import answer_problems, ground_answer, to_summary
+from workers.summary.prompt import (
+    DEFAULT_PROMPT,
+    chunk_messages,
+    instruction_text,
+    instructions_tokens,
+    partial_json,
+    reduce_messages,
+    with_rejection,
+)
 from workers.summary.schema import ModelAnswer, Summary, Usage, answer_json_schema
 from workers.transcript.types import Transcript
 
@@ -27,11 +36,17 @@ _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$")
 
 @dataclass(frozen=True)
 class SummaryOptions:
-    """context_tokens: the model's window; max_output_tokens: reserved for each answer."""
+    """context_tokens: the model's window; max_output_tokens: reserved for each answer;
+    quality_retries: how often an answer that fails the checks (template echo, vague matter,
+    ungrounded items: grounding.answer_problems) is asked again with the reasons, per request;
+    prompt: a prompt.PROMPT_VARIANTS key; notice: stored with the summary (development models)."""
 
     context_tokens: int = 8192
     max_output_tokens: int = 1024
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    quality_retries: int = 1
+    prompt: str = DEFAULT_PROMPT
+    notice: str | None = None
 
 
 ChatFn = Callable[..., ChatReply]
@@ -89,7 +104,7 @@ def summarize_transcript(
     usage = Usage()
     if not lines:
         empty = ModelAnswer(abstract=NO_SPEECH_ABSTRACT, matter="Okänt: inget tal.")
-        return to_summary(empty, by_id, model=endpoint.model, chunks=1, dropped=0, usage=usage)
+        return to_summary(empty, by_id, model=endpoint.model, chunks=1, dropped=0, usage=usage, notice=options.notice)
 
     speakers = frozenset(line.speaker for line in lines if line.speaker)
     budget = input_budget_tokens(options.context_tokens, options.max_output_tokens, instructions_tokens())
@@ -98,8 +113,10 @@ def summarize_transcript(
     calls_expected = len(chunks) + max(0, len(chunks) - 1)  # at most n-1 merges for n partials
     calls_done = 0
 
-    def ask(messages: list[dict]) -> ModelAnswer:
-        nonlocal calls_done
+    echo = EchoCheck.build(instruction_text(), " ".join(line.text for line in lines))
+    asked_again = 0
+
+    def request(messages: list[dict]) -> ModelAnswer:
         invalid_answers = 0
 
         def attempt() -> ModelAnswer:
@@ -117,15 +134,33 @@ def summarize_transcript(
                 invalid_answers += 1
                 raise
 
-        answer = with_retries(attempt, options.retry, sleep)
+        return with_retries(attempt, options.retry, sleep)
+
+    def ask(messages: list[dict], seen: dict[int, str]) -> ModelAnswer:
+        """The answer with the fewest problems after at most 1 + quality_retries requests."""
+        nonlocal calls_done, asked_again
+        best, best_problems = None, None
+        current = messages
+        for round_ in range(options.quality_retries + 1):
+            answer = request(current)
+            problems = answer_problems(answer, seen, echo)
+            if best_problems is None or len(problems) < len(best_problems):
+                best, best_problems = answer, problems
+            if not problems or round_ == options.quality_retries:
+                break
+            asked_again += 1
+            current = with_rejection(messages, problems)
         calls_done += 1
         progress(min(0.99, calls_done / calls_expected))
-        return answer
+        assert best is not None
+        return best
 
+    texts = {line.segment_id: line.text for line in lines}
     dropped = 0
     partials: list[tuple[ModelAnswer, frozenset[int]]] = []
     for chunk in chunks:
-        grounded, lost = ground_answer(ask(chunk_messages(chunk)), chunk.segment_ids, speakers)
+        seen = {i: texts[i] for i in sorted(chunk.segment_ids)}
+        grounded, lost = ground_answer(ask(chunk_messages(chunk, options.prompt), seen), seen, speakers, echo)
         dropped += lost
         partials.append((grounded, chunk.segment_ids))
 
@@ -138,10 +173,20 @@ def summarize_transcript(
             if len(batch) == 1:
                 merged.append((by_text[batch[0][0]], covered))
                 continue
-            grounded, lost = ground_answer(ask(reduce_messages([text for text, _ in batch])), covered, speakers)
+            seen = {i: texts[i] for i in sorted(covered)}
+            grounded, lost = ground_answer(ask(reduce_messages([text for text, _ in batch]), seen), seen, speakers, echo)
             dropped += lost
             merged.append((grounded, covered))
         partials = merged
 
     progress(1.0)
-    return to_summary(partials[0][0], by_id, model=endpoint.model, chunks=len(chunks), dropped=dropped, usage=usage)
+    return to_summary(
+        partials[0][0],
+        by_id,
+        model=endpoint.model,
+        chunks=len(chunks),
+        dropped=dropped,
+        usage=usage,
+        asked_again=asked_again,
+        notice=options.notice,
+    )
