@@ -42,18 +42,25 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The tests that load no model and start no service. They spend most of their time waiting
+# (sockets, subprocesses, timeouts), so they run in parallel processes (pytest-xdist); the rest
+# load models or start whole stacks and run one at a time.
+FAST := not model and not diarization and not accuracy and not integration and not llm
+PARALLEL := 3
+
 # mypy first: a type error fails in seconds, before the suite runs.
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PARALLEL) -m "$(FAST)"
+	$(BIN)/pytest -m "not ($(FAST))"
 
 test-fast: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest -m "not model and not diarization and not accuracy and not integration and not llm"
+	$(BIN)/pytest -n $(PARALLEL) -m "$(FAST)"
 
 bench-asr: install
 	$(BIN)/python bench/asr/run.py
