@@ -4,6 +4,7 @@
     diarize = true
     max_speakers = 4         # or num_speakers / min_speakers; need diarize = true
     summarize = true
+    redact = true            # personal data replaced by [PERSONNUMMER], [NAMN], ... (redact_audio: the toned recording too)
     prompt = "Förhör med Anna Lindqvist om händelsen i Kiruna."
     hotwords = "Lindqvist Kiruna"
     webhook_url = "https://case-system.example.se/hooks/swescribe"

@@ -10,7 +10,9 @@ from workers.documents.export import ExportOptions, export
 from workers.summary.schema import Summary
 from workers.transcript.formats import FORMAT_TABLE, SubtitleOptions, formats_for, transcript_from_json
 
-OUTBOX_SUFFIXES = tuple(f.suffix for f in FORMAT_TABLE.values()) + (".summary.md",)
+# The copy of the recording with a tone over each redacted span (folder option redact_audio).
+REDACTED_AUDIO_SUFFIX = ".redacted.flac"
+OUTBOX_SUFFIXES = tuple(f.suffix for f in FORMAT_TABLE.values()) + (".summary.md", REDACTED_AUDIO_SUFFIX)
 ERROR_SUFFIX = ".error.txt"
 
 

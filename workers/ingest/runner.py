@@ -4,6 +4,7 @@ put each outcome in place. One pass (`swescribe ingest DIR`) or for as long as i
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import stat
@@ -20,7 +21,7 @@ from sqlalchemy.orm import sessionmaker
 from workers.ingest.claims import Claim, claim_file, load_claims
 from workers.ingest.layout import FolderLayout, IngestFolderError, move_no_overwrite
 from workers.ingest.names import free_stem, printable, skip_reason, split_name
-from workers.ingest.results import ERROR_SUFFIX, OUTBOX_SUFFIXES, error_text, transcript_outputs
+from workers.ingest.results import ERROR_SUFFIX, OUTBOX_SUFFIXES, REDACTED_AUDIO_SUFFIX, error_text, transcript_outputs
 from workers.ingest.settle import FileStat, SettleTracker
 from workers.ingest.submit import Submitter, file_sha256
 from workers.ingest.summaries import SUMMARY_SUFFIX, SUMMARY_WAITING, stored_summary, stored_summary_key
@@ -275,7 +276,7 @@ class Ingester:
             # The code only: the summary error may quote the model's answer.
             logger.warning("claim %s (job %s): no summary: %s", claim.id, job.id, job.summary_error_code)
         try:
-            outputs = self._transcript_outputs(job.transcript_key, summary_key, claim.name, job.created_at)
+            outputs = self._transcript_outputs(job.transcript_key, summary_key, claim.name, job.created_at, job.id)
         except ObjectNotFound:
             self._fail(claim, "the transcript is no longer stored", code="transcript_gone", job_id=job.id)
             return
@@ -311,7 +312,7 @@ class Ingester:
         self._carry_out(claim)
 
     def _transcript_outputs(
-        self, key: str, summary_key: str | None, name: str, created_at: datetime | None = None
+        self, key: str, summary_key: str | None, name: str, created_at: datetime | None = None, job_id: str | None = None
     ) -> dict[str, bytes]:
         summary = stored_summary(self.storage, summary_key) if summary_key else None
         outputs = transcript_outputs(
@@ -323,6 +324,10 @@ class Ingester:
         )
         if summary is not None:
             outputs[SUMMARY_SUFFIX] = to_markdown(summary, printable(name)).encode("utf-8", "surrogateescape")
+        if job_id is not None:
+            # Absent unless the folder asked for redact_audio.
+            with contextlib.suppress(ObjectNotFound):
+                outputs[REDACTED_AUDIO_SUFFIX] = self.storage.read_bytes(jobs.redacted_audio_key(job_id))
         return outputs
 
     def _carry_out(self, claim: Claim, outputs: dict[str, bytes] | None = None) -> None:
@@ -332,7 +337,11 @@ class Ingester:
             try:
                 outputs = (
                     self._transcript_outputs(
-                        plan["transcript_key"], plan.get("summary_key"), claim.name, _parse_time(plan.get("created_at"))
+                        plan["transcript_key"],
+                        plan.get("summary_key"),
+                        claim.name,
+                        _parse_time(plan.get("created_at")),
+                        plan.get("job_id"),
                     )
                     if plan["ok"]
                     else {ERROR_SUFFIX: plan["error_text"].encode("utf-8", "surrogateescape")}
