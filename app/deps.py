@@ -96,7 +96,7 @@ def get_caller(
     of the default tenant. A refused key is recorded in the audit trail (never the key itself)."""
     client, user_agent = _origin(request)
     if settings.auth_disabled:
-        return Caller(LOCAL_OWNER, DEFAULT_TENANT, Role.admin, client, user_agent)
+        return local_caller(request)
     unauthorized = {"WWW-Authenticate": "Bearer"}
     if not authorization or not authorization.lower().startswith("bearer "):
         _failed(sessions, None, client, user_agent, request, "no_key")
@@ -105,7 +105,26 @@ def get_caller(
     if record is None or record.revoked_at is not None:
         _failed(sessions, record, client, user_agent, request, "revoked_key" if record else "unknown_key")
         raise ApiError(401, "unauthorized", "unknown or revoked API key", unauthorized)
+    return caller_for_key(record, request)
+
+
+def caller_for_key(record: ApiKey, request: Request) -> Caller:
+    """The caller an active key makes: the one place a key becomes a Caller, shared by the
+    Bearer header above and the web app's session cookie (app/web/sessions.py)."""
+    client, user_agent = _origin(request)
     return Caller(record.id, record.tenant_id, Role(record.role), client, user_agent)
+
+
+def local_caller(request: Request) -> Caller:
+    """The caller when keys are switched off (SWESCRIBE_AUTH_DISABLED)."""
+    client, user_agent = _origin(request)
+    return Caller(LOCAL_OWNER, DEFAULT_TENANT, Role.admin, client, user_agent)
+
+
+def record_refused_key(sessions: sessionmaker, record: ApiKey | None, request: Request, reason: str) -> None:
+    """Record a refused key (unknown or revoked) in the audit trail, as get_caller does."""
+    client, user_agent = _origin(request)
+    _failed(sessions, record, client, user_agent, request, reason)
 
 
 def _failed(sessions: sessionmaker, record: ApiKey | None, client: str | None, user_agent: str | None, request, reason: str):

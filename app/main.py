@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from app import web
 from app.errors import install_error_handlers
 from app.exposure import check_bind, docs_are_public, warn_if_open
 from app.routes import admin, health, jobs, openai_compat, webhooks
@@ -46,4 +47,5 @@ def create_app(settings: Settings | None = None, bind_host: str | None = None) -
     app.include_router(webhooks.router)
     app.include_router(admin.router)
     app.include_router(admin.holds)
+    web.install(app)
     return app
