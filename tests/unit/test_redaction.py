@@ -88,6 +88,10 @@ def _redacted(text: str) -> str:
         ("bankgiro 5678-123 eller IBAN SE45 5000 0000 0583 9825 7466.", "bankgiro [BANKGIRO] eller IBAN [IBAN]"),
         ("Organisationsnummer 556677-8899.", "Organisationsnummer [ORGANISATIONSNUMMER]"),
         ("Adressen är Kungsgatan 5, 111 43 Stockholm.", "Adressen är [ADRESS]"),
+        # Digits read one by one, misheard: what no identifier explains is redacted as NUMMER.
+        ("numret är 4 ,5 ,0 ,3 ,5 ,2 ,3 ,3 ,5 ,0 ,3 ,4 ,0 ,2 ,0 ,5 ,2 ,3 ,5 ,6", "numret är [NUMMER] [BANKKORT] [NUMMER]"),
+        ("numret är 4 5 1 3 8 4 3 3 8 9", "numret är [NUMMER]"),
+        ("numret är 4 5 0 3 8 4 3 3 8 9", "numret är [SAMORDNINGSNUMMER]"),  # 45-03-(84-60): the shape of one
     ],
 )
 def test_recognised(text, expected):
@@ -104,6 +108,7 @@ def test_recognised(text, expected):
         "Det finns inga pengar och rummet var tomt, sa hans mamma.",
         "Beslutet gäller från 2024-05-01 till 2024-10-31 enligt 4 kap. 1 § SoL.",
         "Målet har nummer T 1234-23 och OCR-nummer 1234567897.",
+        "Barnen är 5, 7 och 9 år och har 2 katter.",
     ],
 )
 def test_hard_negatives_are_left_alone(text):

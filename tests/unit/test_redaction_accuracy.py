@@ -55,7 +55,8 @@ def test_the_set_is_large_enough_and_has_hard_negatives(sentences):
     negatives = [s for s in sentences if not s.entities]
     assert len(negatives) >= 60
     labelled_types = {kind for s in sentences for kind, _, _ in s.entities}
-    assert labelled_types == set(EntityType)
+    # NUMMER (digits read one by one that make no identifier) is a fallback, not labelled.
+    assert labelled_types == set(EntityType) - {EntityType.NUMMER}
 
 
 @pytest.mark.parametrize("kind", list(MEASURED))

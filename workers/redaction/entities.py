@@ -19,6 +19,9 @@ class EntityType(StrEnum):
     ADRESS = "ADRESS"
     REGISTRERINGSNUMMER = "REGISTRERINGSNUMMER"
     NAMN = "NAMN"
+    # Digits read out one by one that make no checked identifier (a misheard personnummer or
+    # phone number, most likely): redacted all the same.
+    NUMMER = "NUMMER"
 
     @property
     def placeholder(self) -> str:

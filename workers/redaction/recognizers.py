@@ -14,7 +14,7 @@ from stdnum import iban
 
 from workers.redaction import cues
 from workers.redaction.entities import EntityType, Hit
-from workers.redaction.identifiers import CHECKED, CUED, classify
+from workers.redaction.identifiers import CHECKED, CUED, SHAPE_ONLY, classify
 from workers.redaction.spoken_numbers import word_digits
 
 Recognizer = Callable[[list[str], list[str]], list[Hit]]
@@ -75,7 +75,36 @@ def number_hits(words: list[str], norms: list[str]) -> list[Hit]:
             i = best.end
         else:
             i += 1
-    return hits
+    return hits + _digit_by_digit_leftovers(pieces, hits)
+
+
+# Nobody reads an amount, a date or a case number digit by digit; an identifier is read that
+# way. A run of at least this many single digits is personal data even where no checked
+# identifier explains it (recognition dropped or misheard a digit).
+MIN_SINGLE_DIGITS = 6
+
+
+def _digit_by_digit_leftovers(pieces: list[str | None], hits: list[Hit]) -> list[Hit]:
+    """NUMMER hits over the parts of long digit-by-digit runs that no other hit covers."""
+    covered = {k for hit in hits for k in range(hit.first, hit.end)}
+    leftovers: list[Hit] = []
+    k = 0
+    while k < len(pieces):
+        end = k
+        while end < len(pieces) and pieces[end] is not None and (len(pieces[end] or "") == 1 or pieces[end] == "-"):
+            end += 1
+        singles = sum(1 for p in pieces[k:end] if p and p.isdigit())
+        if singles >= MIN_SINGLE_DIGITS:
+            start = None
+            for position in range(k, end + 1):
+                free = position < end and position not in covered
+                if free and start is None:
+                    start = position
+                elif not free and start is not None:
+                    leftovers.append(Hit(start, position, EntityType.NUMMER, SHAPE_ONLY))
+                    start = None
+        k = max(end, k + 1)
+    return leftovers
 
 
 _EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(\.[\w\-]+)+", re.UNICODE)
