@@ -25,6 +25,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -115,7 +116,9 @@ def csrf_token(request: Request, session: WebSession) -> str:
 def csrf_ok(request: Request, session: WebSession, submitted: str | None) -> bool:
     """The token matches this session's, and a browser's Origin (when sent) is this site."""
     origin = request.headers.get("origin")
-    if origin and origin != f"{request.url.scheme}://{request.url.netloc}":
+    # The host only: behind a proxy that ends TLS the request's own scheme is http while the
+    # browser's Origin says https.
+    if origin and urlsplit(origin).netloc != request.headers.get("host", request.url.netloc):
         return False
     return bool(submitted) and hmac.compare_digest(str(submitted), csrf_token(request, session))
 

@@ -129,3 +129,18 @@ def test_english_is_chosen_by_a_cookie(web):
 def test_static_assets_are_served(api):
     for name in ("app.css", "upload.js", "jobs.js", "player.js"):
         assert api.client.get(f"/static/{name}").status_code == 200, name
+
+
+@pytest.mark.parametrize("settings_overrides", [{"auth_disabled": True}])
+def test_with_keys_switched_off_the_pages_need_no_sign_in(api):
+    assert api.client.get("/", follow_redirects=False).headers["location"] == "/jobs"
+    page = api.client.get("/jobs")
+    assert page.status_code == 200 and "/sign-out" not in page.text
+
+
+def test_a_job_that_redacted_its_audio_plays_the_toned_copy(web):
+    job_id = completed_job(web, options={"redact_audio": True})
+    web.storage.save_bytes(jobs.redacted_audio_key(job_id), b"fLaC-toned")
+    response = web.client.get(f"/jobs/{job_id}/audio")
+    assert response.status_code == 200 and response.content == b"fLaC-toned"
+    assert response.headers["content-type"] == "audio/flac"

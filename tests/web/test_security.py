@@ -205,3 +205,11 @@ def test_after_signing_in_only_a_local_path_is_followed(api):
         assert response.headers["location"] == "/jobs", target
         api.client.cookies.clear()
         page = api.client.get("/sign-in")
+
+
+def test_the_origin_may_say_https_behind_a_proxy_that_ends_tls(web):
+    job_id = completed_job(web)
+    response = web.client.post(
+        f"/jobs/{job_id}/delete", data={"csrf": web.csrf}, headers={"Origin": "https://testserver"}, follow_redirects=False
+    )
+    assert response.status_code == 303
