@@ -106,6 +106,21 @@ def run_summary_eval(
     if only:
         entries = [e for e in entries if e.id in only]
 
+    def describe(endpoint, options, partial: bool) -> dict:
+        return {
+            "model": endpoint.model,
+            "endpoint": endpoint.base_url,
+            "prompt": prompt_variant,
+            "quality_retries": quality_retries,
+            "context_tokens": options.context_tokens,
+            "max_output_tokens": options.max_output_tokens,
+            "manifest": str(manifest),
+            "only": list(only),
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "cpu": cpu_model(),
+            "partial": partial,
+        }
+
     outcomes = []
     with contextlib.ExitStack() as stack:
         try:
@@ -128,6 +143,10 @@ def run_summary_eval(
                 echo = EchoCheck.build(instruction_text(), " ".join(s.text for s in transcript.segments))
                 score = score_summary(entry.reference, summary, transcript, echo)
             outcomes.append(EntryOutcome(entry, score, seconds, summary, result.error))
+            # The report so far after each conversation: a long run stopped midway still leaves its figures.
+            write_summary_reports(
+                summarize_outcomes(outcomes, describe(summarizer.endpoint, options, partial=True)), out_dir, name
+            )
             click.echo(
                 f"[{number}/{len(entries)}] {entry.id}: {seconds:.0f} s, matter {'found' if score.matter_hit else 'missed'}, "
                 f"decisions {score.decisions_hit}/{score.decisions_total}, actions {score.actions_hit}/{score.actions_total}, "
@@ -136,18 +155,7 @@ def run_summary_eval(
             )
         endpoint = summarizer.endpoint
 
-    run = {
-        "model": endpoint.model,
-        "endpoint": endpoint.base_url,
-        "prompt": prompt_variant,
-        "quality_retries": quality_retries,
-        "context_tokens": options.context_tokens,
-        "max_output_tokens": options.max_output_tokens,
-        "manifest": str(manifest),
-        "only": list(only),
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": cpu_model(),
-    }
+    run = describe(endpoint, options, partial=False)
     report = summarize_outcomes(outcomes, run)
     for path in write_summary_reports(report, out_dir, name):
         click.echo(f"wrote {path}", err=True)

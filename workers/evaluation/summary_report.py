@@ -141,6 +141,7 @@ def to_markdown(report: dict) -> str:
         f"re-ask(s) after a rejected answer, context {run['context_tokens']} tokens; {run['date']} on {run['cpu']}. "
         f"Manifest `{run['manifest']}`{', subset: ' + ', '.join(run['only']) if run.get('only') else ''}.",
         "",
+        *(["**Partial: the run had not finished when this was written.**", ""] if run.get("partial") else []),
         report["note"],
         "",
         "Fact recall: reference facts found (matter, participant roles, decisions, action items, their owners and "
