@@ -121,6 +121,11 @@ def test_service_packages_load_no_model_code(package):
     assert tree_violations(REPO_ROOT / "workers" / package, ML_LIBRARIES + ("workers.pipeline",)) == []
 
 
+def test_redaction_is_model_free_and_needs_only_the_transcript():
+    forbidden = TRANSCRIPT_FORBIDDEN + ("workers.summary", "workers.webhooks", "workers.ingest", "workers.evaluation")
+    assert tree_violations(REPO_ROOT / "workers" / "redaction", forbidden) == []
+
+
 def test_importing_the_api_loads_no_ml_library():
     # What really loads, not what the files say: a fresh interpreter imports app.main.
     code = (
