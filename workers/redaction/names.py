@@ -186,9 +186,6 @@ SURNAME_ENDINGS = (
     "blad",
     "blom",
     "stedt",
-    "stad",
-    "mark",
-    "by",
     "lin",
     "lén",
     "rén",
@@ -277,6 +274,38 @@ NOT_NAMES = frozenset(
 )
 
 
+# Listed names that are also words, but too rare as words to need context when written with a
+# capital; in lower case they are names only after a cue ("det är sanna uppgifter").
+WORDS_TOO = frozenset(
+    [
+        "sanna",
+        "junior",
+        "rut",
+        "lena",
+        "karl",
+        "marina",
+        "oliver",
+        "jon",
+        "ester",
+        "helga",
+        "mats",
+        "lotta",
+        "sven",
+        "olle",
+        "signe",
+        "mila",
+        "jasmin",
+    ]
+)
+# After these a capitalised word is a place more often than a person ("i Visby", "mot Ronneby").
+PLACE_PREPOSITIONS = frozenset(["i", "från", "till", "mot", "genom", "via", "utanför", "nära", "vid", "kring", "runt"])
+
+
+@cache
+def places() -> frozenset[str]:
+    return _read("places.txt")
+
+
 @cache
 def given_names() -> frozenset[str]:
     return _read("given_names.txt")
@@ -310,7 +339,10 @@ def _surname_shape(word: str, norm: str) -> bool:
     return _capitalised(word) and norm.isalpha() and len(norm) >= 5 and norm.endswith(SURNAME_ENDINGS)
 
 
-def _cued(norms: list[str], k: int) -> bool:
+def _cued(words: list[str], norms: list[str], k: int) -> bool:
+    """A cue right before word k, in the same sentence ("ombud. Bra." is no cue)."""
+    if k > 0 and words[k - 1].rstrip("\"')»")[-1:] in ".?!":
+        return False
     if k > 0 and norms[k - 1] in cues.NAME_CUES:
         return True
     return any(tuple(norms[k - len(p) : k]) == p for p in cues.NAME_CUE_PHRASES if k >= len(p))
@@ -341,20 +373,23 @@ def _name_strength(words: list[str], norms: list[str], k: int, word: str, norm: 
     """CHECKED or CUED: a name; SHAPE_ONLY: a name if beside one; 0: not a name."""
     if not norm or norm in NOT_NAMES or not norm.replace("-", "").isalpha():
         return 0
-    cued = _cued(norms, k)
+    cued = _cued(words, norms, k)
     listed = _listed(norm)
     if cued and (listed or _capitalised(word)):
         return CHECKED
+    after_place_word = k > 0 and norms[k - 1] in PLACE_PREPOSITIONS
+    if norm in places():
+        return SHAPE_ONLY if _capitalised(word) else 0
     if listed and norm not in AMBIGUOUS:
+        if _capitalised(word):
+            return CHECKED
         # Lower case too: a transcript may write a name small ("pratade med anna").
-        return CHECKED if _capitalised(word) else CUED
+        return CUED if norm not in WORDS_TOO else 0
     if listed and norm in AMBIGUOUS and _capitalised(word) and not _sentence_start(words, k):
         # Inside a sentence a capital says name, unless a preposition makes it a place ("i Lund").
-        if k > 0 and norms[k - 1] in ("i", "från", "till", "mot", "genom", "via"):
-            return SHAPE_ONLY
-        return CUED
+        return SHAPE_ONLY if after_place_word else CUED
     if _surname_shape(word, norm) and not _sentence_start(words, k):
-        return CUED
+        return SHAPE_ONLY if after_place_word else CUED
     if _capitalised(word) and (listed or not _sentence_start(words, k)):
         return SHAPE_ONLY
     return 0

@@ -1,6 +1,7 @@
 """Regenerates given_names.txt and surnames.txt from Faker's sv_SE person provider (MIT):
 the 500 commonest Swedish female and male given names (Isof name statistics, 2023) and the 500
-commonest surnames (Skatteverket, 2025). Run with Faker installed (`pip install faker`):
+commonest surnames (Skatteverket, 2025); and places.txt, the towns of its sv_SE address
+provider. Run with Faker installed (`pip install faker`):
 
     python workers/redaction/data/make_name_lists.py
 
@@ -19,6 +20,7 @@ HEADER = (
 
 def main() -> None:
     import faker
+    from faker.providers.address.sv_SE import Provider as Places
     from faker.providers.person.sv_SE import Provider
 
     here = Path(__file__).parent
@@ -34,6 +36,13 @@ def main() -> None:
     (here / "surnames.txt").write_text(
         HEADER.format(what="Swedish surnames", version=version, source="Skatteverket, de vanligaste efternamnen 2025 (top 500)")
         + "\n".join(surnames)
+        + "\n",
+        encoding="utf-8",
+    )
+    (here / "places.txt").write_text(
+        f"# Swedish towns: Faker {version} sv_SE address provider (MIT License, https://github.com/joke2k/faker),\n"
+        "# the cities it names. Not names of persons unless a cue says so. One a line.\n"
+        + "\n".join(sorted(set(Places.cities)))
         + "\n",
         encoding="utf-8",
     )
