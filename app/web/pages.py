@@ -152,6 +152,13 @@ def job_page(web: SignedInDep, job_id: str, sessions: SessionsDep, storage: Stor
     )
 
 
+@router.get("/jobs/{job_id}/state")
+def job_state(web: SignedInDep, job_id: str, sessions: SessionsDep) -> JobPublic:
+    """For an unfinished job's page: the REST job, with the session's caller."""
+    assert web.caller is not None
+    return rest.get_job(job_id, web.caller, sessions)
+
+
 @router.get("/jobs/{job_id}/audio")
 def job_audio(web: SignedInDep, job_id: str, request: Request, sessions: SessionsDep, storage: StorageDep) -> Response:
     """The recording for the player, with Range requests (seeking). A job that redacted its

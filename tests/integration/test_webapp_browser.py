@@ -10,6 +10,7 @@ that browser: Playwright never downloads one of its own here. Skipped, saying wh
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,8 @@ pytestmark = pytest.mark.integration
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
-CLIP = Path(__file__).resolve().parents[2] / "audio_fixtures" / "real_speech" / "sv_nst_se10x016-08071999-1334_u0016002.flac"
+REAL_SPEECH = Path(__file__).resolve().parents[2] / "audio_fixtures" / "real_speech"
+CLIPS = [REAL_SPEECH / "sv_nst_se10x016-08071999-1334_u0016002.flac", REAL_SPEECH / "sv_nst_se10x016-08071999-1334_u0016003.flac"]
 JOB_TIMEOUT_MS = 180_000
 
 
@@ -65,6 +67,15 @@ def accessibility_problems(page) -> list[str]:
     ]
 
 
+def wait_until(page, expression: str, timeout_s: float = 30) -> None:
+    """Poll a JavaScript expression from here: Playwright's wait_for_function evaluates its
+    predicate with eval inside the page, which the page's CSP (rightly) forbids."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"not true after {timeout_s} s: {expression}"
+        time.sleep(0.05)
+
+
 def test_a_case_handler_uploads_listens_and_downloads(service, browser, tmp_path):
     key = service.create_key("handläggare")
     context = browser.new_context(base_url=service.base_url, accept_downloads=True)
@@ -86,41 +97,47 @@ def test_a_case_handler_uploads_listens_and_downloads(service, browser, tmp_path
     page.wait_for_url("**/jobs")
     checked["jobs (empty)"] = accessibility_problems(page)
 
-    # Upload a real clip; the submit button is pressed from the keyboard.
+    # Upload two real clips at once, with an option; the submit button is pressed from the keyboard.
     page.goto("/upload")
     checked["upload"] = accessibility_problems(page)
-    page.set_input_files("#files", str(CLIP))
+    page.set_input_files("#files", [str(c) for c in CLIPS])
+    page.focus("#opt-reference")
+    page.keyboard.type("Dnr 2026/17")
     page.focus("#upload button[type=submit]")
     page.keyboard.press("Enter")
     opened = page.locator("#uploads a")
-    opened.wait_for()
-    assert page.eval_on_selector("#uploads progress", "p => p.value") == 1
-    job_url = opened.get_attribute("href")
-    assert job_url and job_url.startswith("/jobs/")
+    opened.nth(1).wait_for()
+    assert page.eval_on_selector_all("#uploads progress", "bars => bars.map(p => p.value)") == [1, 1]
+    job_urls = [opened.nth(i).get_attribute("href") or "" for i in range(2)]
+    assert all(u.startswith("/jobs/") for u in job_urls), job_urls
+    job_url = job_urls[0]
 
-    # The list follows the job live until it completes.
+    # The list follows the jobs live until they complete.
     page.goto("/jobs")
-    row_status = page.locator(f"#job-{job_url.rsplit('/', 1)[1]} td.status")
-    row_status.and_(page.locator(".status-completed")).wait_for(timeout=JOB_TIMEOUT_MS)
+    for url in job_urls:
+        done = page.locator(f"#job-{url.rsplit('/', 1)[1]} td.status-completed")
+        done.wait_for(timeout=JOB_TIMEOUT_MS)
+    assert page.locator("text=Dnr 2026/17").count() == 2
     checked["jobs"] = accessibility_problems(page)
 
     # The transcript: clicking a word seeks the player there.
     page.goto(job_url)
     checked["transcript"] = accessibility_problems(page)
-    page.wait_for_function("document.getElementById('player').readyState >= 1")
+    wait_until(page, "document.getElementById('player').readyState >= 1")
     word = page.locator("#text .w").nth(2)
     start = float(word.get_attribute("data-s") or "nan")
     word.click()
-    page.wait_for_function("!document.getElementById('player').paused")
+    wait_until(page, "!document.getElementById('player').paused")
     position = page.evaluate("document.getElementById('player').currentTime")
     assert start - 0.05 <= position <= start + 1.5, (start, position)
+    page.locator("#text .w.current").wait_for()  # the word being spoken is highlighted
 
     # k pauses and plays; a paragraph's time button seeks from the keyboard.
     page.focus("#text .seek")
     page.keyboard.press("k")
-    page.wait_for_function("document.getElementById('player').paused")
+    wait_until(page, "document.getElementById('player').paused")
     page.keyboard.press("Enter")
-    page.wait_for_function("!document.getElementById('player').paused")
+    wait_until(page, "!document.getElementById('player').paused")
     assert page.evaluate("document.getElementById('player').currentTime") < start + 1.5
 
     # A download.
@@ -130,6 +147,21 @@ def test_a_case_handler_uploads_listens_and_downloads(service, browser, tmp_path
     download_info.value.save_as(saved)
     assert download_info.value.suggested_filename.endswith(".txt")
     assert saved.read_text(encoding="utf-8").strip()
+
+    # English, chosen from the keyboard; then the second job deleted from the list by keyboard.
+    page.focus("#lang")
+    page.select_option("#lang", "en")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.locator("html[lang=en]").wait_for(state="attached")
+    page.goto("/jobs")
+    second = job_urls[1].rsplit("/", 1)[1]
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.focus(f"#job-{second} form.delete button")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/jobs")
+    page.locator(f"#job-{second}").wait_for(state="detached")
+    assert page.locator(f"#job-{job_url.rsplit('/', 1)[1]}").count() == 1
 
     context.close()
     assert {name: problems for name, problems in checked.items() if problems} == {}

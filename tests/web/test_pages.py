@@ -127,7 +127,7 @@ def test_english_is_chosen_by_a_cookie(web):
 
 
 def test_static_assets_are_served(api):
-    for name in ("app.css", "upload.js", "jobs.js", "player.js"):
+    for name in ("app.css", "upload.js", "jobs.js", "player.js", "pending.js"):
         assert api.client.get(f"/static/{name}").status_code == 200, name
 
 
@@ -144,3 +144,11 @@ def test_a_job_that_redacted_its_audio_plays_the_toned_copy(web):
     response = web.client.get(f"/jobs/{job_id}/audio")
     assert response.status_code == 200 and response.content == b"fLaC-toned"
     assert response.headers["content-type"] == "audio/flac"
+
+
+def test_an_unfinished_jobs_page_follows_its_state(web):
+    job_id = queued_job(web)
+    assert f'data-state="/jobs/{job_id}/state"' in web.client.get(f"/jobs/{job_id}").text
+    state = web.client.get(f"/jobs/{job_id}/state", headers={"Accept": "application/json"})
+    assert state.status_code == 200 and state.json()["status"] == "queued"
+    assert web.client.get("/jobs/nope/state", headers={"Accept": "application/json"}).status_code == 404
