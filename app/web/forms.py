@@ -31,6 +31,7 @@ class Control:
     minimum: int | None = None
     maximum: int | None = None
     choices: tuple[tuple[str, str], ...] = ()
+    needs: str | None = None  # another option that must be on for this one to apply
 
 
 def _kind(annotation: object) -> str:
@@ -56,7 +57,9 @@ def option_controls(settings: Settings, t: Callable[[str], str]) -> list[Control
             if len(settings.allowed_models) > 1:  # one model: nothing to choose
                 controls.append(Control(name, "select", label, choices=tuple((m, m) for m in settings.allowed_models)))
         elif _kind(field.annotation) == "number":
-            controls.append(Control(name, "number", label, hint, minimum=1, maximum=MAX_SPEAKERS))
+            # Speaker counts apply with diarize (the model's rule); the page disables them without it.
+            needs = "diarize" if name.endswith("_speakers") and "diarize" in JobOptions.model_fields else None
+            controls.append(Control(name, "number", label, hint, minimum=1, maximum=MAX_SPEAKERS, needs=needs))
         else:
             max_length = next((m.max_length for m in field.metadata if isinstance(m, MaxLen)), None)
             controls.append(Control(name, _kind(field.annotation), label, hint, max_length=max_length))

@@ -152,3 +152,15 @@ def test_an_unfinished_jobs_page_follows_its_state(web):
     state = web.client.get(f"/jobs/{job_id}/state", headers={"Accept": "application/json"})
     assert state.status_code == 200 and state.json()["status"] == "queued"
     assert web.client.get("/jobs/nope/state", headers={"Accept": "application/json"}).status_code == 404
+
+
+def test_speaker_counts_depend_on_diarize(web):
+    page = web.client.get("/upload").text
+    for name in ("num_speakers", "min_speakers", "max_speakers"):
+        assert re.search(rf'id="opt-{name}"[^>]*data-needs="opt-diarize"', page), name
+
+
+def test_every_message_has_both_languages():
+    from app.web.i18n import MESSAGES
+
+    assert set(MESSAGES["sv"]) - {"app.name"} == set(MESSAGES["en"])

@@ -19,6 +19,15 @@
     submitAll(dropped);
   });
 
+  // An option that applies only with another (speaker counts with diarize) is disabled without it.
+  form.querySelectorAll("[data-needs]").forEach((dependent) => {
+    const switcher = document.getElementById(dependent.dataset.needs);
+    if (!switcher) return;
+    const update = () => { dependent.disabled = !switcher.checked; };
+    switcher.addEventListener("change", update);
+    update();
+  });
+
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     submitAll(Array.from(input.files));
@@ -28,6 +37,7 @@
     // Only what was filled in or ticked: an empty field means the option's default.
     const fields = [];
     form.querySelectorAll("fieldset input, fieldset select").forEach((el) => {
+      if (el.disabled) return;
       if (el.type === "checkbox") { if (el.checked) fields.push([el.name, "true"]); }
       else if (el.value.trim() !== "") fields.push([el.name, el.value.trim()]);
     });
