@@ -88,6 +88,7 @@ def _redacted(text: str) -> str:
         ("bankgiro 5678-123 eller IBAN SE45 5000 0000 0583 9825 7466.", "bankgiro [BANKGIRO] eller IBAN [IBAN]"),
         ("Organisationsnummer 556677-8899.", "Organisationsnummer [ORGANISATIONSNUMMER]"),
         ("Adressen är Kungsgatan 5, 111 43 Stockholm.", "Adressen är [ADRESS]"),
+        ("Björn ringde i morse.", "[NAMN] ringde i morse."),
         # Digits read one by one, misheard: what no identifier explains is redacted as NUMMER.
         ("numret är 4 ,5 ,0 ,3 ,5 ,2 ,3 ,3 ,5 ,0 ,3 ,4 ,0 ,2 ,0 ,5 ,2 ,3 ,5 ,6", "numret är [NUMMER] [BANKKORT] [NUMMER]"),
         ("numret är 4 5 1 3 8 4 3 3 8 9", "numret är [NUMMER]"),
@@ -109,6 +110,7 @@ def test_recognised(text, expected):
         "Beslutet gäller från 2024-05-01 till 2024-10-31 enligt 4 kap. 1 § SoL.",
         "Målet har nummer T 1234-23 och OCR-nummer 1234567897.",
         "Barnen är 5, 7 och 9 år och har 2 katter.",
+        "Inga var hemma när vi kom. Rosa kläder låg på golvet.",
     ],
 )
 def test_hard_negatives_are_left_alone(text):

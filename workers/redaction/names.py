@@ -297,6 +297,44 @@ WORDS_TOO = frozenset(
         "jasmin",
     ]
 )
+# Verbs that follow a person at a sentence's start: "Björn ringde", "Tom sa", "Per har".
+PERSON_VERBS = frozenset(
+    [
+        "ringde",
+        "ringer",
+        "sa",
+        "sade",
+        "säger",
+        "berättade",
+        "berättar",
+        "kom",
+        "kommer",
+        "skrev",
+        "skriver",
+        "mejlade",
+        "mejlar",
+        "svarade",
+        "svarar",
+        "frågade",
+        "frågar",
+        "tyckte",
+        "tycker",
+        "vill",
+        "ville",
+        "ska",
+        "skulle",
+        "har",
+        "hade",
+        "var",
+        "är",
+        "bor",
+        "bodde",
+        "jobbar",
+        "arbetar",
+        "mådde",
+        "mår",
+    ]
+)
 # After these a capitalised word is a place more often than a person ("i Visby", "mot Ronneby").
 PLACE_PREPOSITIONS = frozenset(["i", "från", "till", "mot", "genom", "via", "utanför", "nära", "vid", "kring", "runt"])
 
@@ -388,6 +426,16 @@ def _name_strength(words: list[str], norms: list[str], k: int, word: str, norm: 
     if listed and norm in AMBIGUOUS and _capitalised(word) and not _sentence_start(words, k):
         # Inside a sentence a capital says name, unless a preposition makes it a place ("i Lund").
         return SHAPE_ONLY if after_place_word else CUED
+    if (
+        listed
+        and norm in AMBIGUOUS
+        and norm not in ("inga", "mina")  # "Inga var hemma": none were at home
+        and _capitalised(word)
+        and k + 1 < len(norms)
+        and norms[k + 1] in PERSON_VERBS
+    ):
+        # At a sentence's start the capital says nothing; a verb after it does ("Björn ringde").
+        return CUED
     if _surname_shape(word, norm) and not _sentence_start(words, k):
         return SHAPE_ONLY if after_place_word else CUED
     if _capitalised(word) and (listed or not _sentence_start(words, k)):
