@@ -99,3 +99,13 @@ def test_transcribe_redact_writes_and_summarises_only_the_redacted_transcript(tm
         data = zipfile.ZipFile(path).read("word/document.xml") if path.suffix == ".docx" else path.read_bytes()
         assert b"[PERSONNUMMER]" in data, path.name
         assert not any(value.encode() in data for value in ("Karin", "850312", "0701234567")), path.name
+
+
+def test_a_summary_in_the_input_is_not_carried_over(tmp_path):
+    data = json.loads(to_json(SAMPLE))
+    data["summary"] = {"abstract": "Karin Sjöberg ringde om sitt personnummer 850312-3310."}
+    source = tmp_path / "samtal.json"
+    source.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    assert CliRunner().invoke(main, ["redact", str(source)]).exit_code == 0
+    written = (tmp_path / "samtal.redacted.json").read_text(encoding="utf-8")
+    assert "summary" not in json.loads(written) and "Sjöberg" not in written and "850312" not in written
