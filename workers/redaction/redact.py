@@ -21,8 +21,9 @@ _TRAILING = ".,;:!?"
 
 
 def find_hits(words: list[str], known_names: frozenset[str] = frozenset()) -> list[Hit]:
-    """Non-overlapping hits over one segment's words, in word order, neighbours of one type
-    joined. `known_names`: name words (normalised) found elsewhere in the same transcript."""
+    """Non-overlapping hits over a run of words (a sentence, or a whole transcript's words in
+    order), in word order, neighbours of one type joined. `known_names`: name words
+    (normalised) found elsewhere in the same transcript."""
     norms = [normalise(w) for w in words]
     candidates = [hit for recognize in RECOGNIZERS for hit in recognize(words, norms)]
     candidates += name_hits(words, norms, known_names)
@@ -46,10 +47,10 @@ def find_hits(words: list[str], known_names: frozenset[str] = frozenset()) -> li
     return merged
 
 
-def known_names(segments: list[list[str]]) -> frozenset[str]:
-    """The name words (normalised) found in any of these segments."""
+def known_names(runs: list[list[str]]) -> frozenset[str]:
+    """The name words (normalised) found in any of these runs of words."""
     found = set()
-    for words in segments:
+    for words in runs:
         for hit in find_hits(words):
             if hit.type == EntityType.NAMN:
                 found.update(normalise(w) for w in words[hit.first : hit.end])
