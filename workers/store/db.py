@@ -134,6 +134,36 @@ class Job(Base):
     results_purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+class TranscriptRevision(Base):
+    """A transcript corrected by a person: revision 1, 2, ... of a job (revision 0, the machine
+    transcript, is the job's own `transcript_key` and has no row). The transcript itself is a
+    stored object under the job's prefix, so retention and deletion take it with the results."""
+
+    __tablename__ = "transcript_revisions"
+    __table_args__ = (UniqueConstraint("job_id", "revision", name="uq_transcript_revisions_job_revision"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(String(32), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The API key that saved it; None with auth switched off.
+    key_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    transcript_key: Mapped[str] = mapped_column(String(500))
+    note: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    segments_changed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class SpeakerName(Base):
+    """The name a person gave a speaker label ("Talare 1" -> "Anna Berg") for the whole job:
+    every format, download and webhook shows it. Personal data: purged with the results."""
+
+    __tablename__ = "speaker_names"
+
+    job_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    label: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+
 class DeliveryStatus(enum.StrEnum):
     """A webhook delivery: pending (attempts go on) until delivered, failed (a refusing 4xx),
     endpoint_gone (410) or abandoned (the retry window ran out)."""
