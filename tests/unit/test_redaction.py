@@ -80,6 +80,7 @@ def _redacted(text: str) -> str:
         ("åtta fem noll tre ett två tre tre ett noll", "[PERSONNUMMER]"),
         ("Ring 070-123 45 67 eller 08-123 456 78.", "Ring [TELEFON] eller [TELEFON]"),
         ("noll sju noll ett två tre fyra fem sex sju", "[TELEFON]"),
+        ("Ring +46 (0)70 123 45 67 i dag.", "Ring [TELEFON] i dag."),
         ("plus fyrtiosex sjuttio ett två tre fyrtiofem sextiosju", "[TELEFON]"),
         ("Mejla anna punkt svensson snabel-a exempel punkt se tack.", "Mejla [E-POST] tack."),
         ("Till anna.svensson@exempel.se i dag.", "Till [E-POST] i dag."),

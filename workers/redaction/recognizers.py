@@ -31,7 +31,8 @@ def _number_piece(word: str, norm: str) -> str | None:
     """What a word adds to a number being read: its digits, a separator, or None (not part of one)."""
     if norm in SEPARATOR_WORDS:
         return SEPARATOR_WORDS[norm]
-    text = word.strip().strip(".,;:!?\"'()")
+    # "+46 (0)70 ...": the trunk zero in brackets is not dialled from abroad.
+    text = word.replace("(0)", "").strip().strip(".,;:!?\"'()")
     if re.fullmatch(r"\+?[\d\-–+ ]*\d[\d\-–+ ]*", text):
         return text.replace("–", "-").replace(" ", "")
     return word_digits(word)
