@@ -90,6 +90,8 @@ def _redacted(text: str) -> str:
         ("Organisationsnummer 556677-8899.", "Organisationsnummer [ORGANISATIONSNUMMER]"),
         ("Adressen är Kungsgatan 5, 111 43 Stockholm.", "Adressen är [ADRESS]"),
         ("Björn ringde i morse.", "[NAMN] ringde i morse."),
+        ("Kan du stava det? S-V-E-N-S-S-O-N.", "Kan du stava det? [NAMN]"),
+        ("Han bor på Kungsgatan 12 i Umeå.", "Han bor på [ADRESS] i Umeå."),
         # Digits read one by one, misheard: what no identifier explains is redacted as NUMMER.
         ("numret är 4 ,5 ,0 ,3 ,5 ,2 ,3 ,3 ,5 ,0 ,3 ,4 ,0 ,2 ,0 ,5 ,2 ,3 ,5 ,6", "numret är [NUMMER] [BANKKORT] [NUMMER]"),
         ("numret är 4 5 1 3 8 4 3 3 8 9", "numret är [NUMMER]"),

@@ -11,6 +11,7 @@ only when written with a capital letter inside a sentence, after a cue, or besid
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -339,6 +340,9 @@ PERSON_VERBS = frozenset(
 PLACE_PREPOSITIONS = frozenset(["i", "från", "till", "mot", "genom", "via", "utanför", "nära", "vid", "kring", "runt"])
 
 
+_SPELLED = re.compile(r"^(?:[A-ZÅÄÖ]-){3,}[A-ZÅÄÖ]$")
+
+
 @cache
 def places() -> frozenset[str]:
     return _read("places.txt")
@@ -409,6 +413,8 @@ def name_hits(words: list[str], norms: list[str], known: frozenset[str] = frozen
 
 def _name_strength(words: list[str], norms: list[str], k: int, word: str, norm: str) -> int:
     """CHECKED or CUED: a name; SHAPE_ONLY: a name if beside one; 0: not a name."""
+    if _SPELLED.match(word.strip(".,;:!?")):
+        return CHECKED  # spelled out letter by letter: "S-V-E-N-S-S-O-N", what one does with a name
     if not norm or norm in NOT_NAMES or not norm.replace("-", "").isalpha():
         return 0
     cued = _cued(words, norms, k)

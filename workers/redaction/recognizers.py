@@ -252,6 +252,7 @@ STREET_PREFIXES = frozenset(
 ADDRESS_CUES = frozenset(
     ["bor", "bodde", "adress", "adressen", "adressen", "folkbokförd", "folkbokförda", "boende", "flyttat", "flyttade", "flytta"]
 )
+_ENTRANCE_LETTERS = frozenset("abcdefgh")
 _UNIT_WORDS = frozenset(["lgh", "lägenhet", "lägenhetsnummer", "uppgång", "port"])
 
 
@@ -282,8 +283,8 @@ def address_hits(words: list[str], norms: list[str]) -> list[Hit]:
         end = i + 1
         if end < len(words) and _small_number(words[end]):
             end += 1
-            if end < len(words) and len(norms[end]) == 1 and norms[end].isalpha():
-                end += 1  # the entrance letter: "12 B"
+            if end < len(words) and norms[end] in _ENTRANCE_LETTERS:
+                end += 1  # the entrance letter: "12 B" (never "i", "å": "12 i Umeå")
         if end + 1 < len(words) and norms[end] in _UNIT_WORDS and word_digits(words[end + 1]):
             end += 2
         hits.append(Hit(first, end, EntityType.ADRESS, CHECKED))
