@@ -114,6 +114,7 @@ def test_recognised(text, expected):
         "Målet har nummer T 1234-23 och OCR-nummer 1234567897.",
         "Barnen är 5, 7 och 9 år och har 2 katter.",
         "Inga var hemma när vi kom. Rosa kläder låg på golvet.",
+        "Ärendet har dnr 2 0 2 4 1 2 3 4 sedan mars.",
     ],
 )
 def test_hard_negatives_are_left_alone(text):

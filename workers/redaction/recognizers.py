@@ -1,4 +1,4 @@
-"""Recognisers: one segment's words in, hits (word ranges with a type) out.
+"""Recognisers: a run of a transcript's words in, hits (word ranges with a type) out.
 
 Each works on the words as the transcript has them, written ("850312-4321", "070-123 45 67",
 "anna@exempel.se") or spoken ("åtta fem noll tre tolv", "snabel-a"), so that a hit is always a
@@ -76,7 +76,7 @@ def number_hits(words: list[str], norms: list[str]) -> list[Hit]:
             i = best.end
         else:
             i += 1
-    return hits + _digit_by_digit_leftovers(pieces, hits)
+    return hits + _digit_by_digit_leftovers(pieces, norms, hits)
 
 
 # Nobody reads an amount, a date or a case number digit by digit; an identifier is read that
@@ -85,8 +85,9 @@ def number_hits(words: list[str], norms: list[str]) -> list[Hit]:
 MIN_SINGLE_DIGITS = 6
 
 
-def _digit_by_digit_leftovers(pieces: list[str | None], hits: list[Hit]) -> list[Hit]:
-    """NUMMER hits over the parts of long digit-by-digit runs that no other hit covers."""
+def _digit_by_digit_leftovers(pieces: list[str | None], norms: list[str], hits: list[Hit]) -> list[Hit]:
+    """NUMMER hits over the parts of long digit-by-digit runs that no other hit covers (not
+    after "dnr", "klockan", ...: a case number read out digit by digit stays)."""
     covered = {k for hit in hits for k in range(hit.first, hit.end)}
     leftovers: list[Hit] = []
     k = 0
@@ -95,7 +96,7 @@ def _digit_by_digit_leftovers(pieces: list[str | None], hits: list[Hit]) -> list
         while end < len(pieces) and pieces[end] is not None and (len(pieces[end] or "") == 1 or pieces[end] == "-"):
             end += 1
         singles = sum(1 for p in pieces[k:end] if p and p.isdigit())
-        if singles >= MIN_SINGLE_DIGITS:
+        if singles >= MIN_SINGLE_DIGITS and not cues.not_personal_number(norms, k, end):
             start = None
             for position in range(k, end + 1):
                 free = position < end and position not in covered
