@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from app import web
 from app.errors import install_error_handlers
 from app.exposure import check_bind, docs_are_public, warn_if_open
-from app.routes import admin, health, jobs, openai_compat, webhooks
+from app.routes import admin, health, jobs, openai_compat, revisions, webhooks
 from workers.settings import Settings, get_settings
 from workers.store.db import session_factory
 from workers.store.storage import storage_from_settings
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, bind_host: str | None = None) -
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(jobs.router)
+    app.include_router(revisions.router)
     app.include_router(openai_compat.router)
     app.include_router(webhooks.router)
     app.include_router(admin.router)

@@ -44,8 +44,10 @@ def test_migration_0007_adds_the_tables_to_a_database_with_jobs_and_goes_back(da
     assert revisions.latest_revision(sessions, "j1") == 0
     assert revisions.list_revisions(sessions, "j1") == []
     assert revisions.speaker_names(sessions, "j1") == {}
-    row = revisions.add_revision(sessions, "j1", "k1", "namn rättade", 2)
-    assert (row.revision, row.transcript_key) == (1, "jobs/j1/transcript.r1.json")
+    key = revisions.new_revision_key("j1", 1)
+    assert key.startswith("jobs/j1/transcript.r1.") and key != revisions.new_revision_key("j1", 1)
+    row = revisions.add_revision(sessions, "j1", key, "k1", "namn rättade", 2, base_revision=0)
+    assert (row.revision, row.transcript_key, row.note) == (1, key, "namn rättade")
     revisions.set_speaker_names(sessions, "j1", {"Talare 1": "Anna Berg"})
     with get_engine(database_url).connect() as connection:
         assert connection.execute(text("SELECT transcript_key FROM jobs WHERE id = 'j1'")).scalar() == "jobs/j1/transcript.json"
@@ -57,11 +59,15 @@ def test_migration_0007_adds_the_tables_to_a_database_with_jobs_and_goes_back(da
 
 
 def test_revisions_are_numbered_per_job_and_a_stale_base_is_a_conflict(sessions):
-    assert [revisions.add_revision(sessions, "j1", "k1", None, 1).revision for _ in range(3)] == [1, 2, 3]
-    assert revisions.add_revision(sessions, "j2", None, "x", 1, base_revision=0).revision == 1
+    assert [revisions.add_revision(sessions, "j1", f"o{n}", "k1", None, 1, base_revision=n).revision for n in range(3)] == [
+        1,
+        2,
+        3,
+    ]
+    assert revisions.add_revision(sessions, "j2", "jobs/j2/transcript.r1.json", None, "x", 1, base_revision=0).revision == 1
     with pytest.raises(revisions.RevisionConflict):
-        revisions.add_revision(sessions, "j1", "k1", None, 1, base_revision=1)
-    assert revisions.add_revision(sessions, "j1", "k1", None, 1, base_revision=3).revision == 4
+        revisions.add_revision(sessions, "j1", "o", "k1", None, 1, base_revision=1)
+    assert revisions.add_revision(sessions, "j1", "o3", "k1", None, 1, base_revision=3).revision == 4
     assert [r.revision for r in revisions.list_revisions(sessions, "j1")] == [1, 2, 3, 4]
     assert revisions.get_revision(sessions, "j1", 2).key_id == "k1"
     assert revisions.get_revision(sessions, "j1", 9) is None
@@ -73,7 +79,7 @@ def test_speaker_names_are_replaced_whole_and_deleted_with_the_revisions(session
     revisions.set_speaker_names(sessions, "j1", {"Talare 2": "Bo Eklund"})
     revisions.set_speaker_names(sessions, "j2", {"Talare 1": "Cecilia"})
     assert revisions.speaker_names(sessions, "j1") == {"Talare 2": "Bo Eklund"}
-    revisions.add_revision(sessions, "j1", None, None, 1)
+    revisions.add_revision(sessions, "j1", "o", None, None, 1, base_revision=0)
     revisions.delete_for_job(sessions, "j1")
     assert revisions.speaker_names(sessions, "j1") == {} and revisions.list_revisions(sessions, "j1") == []
     assert revisions.speaker_names(sessions, "j2") == {"Talare 1": "Cecilia"}

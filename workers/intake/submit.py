@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy.orm import sessionmaker
 
 from workers.intake.options import JobOptions
-from workers.store import jobs
+from workers.store import jobs, revisions
 from workers.store.db import DEFAULT_TENANT, Job, new_id
 from workers.store.storage import Storage
 from workers.webhooks import store as webhook_store
@@ -150,4 +150,5 @@ def remove_job(intake: Intake, job_id: str) -> None:
     Row first: a worker that finishes afterwards finds no job and removes what it wrote."""
     jobs.delete_job(intake.sessions, job_id)
     webhook_store.delete_for_job(intake.sessions, job_id)
+    revisions.delete_for_job(intake.sessions, job_id)
     intake.storage.delete_prefix(jobs.job_prefix(job_id))

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import sessionmaker
 
-from workers.store import audit, jobs, keys, retention
+from workers.store import audit, jobs, keys, retention, revisions
 from workers.store.audit import Action
 from workers.store.db import Job, utcnow
 from workers.store.storage import Storage
@@ -107,8 +107,16 @@ def _purge_results(sessions: sessionmaker, storage: Storage, job: Job) -> None:
         # Nothing under the job's prefix is kept any more: whatever else was made goes too.
         storage.delete_prefix(jobs.job_prefix(job.id))
     else:
-        for key in (job.transcript_key, job.summary_key, jobs.original_transcript_key(job.id)):
+        # Corrected revisions are results too (docs/governance.md).
+        for key in (
+            job.transcript_key,
+            job.summary_key,
+            jobs.original_transcript_key(job.id),
+            *revisions.transcript_keys(sessions, job.id),
+        ):
             if key:
                 storage.delete(key)
+    # The revisions' rows (their notes) and the speaker names, which are personal data.
+    revisions.delete_for_job(sessions, job.id)
     # Delivery payloads carry the transcript and summary.
     webhook_store.delete_for_job(sessions, job.id)

@@ -45,6 +45,8 @@ class Action:
     ADMIN_LISTED = "admin.listed"
     AUTH_FAILED = "auth.failed"
     TENANT_CREATED = "tenant.created"
+    SPEAKERS_RENAMED = "speakers.renamed"
+    REVISION_CREATED = "transcript.revised"
 
 
 @dataclass(frozen=True)

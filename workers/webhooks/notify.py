@@ -7,7 +7,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import sessionmaker
 
 from workers.settings import Settings
-from workers.store import jobs
+from workers.store import jobs, revisions
 from workers.store.db import JobStatus, SummaryStatus
 from workers.store.storage import Storage
 from workers.webhooks import store
@@ -36,7 +36,8 @@ def notify_job_finished(
         return []
 
     completed = job.status == JobStatus.completed
-    transcript = storage.read_bytes(job.transcript_key).decode("utf-8") if completed and job.transcript_key else None
+    # The latest revision with the job's speaker names: what GET .../transcript serves.
+    transcript = revisions.current_transcript_json(sessions, storage, job) if completed and job.transcript_key else None
     summary = (
         storage.read_bytes(job.summary_key).decode("utf-8")
         if completed and job.summary_status == SummaryStatus.completed and job.summary_key
