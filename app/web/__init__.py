@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from app.web import pages
+from app.web import corrections, pages
 from app.web.render import SignInRequired, WebError, error_page, get_web, sign_in_required
 
 STATIC = Path(__file__).parent / "static"
@@ -17,6 +17,7 @@ STATIC = Path(__file__).parent / "static"
 
 def install(app: FastAPI) -> None:
     app.include_router(pages.router)
+    app.include_router(corrections.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(SignInRequired)

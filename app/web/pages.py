@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse
 from app.deps import IntakeDep, SessionsDep, SettingsDep, StorageDep, record_refused_key
 from app.errors import ApiError
 from app.routes import jobs as rest
+from app.routes import revisions as rest_revisions
 from app.routes.lookups import own_job
 from app.schemas import JobList, JobPublic
 from app.web.forms import option_controls
@@ -129,12 +130,13 @@ def job_page(web: SignedInDep, job_id: str, sessions: SessionsDep, storage: Stor
     assert web.caller is not None
     try:
         job = own_job(sessions, job_id, web.caller)
-        view = summary = None
+        view = summary = listed = None
         downloads: tuple[str, ...] = ()
         if job.status == JobStatus.completed:
             stored = rest.get_transcript(job_id, web.caller, sessions, storage, settings, "json")
             transcript = transcript_from_json(bytes(stored.body).decode("utf-8"))
             view, downloads = transcript_view(transcript), formats_for(transcript)
+            listed = rest_revisions.list_revisions(job_id, web.caller, sessions)
             if job.summary_status == SummaryStatus.completed:
                 body = rest.get_summary(job_id, web.caller, sessions, storage, "json").body
                 summary = summary_view(bytes(body).decode("utf-8"))
@@ -148,6 +150,7 @@ def job_page(web: SignedInDep, job_id: str, sessions: SessionsDep, storage: Stor
         summary=summary,
         summary_status=SummaryStatus(job.summary_status or SummaryStatus.none).value,
         downloads=downloads,
+        listed=listed,
         has_audio=audio_source(job) is not None,
     )
 
