@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from fastapi import APIRouter, Response
 
-from app.deps import CallerDep, CeleryDep, OwnerDep, SessionsDep, SettingsDep
+from app.deps import CallerDep, CeleryDep, OwnerDep, SessionsDep, SettingsDep, StorageDep
 from app.errors import ApiError
 from app.routes.lookups import checked_webhook_url, own_job
 from app.schemas import AttemptPublic, DeliveryList, DeliveryPublic, WebhookEndpointPublic, WebhookEndpointUpdate
-from workers.store import audit, jobs
+from workers.store import audit, jobs, revisions
 from workers.store.audit import Action
 from workers.store.db import as_utc
+from workers.store.storage import ObjectNotFound
 from workers.tasks.names import CPU_QUEUE, DELIVER_WEBHOOK_TASK
 from workers.webhooks import store
+from workers.webhooks.notify import refresh_transcripts
 
 router = APIRouter(prefix="/v1", tags=["webhooks"])
 
@@ -111,10 +115,15 @@ def list_deliveries(job_id: str, caller: CallerDep, sessions: SessionsDep) -> De
     response_model=DeliveryList,
     summary="Send the job's webhook deliveries again (same webhook-id)",
 )
-def redeliver(job_id: str, caller: CallerDep, sessions: SessionsDep, celery: CeleryDep) -> DeliveryList:
+def redeliver(
+    job_id: str, caller: CallerDep, sessions: SessionsDep, storage: StorageDep, settings: SettingsDep, celery: CeleryDep
+) -> DeliveryList:
     job = own_job(sessions, job_id, caller)
     if job.status not in jobs.FINISHED:
         raise ApiError(409, "job_not_finished", f"job {job_id} is {job.status}; events are sent when it finishes")
+    # A transcript gone meanwhile: the bodies are sent as they were made.
+    with contextlib.suppress(ObjectNotFound, revisions.RevisionNotFound):
+        refresh_transcripts(sessions, storage, settings, job_id)
     ids = store.redeliver(sessions, job_id)
     if not ids:
         raise ApiError(409, "no_deliveries", f"job {job_id} had no webhook to deliver")

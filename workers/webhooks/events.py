@@ -54,3 +54,16 @@ def job_event(
 def _iso(value) -> str | None:
     value = as_utc(value)
     return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def with_transcript(payload: str, transcript_json: str, inline_max_bytes: int) -> str:
+    """A stored job.completed body with the transcript as it is now (the latest revision, with
+    the speaker names), inline when it fits, for a redelivery; other events unchanged."""
+    body = json.loads(payload)
+    data = body.get("data") or {}
+    if body.get("type") != COMPLETED or "transcript_inline" not in data:
+        return payload
+    fits = len(transcript_json.encode("utf-8")) <= inline_max_bytes
+    data["transcript"] = json.loads(transcript_json) if fits else None
+    data["transcript_inline"] = fits
+    return json.dumps(body, ensure_ascii=False)

@@ -11,7 +11,7 @@ from workers.store import jobs, revisions
 from workers.store.db import JobStatus, SummaryStatus
 from workers.store.storage import Storage
 from workers.webhooks import store
-from workers.webhooks.events import COMPLETED, FAILED, job_event
+from workers.webhooks.events import COMPLETED, FAILED, job_event, with_transcript
 
 
 def notify_job_finished(
@@ -66,3 +66,14 @@ def notify_job_finished(
     for delivery_id in ids:
         enqueue(delivery_id)
     return ids
+
+
+def refresh_transcripts(sessions: sessionmaker, storage: Storage, settings: Settings, job_id: str) -> None:
+    """Before a redelivery: the job.completed bodies carry the transcript as it is now (the
+    latest revision, with the speaker names), not as it was when the event was made."""
+    job = jobs.get_job(sessions, job_id)
+    if job is None or job.status != JobStatus.completed or not job.transcript_key or job.results_purged_at is not None:
+        return
+    current = revisions.current_transcript_json(sessions, storage, job)
+    limit = settings.webhook_inline_transcript_max_kb * 1024
+    store.rewrite_payloads(sessions, job_id, lambda payload: with_transcript(payload, current, limit))

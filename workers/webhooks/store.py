@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
@@ -178,6 +179,14 @@ def redeliver(sessions: sessionmaker, job_id: str) -> list[str]:
         )
         session.commit()
         return ids
+
+
+def rewrite_payloads(sessions: sessionmaker, job_id: str, rewrite: Callable[[str], str]) -> None:
+    """Each of the job's delivery bodies replaced by `rewrite(body)` (before a redelivery)."""
+    with sessions() as session:
+        for delivery in session.scalars(select(WebhookDelivery).where(WebhookDelivery.job_id == job_id)):
+            delivery.payload = rewrite(delivery.payload)
+        session.commit()
 
 
 def end_pending_to(sessions: sessionmaker, owner: str, url: str, reason: str) -> int:
