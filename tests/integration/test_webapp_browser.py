@@ -140,13 +140,27 @@ def test_a_case_handler_uploads_listens_and_downloads(service, browser, tmp_path
     wait_until(page, "!document.getElementById('player').paused")
     assert page.evaluate("document.getElementById('player').currentTime") < start + 1.5
 
+    # A correction by keyboard: a word added to the first segment, saved as revision 1; its page
+    # shows the word as added, and the download carries it.
+    page.goto(f"{job_url}/edit")
+    checked["edit"] = accessibility_problems(page)
+    page.focus("form.corrections textarea")
+    page.keyboard.press("Control+End")
+    page.keyboard.type(" Rättelseord")
+    page.focus("form.corrections button[type=submit]")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**{job_url}/revisions/1")
+    assert page.locator(".diff ins", has_text="Rättelseord").count() == 1
+    checked["revision"] = accessibility_problems(page)
+    page.goto(job_url)
+
     # A download.
     with page.expect_download() as download_info:
         page.click(f"a[href='{job_url}/download/txt']")
     saved = tmp_path / "transcript.txt"
     download_info.value.save_as(saved)
     assert download_info.value.suggested_filename.endswith(".txt")
-    assert saved.read_text(encoding="utf-8").strip()
+    assert "Rättelseord" in saved.read_text(encoding="utf-8")
 
     # English, chosen from the keyboard; then the second job deleted from the list by keyboard.
     page.focus("#lang")
