@@ -24,6 +24,7 @@ class RevisionCreate(BaseModel):
     base_revision: int | None = Field(
         default=None,
         ge=0,
+        le=2**31 - 1,
         description="the revision these corrections were made to; 409 revision_conflict if a newer one exists. "
         "Default: the latest",
     )

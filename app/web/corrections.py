@@ -104,7 +104,7 @@ def revision_page(web: SignedInDep, job_id: str, revision: int, sessions: Sessio
     try:
         job = own_job(sessions, job_id, web.caller)
         listed = rest.list_revisions(job_id, web.caller, sessions)
-        if revision < 0:
+        if not 0 <= revision < 2**31:
             raise ApiError(404, "revision_not_found", f"job {job_id} has no revision {revision}")
         _, machine = rest.load_revision(sessions, storage, job, 0)
         _, revised = rest.load_revision(sessions, storage, job, revision)
