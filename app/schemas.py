@@ -82,9 +82,12 @@ class JobPublic(BaseModel):
 
 class JobList(BaseModel):
     jobs: list[JobPublic]
-    total: int
+    total: int = Field(description="jobs in the whole listing (with its filters)")
     limit: int
     offset: int
+    next_cursor: str | None = Field(
+        default=None, description="pass as `cursor` for the next page (same filters); null on the last page"
+    )
 
 
 class WebhookEndpointUpdate(BaseModel):

@@ -27,9 +27,11 @@ from app.admin_schemas import (
 from app.deps import AdminDep, SessionsDep, SettingsDep
 from app.errors import ApiError
 from app.routes.lookups import checked_webhook_url, own_job
+from app.routes.paging import job_page
 from app.schemas import JobList, JobPublic, WebhookEndpointUpdate
 from workers.store import audit, jobs, keys, retention
 from workers.store.audit import Action, AuditFilter
+from workers.store.cursor import MAX_CURSOR_CHARS, Listing
 from workers.store.db import JobStatus, Role, WebhookEndpoint, as_utc
 from workers.webhooks import store as webhook_store
 
@@ -165,12 +167,17 @@ def find_jobs(
     status: JobStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=MAX_CURSOR_CHARS, description="next_cursor of the previous page: the page after it"),
+    ] = None,
 ) -> JobList:
-    found, total = jobs.list_jobs(sessions, None, status, limit, offset, tenant_id=caller.tenant_id, reference=reference)
+    listing = Listing(tenant_id=caller.tenant_id, status=status, reference=reference)
+    page = job_page(sessions, listing, limit, offset, cursor)
     # The reference itself may be personal data: the trail records only that one was searched.
-    detail = {"by_reference": reference is not None, "count": len(found)}
+    detail = {"by_reference": reference is not None, "count": len(page.jobs)}
     audit.record(sessions, caller.audit(Action.ADMIN_LISTED, object_type="jobs", detail=detail))
-    return JobList(jobs=[JobPublic.from_job(j) for j in found], total=total, limit=limit, offset=offset)
+    return page
 
 
 @router.get(

@@ -10,7 +10,21 @@ import enum
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime, Engine, Float, ForeignKey, Integer, String, Text, UniqueConstraint, create_engine, event
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 
@@ -84,14 +98,45 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+# A job whose audio (results) the retention purge has yet to delete: the purge's partial
+# indexes hold only these, so its query stays small however many purged rows accumulate.
+_AUDIO_UNPURGED = text("audio_purged_at IS NULL AND legal_hold_at IS NULL")
+_RESULTS_UNPURGED = text("results_purged_at IS NULL AND legal_hold_at IS NULL")
+
+
 class Job(Base):
     __tablename__ = "jobs"
-    __table_args__ = (UniqueConstraint("owner", "idempotency_key", name="uq_jobs_owner_idempotency_key"),)
+    __table_args__ = (
+        UniqueConstraint("owner", "idempotency_key", name="uq_jobs_owner_idempotency_key"),
+        # GET /v1/jobs, newest first (created_at DESC, id DESC: the index read backwards), one
+        # index per filter it takes: the tenant's jobs, an uploader's own, each by status too
+        # (migration 0008; bench/db has the plans).
+        Index("ix_jobs_tenant_created", "tenant_id", "created_at", "id"),
+        Index("ix_jobs_tenant_status_created", "tenant_id", "status", "created_at", "id"),
+        Index("ix_jobs_owner_created", "tenant_id", "owner", "created_at", "id"),
+        Index("ix_jobs_owner_status_created", "tenant_id", "owner", "status", "created_at", "id"),
+        Index(
+            "ix_jobs_audio_purge_due",
+            "tenant_id",
+            "finished_at",
+            "id",
+            postgresql_where=_AUDIO_UNPURGED,
+            sqlite_where=_AUDIO_UNPURGED,
+        ),
+        Index(
+            "ix_jobs_results_purge_due",
+            "tenant_id",
+            "finished_at",
+            "id",
+            postgresql_where=_RESULTS_UNPURGED,
+            sqlite_where=_RESULTS_UNPURGED,
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     # The API key id that created the job, or "local" when auth is disabled.
-    owner: Mapped[str] = mapped_column(String(32), index=True)
-    tenant_id: Mapped[str] = mapped_column(String(32), index=True, default=DEFAULT_TENANT, server_default=DEFAULT_TENANT)
+    owner: Mapped[str] = mapped_column(String(32))
+    tenant_id: Mapped[str] = mapped_column(String(32), default=DEFAULT_TENANT, server_default=DEFAULT_TENANT)
     # The caller's case reference (an erasure request names it); searchable by the tenant's admins.
     reference: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -164,6 +209,33 @@ class SpeakerName(Base):
     name: Mapped[str] = mapped_column(String(100))
 
 
+class JobTotal(Base):
+    """Finished jobs of a tenant's key by status (completed, failed), kept in the transaction
+    that finishes or deletes a job (jobs.complete_job, fail_job, delete_job), so neither
+    /metrics nor a listing's total counts a million rows (migration 0008 has the figures)."""
+
+    __tablename__ = "job_totals"
+
+    tenant_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    jobs: Mapped[int] = mapped_column(Integer, default=0)  # now in the table: a deleted job is taken off
+    # Seconds of audio of every job that finished so, deleted ones included: a counter never falls.
+    audio_s: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class StageTotal(Base):
+    """Seconds spent in one pipeline stage by every job completed so far, added in the same
+    transaction that completes a job (jobs.complete_job): /metrics reads a few rows instead of
+    every job's timings (migration 0008 says why)."""
+
+    __tablename__ = "job_stage_totals"
+
+    stage: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    jobs: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class DeliveryStatus(enum.StrEnum):
     """A webhook delivery: pending (attempts go on) until delivered, failed (a refusing 4xx),
     endpoint_gone (410) or abandoned (the retry window ran out)."""
@@ -195,6 +267,16 @@ class WebhookDelivery(Base):
     """One event to one URL; its webhook-id stays the same across every attempt."""
 
     __tablename__ = "webhook_deliveries"
+    # The sweeper's query (webhooks.store.due): pending deliveries by due time, without reading
+    # the settled ones, which are nearly all of them (migration 0008).
+    __table_args__ = (
+        Index(
+            "ix_webhook_deliveries_pending_due",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     message_id: Mapped[str] = mapped_column(String(64), unique=True)
