@@ -6,14 +6,15 @@ Measured on PostgreSQL with a million jobs (bench/db, docs/benchmarks.md):
 - `GET /v1/jobs` reads its page from an index on (filter columns, created_at, id) backwards,
   one per filter it takes; ix_jobs_tenant_id is a prefix of those and goes, as does
   ix_jobs_owner (uq_jobs_owner_idempotency_key begins with owner).
-- /metrics: counting a million jobs by status and tenant (GROUP BY over an index-only scan of
-  (status, tenant_id, duration_s)) took 250-370 ms on 2 cores, and summing every completed
-  job's JSON timings (json_each) some seconds, against a target of 100 ms. So finished jobs
-  are totalled as they finish: job_totals (completed and failed jobs and their audio, by
-  tenant and key) and job_stage_totals (seconds per stage), written in the transaction that completes,
-  fails or deletes a job; queued and running jobs, few, are still counted from ix_jobs_status.
-  This migration fills both from the jobs finished so far.
-- A listing's `total`: counting the largest tenant's 279,000 jobs took about 200 ms, so it is
+- /metrics: counting a million jobs by status and tenant took 250-370 ms even from an
+  index-only scan of a covering index (status, tenant_id, duration_s) and 780 ms from the
+  table, and summing every completed job's JSON timings (json_each) 5-6 s, against a target
+  of 100 ms on 2 cores. So finished jobs are totalled as they finish: job_totals (completed
+  and failed jobs and their audio, by tenant and key) and job_stage_totals (seconds per
+  stage), written in the transaction that completes, fails or deletes a job; queued and
+  running jobs, few, are still counted from ix_jobs_status. This migration fills both from
+  the jobs finished so far.
+- A listing's `total`: counting the largest tenant's 279,000 jobs took 120-200 ms, so it is
   the sum of job_totals' rows for the listing's filters plus a count of its queued and running
   jobs on the listing's own index.
 - The purge's due jobs and the sweeper's due deliveries come from partial indexes holding only
