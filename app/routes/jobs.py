@@ -14,20 +14,22 @@ from starlette.concurrency import run_in_threadpool
 from app.deps import CallerDep, CeleryDep, IntakeDep, SessionsDep, SettingsDep, StorageDep
 from app.errors import ApiError
 from app.routes.lookups import may_change, own_job
+from app.routes.revisions import load_revision
 from app.schemas import JobList, JobPublic
 from app.uploads import multipart_openapi, receive_upload, store_and_enqueue
 from workers.documents.export import ExportOptions, export, file_name, subtitle_options
 from workers.intake.options import JobOptions, OptionsRefused, check_allowed, describe_problems
 from workers.intake.submit import remove_job
 from workers.settings import Settings
-from workers.store import audit, jobs
+from workers.store import audit, jobs, revisions
 from workers.store.audit import Action
 from workers.store.db import Job, JobStatus, Role, SummaryStatus, as_utc
 from workers.store.storage import ObjectNotFound
 from workers.summary.render import to_markdown
 from workers.summary.schema import Summary
 from workers.tasks.names import CPU_QUEUE, SUMMARIZE_TASK
-from workers.transcript.formats import FORMAT_TABLE, formats_for, transcript_from_json
+from workers.transcript.corrections import with_speaker_names
+from workers.transcript.formats import FORMAT_TABLE, formats_for, to_json
 from workers.transcript.types import Transcript
 from workers.webhooks import store
 
@@ -133,19 +135,21 @@ def get_transcript(
     storage: StorageDep,
     settings: SettingsDep,
     format: TranscriptFormat = "json",  # noqa: A002 - the public parameter name
+    revision: Annotated[
+        int | None, Query(ge=0, le=2**31 - 1, description="a revision of the transcript: 0 the machine one; default the latest")
+    ] = None,
 ) -> Response:
     job = own_job(sessions, job_id, caller)
     _refuse_purged(job, "transcript")
     if job.status != JobStatus.completed or not job.transcript_key:
         raise ApiError(409, "transcript_not_ready", f"job {job_id} is {job.status}; the transcript exists once it is completed")
-    try:
-        stored = storage.read_bytes(job.transcript_key).decode("utf-8")
-    except ObjectNotFound as e:
-        raise ApiError(410, "transcript_gone", f"the transcript of job {job_id} is no longer stored") from e
-    audit.record(sessions, caller.audit(Action.TRANSCRIPT_READ, object_type="job", object_id=job_id, detail={"format": format}))
+    number, transcript = load_revision(sessions, storage, job, revision)
+    # Every revision is shown with the job's speaker names.
+    transcript = with_speaker_names(transcript, revisions.speaker_names(sessions, job.id))
+    detail = {"format": format, "revision": number}
+    audit.record(sessions, caller.audit(Action.TRANSCRIPT_READ, object_type="job", object_id=job_id, detail=detail))
     if format == "json":
-        return Response(stored, media_type=MEDIA_TYPES[format])
-    transcript = transcript_from_json(stored)
+        return Response(to_json(transcript), media_type=MEDIA_TYPES[format], headers={"X-Transcript-Revision": str(number)})
     if format not in formats_for(transcript):
         raise ApiError(409, "not_diarized", f"job {job_id} was not diarized; format {format} needs diarize=true")
     return _export(job, transcript, format, storage, settings)
