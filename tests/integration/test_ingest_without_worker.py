@@ -68,6 +68,6 @@ def test_local_transcribes_the_folder_in_process_with_no_broker(no_worker_stack,
     result = run_ingest(env, folder, "--local", timeout=300)
     assert result.returncode == 0, result.stderr
     outbox = sorted(p.name for p in (folder / "outbox").iterdir())
-    assert outbox == ["samtal.json", "samtal.srt", "samtal.txt", "samtal.vtt"]
+    assert outbox == ["samtal.docx", "samtal.json", "samtal.plain.txt", "samtal.srt", "samtal.txt", "samtal.vtt"]
     assert (folder / "outbox" / "samtal.txt").read_text(encoding="utf-8").strip()
     assert (folder / "done" / "samtal.flac").exists()

@@ -36,7 +36,8 @@ def test_verbose_json_with_word_and_segment_timestamps(client, real_speech_entri
             response_format="verbose_json",
             timestamp_granularities=["word", "segment"],
         )
-    assert result.language == "sv" and result.duration == pytest.approx(entry["duration_s"], abs=0.05)
+    # OpenAI names the language in full ("swedish"), as its own verbose_json does.
+    assert result.language == "swedish" and result.duration == pytest.approx(entry["duration_s"], abs=0.05)
     assert result.words and result.segments
     starts = [w.start for w in result.words]
     assert starts == sorted(starts) and result.words[-1].end <= result.duration

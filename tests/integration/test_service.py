@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
+import re
 
 import numpy as np
 import pytest
@@ -49,10 +50,15 @@ def test_upload_transcribe_and_fetch_every_format(stack, api_key, real_speech_en
         assert transcript["schema_version"] == 1 and transcript["language"] == "sv"
         assert error_rates([entry["text"]], [transcript["text"]]).wer <= 0.5
         text = client.get(f"/v1/jobs/{job['id']}/transcript", params={"format": "txt"})
-        assert text.headers["content-type"].startswith("text/plain") and text.text.strip() == transcript["text"]
+        assert text.headers["content-type"].startswith("text/plain") and text.text.startswith("[00:0")
+        plain = client.get(f"/v1/jobs/{job['id']}/transcript", params={"format": "txt-plain"})
+        assert plain.text.strip() == transcript["text"]
         assert client.get(f"/v1/jobs/{job['id']}/transcript", params={"format": "vtt"}).text.startswith("WEBVTT")
         assert "-->" in client.get(f"/v1/jobs/{job['id']}/transcript", params={"format": "srt"}).text
-        assert client.get(f"/v1/jobs/{job['id']}/transcript", params={"format": "docx"}).status_code == 422
+        docx = client.get(f"/v1/jobs/{job['id']}/transcript", params={"format": "docx"})
+        assert docx.status_code == 200 and docx.content.startswith(b"PK"), "a zip container"
+        assert docx.headers["content-type"].startswith("application/vnd.openxmlformats-officedocument")
+        assert client.get(f"/v1/jobs/{job['id']}/transcript", params={"format": "pdf"}).status_code == 422
 
 
 @pytest.mark.diarization
@@ -71,7 +77,8 @@ def test_a_diarized_job_says_who_spoke_in_every_format(stack, api_key, conversat
         transcript = client.get(base).json()
         assert [s["id"] for s in transcript["speakers"]] == ["Talare 1", "Talare 2"]
         assert all(w["speaker"] == s["speaker"] for s in transcript["segments"] for w in s["words"])
-        assert client.get(base, params={"format": "txt"}).text.startswith("Talare 1: ")
+        first_line = client.get(base, params={"format": "txt"}).text.splitlines()[0]
+        assert re.fullmatch(r"\[00:0\d\] Talare 1: .+", first_line), first_line
         assert "<v Talare" in client.get(base, params={"format": "vtt"}).text
         rttm = client.get(base, params={"format": "rttm"}).text.splitlines()
         assert rttm and all(line.startswith(f"SPEAKER {job['id']} 1 ") for line in rttm)
