@@ -144,7 +144,12 @@ def test_the_audit_trail_records_reads_and_refusals_without_personal_data(api):
     uploaded = api.upload(filename="Anna Svensson 19121212-1212.wav", fields={"reference": "19121212-1212"}).json()["id"]
 
     [read] = events(api, action="transcript.read")
-    assert (read["key_id"], read["object_id"], read["detail"], read["outcome"]) == (api.owner, job_id, {"format": "srt", "revision": 0}, "ok")
+    assert (read["key_id"], read["object_id"], read["detail"], read["outcome"]) == (
+        api.owner,
+        job_id,
+        {"format": "srt", "revision": 0},
+        "ok",
+    )
     assert read["user_agent"] == "arendesystem/2.1" and read["client"] == "testclient"
     [refused] = events(api, action="auth.failed")  # the revoked key's tenant sees it; the unknown one has no tenant
     assert (refused["key_id"], refused["outcome"], refused["detail"]["reason"]) == (revoked_id, "denied", "revoked_key")
