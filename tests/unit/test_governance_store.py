@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, inspect, text, update
 
-from tests.integration.stack import scratch_database
 from tests.unit.test_storage import backend  # noqa: F401 - the local and S3 storage fixture
 from workers.runners.purge import PurgeOptions, purge
 from workers.store import audit, jobs, keys
@@ -26,18 +25,6 @@ from workers.store.db import (
 )
 from workers.store.migrate import upgrade
 from workers.webhooks import store as webhook_store
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request, tmp_path):
-    with scratch_database(request.param, tmp_path) as url:
-        yield url
-
-
-@pytest.fixture
-def sessions(database_url):
-    upgrade(database_url)
-    return session_factory(database_url)
 
 
 def test_existing_keys_jobs_and_webhooks_move_into_the_default_tenant(database_url):

@@ -12,7 +12,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import inspect, select, text
 
-from tests.integration.stack import scratch_database
 from workers.store import jobs
 from workers.store.cursor import InvalidCursor, Listing, Position, decode, encode
 from workers.store.db import Job, StageTotal, get_engine, session_factory, utcnow
@@ -21,18 +20,6 @@ from workers.store.migrate import upgrade
 TENANTS = ("t1", "t2")
 OWNERS = {"t1": ("k1", "k2"), "t2": ("k3",)}
 STATUSES = ("queued", "running", "completed", "failed")
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request, tmp_path):
-    with scratch_database(request.param, tmp_path) as url:
-        yield url
-
-
-@pytest.fixture
-def sessions(database_url):
-    upgrade(database_url)
-    return session_factory(database_url)
 
 
 def seed(sessions, n: int = 120, seed: int = 3) -> list[Job]:

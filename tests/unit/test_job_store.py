@@ -8,28 +8,14 @@ import subprocess
 import sys
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import inspect, text, update
 
-from tests.integration.stack import scratch_database
 from workers.runners.liveness import current_worker
 from workers.runners.reconcile import ReconcileOptions, reconcile
 from workers.store import jobs
 from workers.store.db import Job, get_engine, new_id, session_factory, utcnow
 from workers.store.keys import create_key, find_key
 from workers.store.migrate import upgrade
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request, tmp_path):
-    with scratch_database(request.param, tmp_path) as url:
-        yield url
-
-
-@pytest.fixture
-def sessions(database_url):
-    upgrade(database_url)
-    return session_factory(database_url)
 
 
 def new_job(owner="k1", key=None) -> jobs.NewJob:

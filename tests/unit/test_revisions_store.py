@@ -7,22 +7,9 @@ import pytest
 from alembic import command
 from sqlalchemy import inspect, text
 
-from tests.integration.stack import scratch_database
 from workers.store import revisions
 from workers.store.db import get_engine, session_factory, utcnow
 from workers.store.migrate import alembic_config, upgrade
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request, tmp_path):
-    with scratch_database(request.param, tmp_path) as url:
-        yield url
-
-
-@pytest.fixture
-def sessions(database_url):
-    upgrade(database_url)
-    return session_factory(database_url)
 
 
 def test_migration_0007_adds_the_tables_to_a_database_with_jobs_and_goes_back(database_url):
