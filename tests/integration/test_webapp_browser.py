@@ -9,6 +9,8 @@ that browser: Playwright never downloads one of its own here. Skipped, saying wh
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -53,6 +55,19 @@ def browser():
             launched.close()
 
 
+# A folder to save each checked page in as a PNG (how docs/ui is made:
+# SWESCRIBE_UI_SCREENSHOTS=docs/ui pytest tests/integration/test_webapp_browser.py).
+SCREENSHOTS = os.environ.get("SWESCRIBE_UI_SCREENSHOTS")
+
+
+def check_page(page, name: str) -> list[str]:
+    """The page's accessibility problems; saved as a screenshot too when SCREENSHOTS is set."""
+    if SCREENSHOTS:
+        slug = re.sub(r"[^a-z0-9]+", "-", name).strip("-")
+        page.screenshot(path=str(Path(SCREENSHOTS) / f"{slug}.png"), full_page=True)
+    return accessibility_problems(page)
+
+
 def accessibility_problems(page) -> list[str]:
     """axe-core's serious and critical violations of WCAG 2 A/AA on the page as it is. axe is
     evaluated through the browser's debugging protocol, which the page's CSP does not govern."""
@@ -88,18 +103,18 @@ def test_a_case_handler_uploads_listens_and_downloads(service, browser, tmp_path
     # Sign in by keyboard only: the first Tab reaches the skip link, then the form.
     page.goto("/")
     assert page.url.endswith("/sign-in")
-    checked["sign-in"] = accessibility_problems(page)
+    checked["sign-in"] = check_page(page, "sign-in")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip"
     page.focus("#key")
     page.keyboard.type(key)
     page.keyboard.press("Enter")
     page.wait_for_url("**/jobs")
-    checked["jobs (empty)"] = accessibility_problems(page)
+    checked["jobs (empty)"] = check_page(page, "jobs (empty)")
 
     # Upload two real clips at once, with an option; the submit button is pressed from the keyboard.
     page.goto("/upload")
-    checked["upload"] = accessibility_problems(page)
+    checked["upload"] = check_page(page, "upload")
     page.set_input_files("#files", [str(c) for c in CLIPS])
     page.focus("#opt-reference")
     page.keyboard.type("Dnr 2026/17")
@@ -118,11 +133,11 @@ def test_a_case_handler_uploads_listens_and_downloads(service, browser, tmp_path
         done = page.locator(f"#job-{url.rsplit('/', 1)[1]} td.status-completed")
         done.wait_for(timeout=JOB_TIMEOUT_MS)
     assert page.locator("text=Dnr 2026/17").count() == 2
-    checked["jobs"] = accessibility_problems(page)
+    checked["jobs"] = check_page(page, "jobs")
 
     # The transcript: clicking a word seeks the player there.
     page.goto(job_url)
-    checked["transcript"] = accessibility_problems(page)
+    checked["transcript"] = check_page(page, "transcript")
     wait_until(page, "document.getElementById('player').readyState >= 1")
     word = page.locator("#text .w").nth(2)
     start = float(word.get_attribute("data-s") or "nan")
@@ -143,7 +158,7 @@ def test_a_case_handler_uploads_listens_and_downloads(service, browser, tmp_path
     # A correction by keyboard: a word added to the first segment, saved as revision 1; its page
     # shows the word as added, and the download carries it.
     page.goto(f"{job_url}/edit")
-    checked["edit"] = accessibility_problems(page)
+    checked["edit"] = check_page(page, "edit")
     page.focus("form.corrections textarea")
     page.keyboard.press("Control+End")
     page.keyboard.type(" Rättelseord")
@@ -151,7 +166,7 @@ def test_a_case_handler_uploads_listens_and_downloads(service, browser, tmp_path
     page.keyboard.press("Enter")
     page.wait_for_url(f"**{job_url}/revisions/1")
     assert page.locator(".diff ins", has_text="Rättelseord").count() == 1
-    checked["revision"] = accessibility_problems(page)
+    checked["revision"] = check_page(page, "revision")
     page.goto(job_url)
 
     # A download.
