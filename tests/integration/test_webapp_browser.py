@@ -1,6 +1,7 @@
 """The web app in a real headless Chromium against the running service (API, worker, Redis,
 SQLite): sign in, upload a real clip, watch it complete, click a word and check the player's
-position, play and pause from the keyboard, download a format; on each page axe-core finds no
+position, play and pause from the keyboard, name the speaker, correct a word, download txt and
+docx and find both in them; on each page axe-core finds no
 serious or critical accessibility violation and the Content-Security-Policy blocks nothing.
 
 Needs Debian's `chromium` (.ci/run installs it) and Playwright's Python package, which drives
@@ -15,6 +16,7 @@ import shutil
 import time
 from pathlib import Path
 
+import docx
 import pytest
 
 from .stack import make_stack, scratch_database
@@ -118,6 +120,8 @@ def test_a_case_handler_uploads_listens_and_downloads(service, browser, tmp_path
     page.set_input_files("#files", [str(c) for c in CLIPS])
     page.focus("#opt-reference")
     page.keyboard.type("Dnr 2026/17")
+    page.focus("#opt-diarize")  # speakers told apart, so that one can be named below
+    page.keyboard.press("Space")
     page.focus("#upload button[type=submit]")
     page.keyboard.press("Enter")
     opened = page.locator("#uploads a")
@@ -155,10 +159,18 @@ def test_a_case_handler_uploads_listens_and_downloads(service, browser, tmp_path
     wait_until(page, "!document.getElementById('player').paused")
     assert page.evaluate("document.getElementById('player').currentTime") < start + 1.5
 
-    # A correction by keyboard: a word added to the first segment, saved as revision 1; its page
-    # shows the word as added, and the download carries it.
+    # The speaker named by keyboard, once for the whole job.
     page.goto(f"{job_url}/edit")
     checked["edit"] = check_page(page, "edit")
+    page.focus("#speaker-1")
+    page.keyboard.type("Anna Berg")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**{job_url}")
+    page.locator("#text", has_text="Anna Berg").wait_for()
+
+    # A correction by keyboard: a word added to the first segment, saved as revision 1; its page
+    # shows the word as added, and the downloads carry it.
+    page.goto(f"{job_url}/edit")
     page.focus("form.corrections textarea")
     page.keyboard.press("Control+End")
     page.keyboard.type(" Rättelseord")
@@ -176,6 +188,13 @@ def test_a_case_handler_uploads_listens_and_downloads(service, browser, tmp_path
     download_info.value.save_as(saved)
     assert download_info.value.suggested_filename.endswith(".txt")
     assert "Rättelseord" in saved.read_text(encoding="utf-8")
+    assert "Anna Berg: " in saved.read_text(encoding="utf-8")
+    with page.expect_download() as download_info:
+        page.click(f"a[href='{job_url}/download/docx']")
+    document = tmp_path / "transcript.docx"
+    download_info.value.save_as(document)
+    text = "\n".join(p.text for p in docx.Document(str(document)).paragraphs)
+    assert "Rättelseord" in text and "Anna Berg" in text, text[:2000]
 
     # English, chosen from the keyboard; then the second job deleted from the list by keyboard.
     page.focus("#lang")
