@@ -212,10 +212,13 @@ def test_a_purge_killed_after_deleting_finishes_on_the_next_pass(sessions, backe
     options = PurgeOptions(default_audio_hours=0, default_results_days=0)
     job_id = _finished_job(sessions, storage, finished_ago=timedelta(hours=2), summary=False)
 
-    def killed(*_args, **_kwargs):
-        raise KeyboardInterrupt  # as if the process died between deleting and recording
+    delete = storage.delete
 
-    monkeypatch.setattr(jobs, "mark_purged", killed)
+    def killed(key):
+        delete(key)
+        raise KeyboardInterrupt  # as if the process died after deleting, before committing
+
+    monkeypatch.setattr(storage, "delete", killed)
     with pytest.raises(KeyboardInterrupt):
         purge(sessions, storage, options)
     assert f"jobs/{job_id}/audio.wav" not in backend.leftovers()
@@ -224,6 +227,52 @@ def test_a_purge_killed_after_deleting_finishes_on_the_next_pass(sessions, backe
     assert purge(sessions, storage, options).audio == [job_id]
     assert jobs.get_job(sessions, job_id).audio_purged_at is not None
     assert backend.leftovers() == [f"jobs/{job_id}/transcript.json"], "results_days 0 keeps results"
+
+
+def test_a_hold_asked_for_while_the_job_is_being_purged_waits_for_the_purge(sessions, backend, monkeypatch):  # noqa: F811
+    """The purge's guarded update holds the job's row (the database's write lock on SQLite)
+    until its deletions are committed: a hold cannot land on a job half deleted."""
+    import threading
+
+    storage = backend.storage
+    job_id = _finished_job(sessions, storage, finished_ago=timedelta(hours=2), summary=False)
+    delete, holds = storage.delete, []
+
+    askers: list[threading.Thread] = []
+
+    def hold_meanwhile(key):
+        if not askers:  # once, at the first object deleted
+            askers.append(threading.Thread(target=lambda: holds.append(jobs.set_hold(sessions, job_id, True))))
+            askers[0].start()
+            askers[0].join(timeout=1.0)
+            assert askers[0].is_alive(), "the hold landed while the audio was being deleted"
+        delete(key)
+
+    monkeypatch.setattr(storage, "delete", hold_meanwhile)
+    assert purge(sessions, storage, PurgeOptions(default_audio_hours=0, default_results_days=30)).audio == [job_id]
+    askers[0].join(timeout=30)
+    assert holds == [True], "the hold lands once the purge is committed"
+    job = jobs.get_job(sessions, job_id)
+    assert job.audio_purged_at is not None and job.legal_hold_at is not None and job.results_purged_at is None
+    monkeypatch.undo()
+    later = utcnow() + timedelta(days=60)
+    assert purge(sessions, storage, PurgeOptions(default_audio_hours=0, default_results_days=30), now=lambda: later).results == []
+
+
+def test_a_hold_set_before_the_purge_reaches_the_job_keeps_it(sessions, backend, monkeypatch):  # noqa: F811
+    storage = backend.storage
+    job_id = _finished_job(sessions, storage, finished_ago=timedelta(hours=2), summary=False)
+    listed = jobs.due_for_purge
+
+    def listed_then_held(*args, **kwargs):
+        due = listed(*args, **kwargs)
+        jobs.set_hold(sessions, job_id, True)  # between the listing and the purge of the job
+        return due
+
+    monkeypatch.setattr(jobs, "due_for_purge", listed_then_held)
+    assert purge(sessions, storage, PurgeOptions(default_audio_hours=0, default_results_days=0)).audio == []
+    assert f"jobs/{job_id}/audio.wav" in backend.leftovers()
+    assert jobs.get_job(sessions, job_id).audio_purged_at is None
 
 
 def test_a_tenants_own_retention_wins_over_the_default(sessions, backend):  # noqa: F811

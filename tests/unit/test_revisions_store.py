@@ -58,7 +58,8 @@ def test_revisions_are_numbered_per_job_and_a_stale_base_is_a_conflict(sessions)
     assert [r.revision for r in revisions.list_revisions(sessions, "j1")] == [1, 2, 3, 4]
     assert revisions.get_revision(sessions, "j1", 2).key_id == "k1"
     assert revisions.get_revision(sessions, "j1", 9) is None
-    assert revisions.transcript_keys(sessions, "j2") == ["jobs/j2/transcript.r1.json"]
+    with sessions() as session:
+        assert revisions.transcript_keys(session, "j2") == ["jobs/j2/transcript.r1.json"]
 
 
 def test_speaker_names_are_replaced_whole_and_deleted_with_the_revisions(sessions):

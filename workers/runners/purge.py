@@ -7,9 +7,10 @@ transcripts and summaries (and the webhook deliveries, whose payloads carry them
 released. The job row stays, with audio_purged_at / results_purged_at as the record of what was
 deleted and when, and fetching purged content is 410 Gone.
 
-Safe to kill midway and to run twice: each job's objects are deleted first (deleting a missing
-object is fine), then the purge is recorded with a guarded update, so a pass killed between
-the two deletes again and records it next time; two passes record it once.
+Safe to kill midway and to run twice: each job's purge is recorded by a guarded update in a
+transaction that commits only after its objects are deleted (`jobs.purging`), so a pass killed in
+between records nothing and the next deletes again (deleting a missing object is fine); two
+passes record it once. The same transaction keeps a legal hold from landing mid-deletion.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from workers.store import audit, jobs, keys, retention, revisions
 from workers.store.audit import Action
@@ -50,7 +51,9 @@ def purge(sessions: sessionmaker, storage: Storage, options: PurgeOptions, now: 
     for tenant in keys.list_tenants(sessions):
         kept = retention.for_tenant(tenant, options.default_audio_hours, options.default_results_days)
         audio_bound = at - timedelta(hours=kept.audio_hours)
-        _each_due(sessions, "audio", tenant.id, audio_bound, options, lambda job: _purge_audio(storage, job), at, purged.audio)
+        _each_due(
+            sessions, "audio", tenant.id, audio_bound, options, lambda job, _session: _purge_audio(storage, job), at, purged.audio
+        )
         if kept.results_days > 0:
             results_bound = at - timedelta(days=kept.results_days)
             _each_due(
@@ -59,7 +62,7 @@ def purge(sessions: sessionmaker, storage: Storage, options: PurgeOptions, now: 
                 tenant.id,
                 results_bound,
                 options,
-                lambda job: _purge_results(sessions, storage, job),
+                lambda job, session: _purge_results(session, storage, job),
                 at,
                 purged.results,
             )
@@ -74,7 +77,7 @@ def _each_due(
     tenant_id: str,
     bound: datetime,
     options: PurgeOptions,
-    delete: Callable[[Job], None],
+    delete: Callable[[Job, Session], None],
     at: datetime,
     done: list[str],
 ) -> None:
@@ -85,15 +88,15 @@ def _each_due(
             return
         for job in due:
             seen.add(job.id)
-            if not jobs.still_purgeable(sessions, job.id, what, bound):
-                continue
-            delete(job)
-            if jobs.mark_purged(sessions, job.id, what, at):
-                done.append(job.id)
-                entry = audit.Entry(
-                    action=Action.JOB_PURGED, tenant_id=tenant_id, object_type="job", object_id=job.id, detail={"what": what}
-                )
-                audit.record(sessions, entry)
+            with jobs.purging(sessions, job, what, bound, at) as session:
+                if session is None:
+                    continue  # held, purged or gone since it was listed
+                delete(job, session)
+            done.append(job.id)
+            entry = audit.Entry(
+                action=Action.JOB_PURGED, tenant_id=tenant_id, object_type="job", object_id=job.id, detail={"what": what}
+            )
+            audit.record(sessions, entry)
 
 
 def _purge_audio(storage: Storage, job: Job) -> None:
@@ -102,7 +105,7 @@ def _purge_audio(storage: Storage, job: Job) -> None:
     storage.delete(jobs.redacted_audio_key(job.id))
 
 
-def _purge_results(sessions: sessionmaker, storage: Storage, job: Job) -> None:
+def _purge_results(session: Session, storage: Storage, job: Job) -> None:
     if job.audio_purged_at is not None:
         # Nothing under the job's prefix is kept any more: whatever else was made goes too.
         storage.delete_prefix(jobs.job_prefix(job.id))
@@ -112,11 +115,11 @@ def _purge_results(sessions: sessionmaker, storage: Storage, job: Job) -> None:
             job.transcript_key,
             job.summary_key,
             jobs.original_transcript_key(job.id),
-            *revisions.transcript_keys(sessions, job.id),
+            *revisions.transcript_keys(session, job.id),
         ):
             if key:
                 storage.delete(key)
     # The revisions' rows (their notes) and the speaker names, which are personal data.
-    revisions.delete_for_job(sessions, job.id)
+    revisions.delete_for_job_in(session, job.id)
     # Delivery payloads carry the transcript and summary.
-    webhook_store.delete_for_job(sessions, job.id)
+    webhook_store.delete_for_job_in(session, job.id)

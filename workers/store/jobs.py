@@ -3,7 +3,8 @@ so duplicate task deliveries and concurrent workers cannot complete a job twice 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -598,16 +599,32 @@ def set_hold(sessions: sessionmaker, job_id: str, held: bool) -> bool:
         return bool(result.rowcount)
 
 
-def mark_purged(sessions: sessionmaker, job_id: str, what: str, at: datetime) -> bool:
-    """Record that the job's audio or results were purged at `at`; False if that was recorded
-    already or the job is gone or under hold."""
+@contextlib.contextmanager
+def purging(sessions: sessionmaker, job: Job, what: str, finished_before: datetime, at: datetime) -> Iterator[Session | None]:
+    """Record that the job's audio (`what` "audio") or results ("results") are purged at `at`,
+    in a transaction that stays open while the caller deletes them; None if the job is no longer
+    purgeable (held, purged already, gone) and there is nothing to do.
+
+    The guarded UPDATE comes first and takes the job's row (PostgreSQL) or the database's write
+    lock (SQLite), so a legal hold, an UPDATE of the same row, lands either before it (the job no
+    longer matches and is skipped) or after the purge is committed: never while a held job's
+    content is being deleted. The caller deletes inside and writes any row of its own through
+    the yielded session (another session would wait for this one's lock). If the caller fails or
+    the process dies, nothing is recorded and the next pass deletes again (deleting a missing
+    object is fine)."""
     column = {"audio": Job.audio_purged_at, "results": Job.results_purged_at}[what]
     with sessions() as session:
         result = session.execute(
-            update(Job).where(Job.id == job_id, column.is_(None), Job.legal_hold_at.is_(None)).values({column: at})
+            update(Job)
+            .where(Job.id == job.id, column.is_(None), *_purgeable(job.tenant_id, finished_before))
+            .values({column: at})
         )
+        if not result.rowcount:
+            session.rollback()
+            yield None
+            return
+        yield session
         session.commit()
-        return bool(result.rowcount)
 
 
 def _purgeable(tenant_id: str, finished_before: datetime) -> list:
@@ -630,16 +647,3 @@ def due_for_purge(sessions: sessionmaker, what: str, tenant_id: str, finished_be
     with sessions() as session:
         query = select(Job).where(*_purgeable(tenant_id, finished_before), column.is_(None))
         return list(session.scalars(query.order_by(Job.finished_at, Job.id).limit(limit)))
-
-
-def still_purgeable(sessions: sessionmaker, job_id: str, what: str, finished_before: datetime) -> bool:
-    """Checked again just before deleting, so a hold set since the job was listed is honoured."""
-    column = {"audio": Job.audio_purged_at, "results": Job.results_purged_at}[what]
-    with sessions() as session:
-        job = session.get(Job, job_id)
-        if job is None:
-            return False
-        found = session.scalar(
-            select(Job.id).where(Job.id == job_id, column.is_(None), *_purgeable(job.tenant_id, finished_before))
-        )
-        return found is not None

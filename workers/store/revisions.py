@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from workers.store import jobs
 from workers.store.db import Job, SpeakerName, TranscriptRevision, new_id, utcnow
@@ -104,18 +104,23 @@ def set_speaker_names(sessions: sessionmaker, job_id: str, names: Mapping[str, s
     return dict(sorted(names.items()))
 
 
-def transcript_keys(sessions: sessionmaker, job_id: str) -> list[str]:
-    """The stored objects of the job's corrections (for a purge that keeps the audio)."""
-    with sessions() as session:
-        return list(session.scalars(select(TranscriptRevision.transcript_key).where(TranscriptRevision.job_id == job_id)))
+def transcript_keys(session: Session, job_id: str) -> list[str]:
+    """The stored objects of the job's corrections (for a purge that keeps the audio), read in
+    the purge's own transaction."""
+    return list(session.scalars(select(TranscriptRevision.transcript_key).where(TranscriptRevision.job_id == job_id)))
 
 
 def delete_for_job(sessions: sessionmaker, job_id: str) -> None:
     """The rows of a job's corrections and names (their objects go with the job's results)."""
     with sessions() as session:
-        session.execute(delete(TranscriptRevision).where(TranscriptRevision.job_id == job_id))
-        session.execute(delete(SpeakerName).where(SpeakerName.job_id == job_id))
+        delete_for_job_in(session, job_id)
         session.commit()
+
+
+def delete_for_job_in(session: Session, job_id: str) -> None:
+    """The same inside a transaction of the caller's (the purge's), which commits it."""
+    session.execute(delete(TranscriptRevision).where(TranscriptRevision.job_id == job_id))
+    session.execute(delete(SpeakerName).where(SpeakerName.job_id == job_id))
 
 
 class RevisionNotFound(LookupError):

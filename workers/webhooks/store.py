@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from workers.store.db import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
 from workers.webhooks.signing import new_message_id, new_secret
@@ -204,7 +204,12 @@ def end_pending_to(sessions: sessionmaker, owner: str, url: str, reason: str) ->
 def delete_for_job(sessions: sessionmaker, job_id: str) -> None:
     """Deliveries carry the transcript: they go with the job."""
     with sessions() as session:
-        ids = select(WebhookDelivery.id).where(WebhookDelivery.job_id == job_id)
-        session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(ids)))
-        session.execute(delete(WebhookDelivery).where(WebhookDelivery.job_id == job_id))
+        delete_for_job_in(session, job_id)
         session.commit()
+
+
+def delete_for_job_in(session: Session, job_id: str) -> None:
+    """The same inside a transaction of the caller's (the purge's), which commits it."""
+    ids = select(WebhookDelivery.id).where(WebhookDelivery.job_id == job_id)
+    session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(ids)))
+    session.execute(delete(WebhookDelivery).where(WebhookDelivery.job_id == job_id))
