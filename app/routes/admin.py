@@ -27,11 +27,11 @@ from app.admin_schemas import (
 from app.deps import AdminDep, SessionsDep, SettingsDep
 from app.errors import ApiError
 from app.routes.lookups import checked_webhook_url, own_job
-from app.routes.paging import job_page
+from app.routes.paging import PageCursor, PageLimit, PageOffset, job_page
 from app.schemas import JobList, JobPublic, WebhookEndpointUpdate
 from workers.store import audit, jobs, keys, retention
 from workers.store.audit import Action, AuditFilter
-from workers.store.cursor import MAX_CURSOR_CHARS, Listing
+from workers.store.cursor import Listing
 from workers.store.db import JobStatus, Role, WebhookEndpoint, as_utc
 from workers.webhooks import store as webhook_store
 
@@ -165,12 +165,9 @@ def find_jobs(
     sessions: SessionsDep,
     reference: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
     status: JobStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
-    cursor: Annotated[
-        str | None,
-        Query(max_length=MAX_CURSOR_CHARS, description="next_cursor of the previous page: the page after it"),
-    ] = None,
+    limit: PageLimit = 50,
+    offset: PageOffset = 0,
+    cursor: PageCursor = None,
 ) -> JobList:
     listing = Listing(tenant_id=caller.tenant_id, status=status, reference=reference)
     page = job_page(sessions, listing, limit, offset, cursor)

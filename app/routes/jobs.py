@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from app.deps import CallerDep, CeleryDep, IntakeDep, SessionsDep, SettingsDep, StorageDep
 from app.errors import ApiError
 from app.routes.lookups import may_change, own_job
-from app.routes.paging import job_page
+from app.routes.paging import PageCursor, PageLimit, PageOffset, job_page
 from app.routes.revisions import load_revision
 from app.schemas import JobList, JobPublic
 from app.uploads import multipart_openapi, receive_upload, store_and_enqueue
@@ -24,7 +24,7 @@ from workers.intake.submit import remove_job
 from workers.settings import Settings
 from workers.store import audit, jobs, revisions
 from workers.store.audit import Action
-from workers.store.cursor import MAX_CURSOR_CHARS, Listing
+from workers.store.cursor import Listing
 from workers.store.db import Job, JobStatus, Role, SummaryStatus, as_utc
 from workers.store.storage import ObjectNotFound
 from workers.summary.render import to_markdown
@@ -111,13 +111,9 @@ def list_jobs(
     caller: CallerDep,
     sessions: SessionsDep,
     status: JobStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    # Bounded so that a huge offset is a 422, not an integer overflow in the database (500).
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
-    cursor: Annotated[
-        str | None,
-        Query(max_length=MAX_CURSOR_CHARS, description="next_cursor of the previous page: the page after it"),
-    ] = None,
+    limit: PageLimit = 50,
+    offset: PageOffset = 0,
+    cursor: PageCursor = None,
 ) -> JobList:
     owner = caller.key_id if caller.role == Role.uploader else None
     listing = Listing(tenant_id=caller.tenant_id, owner=owner, status=status)

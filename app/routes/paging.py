@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Query
 from sqlalchemy.orm import sessionmaker
 
 from app.errors import ApiError
 from app.schemas import JobList, JobPublic
 from workers.store import jobs
-from workers.store.cursor import InvalidCursor, Listing
+from workers.store.cursor import MAX_CURSOR_CHARS, InvalidCursor, Listing
 from workers.store.cursor import decode as decode_cursor
 from workers.store.cursor import encode as encode_cursor
+
+# The query parameters of every job listing.
+PageLimit = Annotated[int, Query(ge=1, le=200)]
+# Bounded so that a huge offset is a 422, not an integer overflow in the database (500).
+PageOffset = Annotated[int, Query(ge=0, le=2**31 - 1)]
+PageCursor = Annotated[
+    str | None,
+    Query(max_length=MAX_CURSOR_CHARS, description="next_cursor of the previous page: the page after it"),
+]
 
 
 def job_page(sessions: sessionmaker, listing: Listing, limit: int, offset: int, cursor: str | None) -> JobList:

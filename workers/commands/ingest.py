@@ -239,7 +239,7 @@ def _once(layout, submitter, sessions, storage, request: IngestRequest, between_
     from sqlalchemy.exc import SQLAlchemyError
     from tqdm import tqdm
 
-    from workers.ingest.runner import Ingester, SubmitFailed
+    from workers.ingest.runner import SubmitFailed
     from workers.store.storage import StorageError
 
     bar = tqdm(total=0, unit="file", desc="ingest", file=sys.stderr, disable=not request.show_progress)
@@ -253,16 +253,7 @@ def _once(layout, submitter, sessions, storage, request: IngestRequest, between_
         bar.total = bar.n + total
         bar.refresh()
 
-    ingester = Ingester(
-        layout,
-        submitter,
-        sessions,
-        storage,
-        request.settle_s,
-        on_outcome=outcome,
-        max_audio_s=request.max_audio_s,
-        subtitles=_subtitles(request),
-    )
+    ingester = _ingester(layout, submitter, sessions, storage, request, outcome)
     try:
         still_writing = ingester.run_once(
             poll_interval_s=min(request.poll_interval_s, 0.5), on_started=started, between_polls=between_polls
@@ -288,8 +279,6 @@ def _once(layout, submitter, sessions, storage, request: IngestRequest, between_
 
 
 def _watch(layout, submitter, sessions, storage, request: IngestRequest, between_steps) -> int:
-    from workers.ingest.runner import Ingester
-
     stop = threading.Event()
 
     def on_signal(_signum, _frame):
@@ -303,16 +292,7 @@ def _watch(layout, submitter, sessions, storage, request: IngestRequest, between
         click.echo(f"swescribe ingest: {printable(o.name)} -> {o.audio_to} ({state})", err=True)
 
     click.echo(f"swescribe ingest: watching {layout.inbox} (settle {request.settle_s:g} s)", err=True)
-    Ingester(
-        layout,
-        submitter,
-        sessions,
-        storage,
-        request.settle_s,
-        on_outcome=outcome,
-        max_audio_s=request.max_audio_s,
-        subtitles=_subtitles(request),
-    ).watch(stop, request.poll_interval_s, between_steps)
+    _ingester(layout, submitter, sessions, storage, request, outcome).watch(stop, request.poll_interval_s, between_steps)
     click.echo("swescribe ingest: stopped; unfinished recordings stay in .processing and resume on the next start", err=True)
     return EXIT_OK
 
@@ -333,6 +313,22 @@ def _ensure_webhook_secret(sessions, owner: str, layout: FolderLayout) -> None:
         with os.fdopen(fd, "w") as f:
             f.write(endpoint.secret + "\n")
         click.echo(f"swescribe ingest: webhooks are signed with the secret in {path}", err=True)
+
+
+def _ingester(layout, submitter, sessions, storage, request: IngestRequest, on_outcome):
+    """The folder's Ingester, the same for one pass and for --watch."""
+    from workers.ingest.runner import Ingester
+
+    return Ingester(
+        layout,
+        submitter,
+        sessions,
+        storage,
+        request.settle_s,
+        on_outcome=on_outcome,
+        max_audio_s=request.max_audio_s,
+        subtitles=_subtitles(request),
+    )
 
 
 def _subtitles(request: IngestRequest):

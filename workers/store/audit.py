@@ -64,15 +64,15 @@ class Entry:
     detail: dict = field(default_factory=dict)
 
 
-def _canonical(event: AuditEvent) -> bytes:
-    """The hashed form: every field but the row id and the hash, in one fixed spelling."""
+def _chained_fields(event: AuditEvent) -> dict:
+    """What an event's hash covers, as it is also exported: one list, so that a field added to
+    the export is not left out of the chain."""
     # PostgreSQL hands back the session's time zone, SQLite a naive UTC time: one spelling.
     at = as_utc(event.at)
-    at = at.astimezone(UTC) if at else None
-    fields = {
+    return {
         "tenant_id": event.tenant_id,
         "seq": event.seq,
-        "at": at.isoformat(timespec="microseconds") if at else None,
+        "at": at.astimezone(UTC).isoformat(timespec="microseconds") if at else None,
         "key_id": event.key_id,
         "action": event.action,
         "object_type": event.object_type,
@@ -83,7 +83,11 @@ def _canonical(event: AuditEvent) -> bytes:
         "outcome": event.outcome,
         "prev_hash": event.prev_hash,
     }
-    return json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _canonical(event: AuditEvent) -> bytes:
+    """The hashed form: every field but the row id and the hash, in one fixed spelling."""
+    return json.dumps(_chained_fields(event), sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def event_hash(event: AuditEvent) -> str:
@@ -226,17 +230,7 @@ def export(sessions: sessionmaker, f: AuditFilter, page: int = 1000) -> Iterator
 def as_dict(event: AuditEvent) -> dict:
     return {
         "id": event.id,
-        "tenant_id": event.tenant_id or None,
-        "seq": event.seq,
-        "at": as_utc(event.at).astimezone(UTC).isoformat(timespec="microseconds") if event.at else None,
-        "key_id": event.key_id,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "detail": event.detail or {},
-        "client": event.client,
-        "user_agent": event.user_agent,
-        "outcome": event.outcome,
-        "prev_hash": event.prev_hash,
+        **_chained_fields(event),
+        "tenant_id": event.tenant_id or None,  # "" is the chain of events without a tenant
         "hash": event.hash,
     }
