@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from workers.store.db import DeliveryStatus, Job, JobStatus, SummaryStatus, as_utc
+from workers.store.db import DeliveryStatus, Job, JobStatus, Priority, SummaryStatus, as_utc
 
 
 class ErrorPublic(BaseModel):
@@ -36,6 +36,10 @@ class JobPublic(BaseModel):
     timings_s: dict[str, float]
     real_time_factor: float | None = Field(description="processing seconds per second of audio")
     attempts: int
+    priority: str = Field(default="normal", description="normal or bulk: normal jobs run first; tenants take turns")
+    batch: str | None = Field(
+        default=None, description="id of the batch the recording was decoded in, shared with the short jobs decoded with it"
+    )
     error: ErrorPublic | None
     summary: SummaryStatePublic
     created_at: datetime
@@ -63,6 +67,8 @@ class JobPublic(BaseModel):
             timings_s=job.timings_s or {},
             real_time_factor=rtf,
             attempts=job.attempts,
+            priority=Priority(job.priority or 0).name,
+            batch=job.batch_id,
             error=ErrorPublic(code=job.error_code, message=job.error_message or "") if job.error_code else None,
             summary=SummaryStatePublic(
                 status=job.summary_status or SummaryStatus.none,

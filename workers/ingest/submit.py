@@ -17,7 +17,7 @@ from workers.ingest.claims import Claim
 from workers.intake.options import JobOptions
 from workers.intake.submit import Intake, QueueUnavailable, Recording, remove_job, send, submit
 from workers.store import audit, jobs
-from workers.store.db import Job, JobStatus, new_id
+from workers.store.db import Job, JobStatus, Priority, new_id
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,15 @@ class Submitter:
         recording = Recording(claim.audio, claim.name, claim.state.get("duration_s"))
         try:
             job, created = submit(
-                self.intake, recording, owner=self.owner, options=self.options, idempotency_key=key, job_id=new_job_id
+                self.intake,
+                recording,
+                owner=self.owner,
+                options=self.options,
+                idempotency_key=key,
+                job_id=new_job_id,
+                # A folder is a batch: its recordings wait behind uploads unless its
+                # swescribe.toml says priority = "normal".
+                default_priority=Priority.bulk,
             )
         except QueueUnavailable as e:
             claim.update(job_id=e.job.id)

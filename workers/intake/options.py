@@ -12,6 +12,8 @@ allowed) are in `check_allowed`, called by the edges that have the settings.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from workers.settings import Settings
@@ -67,6 +69,12 @@ class JobOptions(BaseModel):
         default=False,
         description="true: redact as with redact=true, and keep a copy of the recording with a tone over every redacted "
         "span: GET /v1/jobs/{id}/audio?redacted=true.",
+    )
+
+    priority: Literal["normal", "bulk"] | None = Field(
+        default=None,
+        description="normal runs before bulk; tenants take turns within each. Default: normal for uploads, "
+        "bulk for folder ingestion.",
     )
 
     # A column of the job as well (workers/store/jobs.py), so admins can find every job of a case.

@@ -17,7 +17,7 @@ from sqlalchemy.orm import sessionmaker
 
 from workers.intake.options import JobOptions
 from workers.store import jobs, revisions
-from workers.store.db import DEFAULT_TENANT, Job, new_id
+from workers.store.db import DEFAULT_TENANT, Job, Priority, new_id
 from workers.store.storage import Storage
 from workers.webhooks import store as webhook_store
 
@@ -98,6 +98,7 @@ def submit(
     job_id: str | None = None,
     max_bytes: int | None = None,
     tenant_id: str = DEFAULT_TENANT,
+    default_priority: Priority = Priority.normal,
 ) -> tuple[Job, bool]:
     """Store, record and queue a new job; returns (job, created).
 
@@ -106,6 +107,7 @@ def submit(
     IdempotencyConflict. `job_id` lets a caller that must survive a crash name the
     job before anything is stored (the ingester reuses it on resume). Raises the storage's
     TooLarge / StorageError before anything is recorded, and QueueUnavailable after.
+    The job runs at the options' priority, else at `default_priority` (the way in's own).
     """
     job_id = job_id or new_id()
     stored = intake.storage.save_stream(audio_key(job_id, recording.filename), _chunks(recording.path), max_bytes)
@@ -120,6 +122,7 @@ def submit(
         idempotency_key=idempotency_key,
         tenant_id=tenant_id,
         reference=options.reference,
+        priority=Priority[options.priority] if options.priority else default_priority,
     )
     try:
         job, created = jobs.create_job(intake.sessions, new, job_id)

@@ -56,6 +56,14 @@ class SummaryStatus(enum.StrEnum):
     failed = "failed"
 
 
+class Priority(enum.IntEnum):
+    """Which queued jobs run first: lower first. Uploads over REST are normal, folder
+    ingestion bulk (either overridable per job); within a level, tenants take turns."""
+
+    normal = 0
+    bulk = 1
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -102,6 +110,9 @@ class ApiKey(Base):
 # indexes hold only these, so its query stays small however many purged rows accumulate.
 _AUDIO_UNPURGED = text("audio_purged_at IS NULL AND legal_hold_at IS NULL")
 _RESULTS_UNPURGED = text("results_purged_at IS NULL AND legal_hold_at IS NULL")
+# The queue the gpu workers schedule from: only queued jobs, so it stays small however many
+# finished rows accumulate (migration 0009).
+_QUEUED = text("status = 'queued'")
 
 
 class Job(Base):
@@ -131,6 +142,10 @@ class Job(Base):
             postgresql_where=_RESULTS_UNPURGED,
             sqlite_where=_RESULTS_UNPURGED,
         ),
+        # The scheduler: queued jobs by priority, then tenant, oldest first; and when each
+        # tenant was last served (its newest start), so tenants take turns.
+        Index("ix_jobs_queue", "priority", "tenant_id", "created_at", "id", postgresql_where=_QUEUED, sqlite_where=_QUEUED),
+        Index("ix_jobs_tenant_started", "tenant_id", "started_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -149,6 +164,10 @@ class Job(Base):
     audio_sha256: Mapped[str] = mapped_column(String(64))
     audio_size_bytes: Mapped[int] = mapped_column(Integer)
     duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Priority (lower runs first) and the batch the job's recognition ran in, shared with the
+    # other short jobs decoded together in it (workers/runners/batching.py).
+    priority: Mapped[int] = mapped_column(Integer, default=Priority.normal, server_default="0")
+    batch_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     transcript_key: Mapped[str | None] = mapped_column(String(500), nullable=True)
     timings_s: Mapped[dict] = mapped_column(JSON, default=dict)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -20,6 +20,7 @@ from workers.store.db import (
     Job,
     JobStatus,
     JobTotal,
+    Priority,
     StageTotal,
     SummaryStatus,
     WebhookDelivery,
@@ -65,6 +66,7 @@ class NewJob:
     idempotency_key: str | None = None
     tenant_id: str = DEFAULT_TENANT
     reference: str | None = None
+    priority: Priority = Priority.normal
 
 
 def create_job(sessions: sessionmaker, new: NewJob, job_id: str) -> tuple[Job, bool]:
@@ -86,6 +88,7 @@ def create_job(sessions: sessionmaker, new: NewJob, job_id: str) -> tuple[Job, b
             audio_sha256=new.audio_sha256,
             audio_size_bytes=new.audio_size_bytes,
             duration_s=new.duration_s,
+            priority=new.priority,
             options=new.options,
             status=JobStatus.queued,
             progress=0.0,
