@@ -300,11 +300,12 @@ def start_attempt(
     job_id: str,
     worker: str | None = None,
     may_take_over: Callable[[Job], bool] = _take_over_any,
+    batch_id: str | None = None,
 ) -> Job | None:
-    """Mark the job running for a new attempt by `worker`; None if there is nothing to do: it
-    is finished or gone, another attempt got it first, or it is running and `may_take_over`
-    says its worker may still be alive (a duplicate message; if that worker dies, the
-    reconciler queues the job again).
+    """Mark the job running for a new attempt by `worker` (in batch `batch_id`, if it is
+    decoded with others); None if there is nothing to do: it is finished or gone, another
+    attempt got it first, or it is running and `may_take_over` says its worker may still be
+    alive (a duplicate message; if that worker dies, the reconciler queues the job again).
 
     A compare-and-set on (status, attempts), so two deliveries never both start it.
     """
@@ -327,6 +328,7 @@ def start_attempt(
                 started_at=now,
                 heartbeat_at=now,
                 worker=worker,
+                batch_id=batch_id,
                 error_code=None,
                 error_message=None,
             )
