@@ -47,6 +47,26 @@ class Settings(BaseSettings):
     asr_batch_size: int = Field(
         default=1, ge=1, description="Windows decoded at once; above 1 uses batched inference (GPU throughput)."
     )
+    batch_max_clip_s: float = Field(
+        default=28.0,
+        ge=0,
+        le=28.0,
+        description="Queued recordings at most this long are decoded together, packed into shared 30 s windows; "
+        "0 decodes every job alone.",
+    )
+    batch_windows: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Packed 30 s windows per batch of short jobs: more gives more throughput on a GPU, and makes an "
+        "upload that arrives meanwhile wait longer for the batch in front of it (docs/benchmarks.md).",
+    )
+    batch_wait_ms: int = Field(
+        default=250,
+        ge=0,
+        le=5000,
+        description="How long a short job with no others waiting gives them to arrive before it is decoded alone.",
+    )
     diarization_model: str = Field(
         default="pyannote-offline",
         description="Speaker diarization pipeline: pyannote-offline (installed with the package), community-1 "
