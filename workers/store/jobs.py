@@ -385,6 +385,16 @@ def queued_before(sessions: sessionmaker, sent_before: datetime) -> list[tuple[s
         return [(job_id, as_utc(at)) for job_id, at in rows]
 
 
+def count_queued(sessions: sessionmaker, job_ids: list[str]) -> int:
+    """How many of `job_ids` are queued jobs."""
+    found = 0
+    with sessions() as session:
+        for start in range(0, len(job_ids), 500):
+            chunk = job_ids[start : start + 500]
+            found += session.scalar(select(func.count()).where(Job.id.in_(chunk), Job.status == JobStatus.queued)) or 0
+    return found
+
+
 def mark_sent(sessions: sessionmaker, job_id: str, sent_before: datetime) -> bool:
     """Claim the re-sending of a queued job's task: True for one caller only, when the task
     was last sent before `sent_before` and the job is still queued."""
