@@ -146,6 +146,8 @@ class Job(Base):
         # tenant was last served (its newest start), so tenants take turns.
         Index("ix_jobs_queue", "priority", "tenant_id", "created_at", "id", postgresql_where=_QUEUED, sqlite_where=_QUEUED),
         Index("ix_jobs_tenant_started", "tenant_id", "started_at"),
+        # A dead worker's batch, taken back together.
+        Index("ix_jobs_batch", "batch_id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -196,6 +198,9 @@ class Job(Base):
     legal_hold_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     audio_purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     results_purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # What the job cost (workers/pipeline/cost.py, JobCost.as_record): CPU, GPU and wall seconds
+    # per stage, energy in Wh and whether it was measured or estimated; None before it completed.
+    cost: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 class TranscriptRevision(Base):
@@ -241,6 +246,8 @@ class JobTotal(Base):
     jobs: Mapped[int] = mapped_column(Integer, default=0)  # now in the table: a deleted job is taken off
     # Seconds of audio of every job that finished so, deleted ones included: a counter never falls.
     audio_s: Mapped[float] = mapped_column(Float, default=0.0)
+    # Energy of the jobs that completed so, in Wh (their cost's energy_wh): a counter too.
+    energy_wh: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
 
 class StageTotal(Base):
@@ -253,6 +260,9 @@ class StageTotal(Base):
     stage: Mapped[str] = mapped_column(String(64), primary_key=True)
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
     jobs: Mapped[int] = mapped_column(Integer, default=0)
+    # CPU and GPU seconds of the stage, from the costs of the jobs that recorded one (migration 0010).
+    cpu_s: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    gpu_s: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
 
 class DeliveryStatus(enum.StrEnum):

@@ -4,7 +4,8 @@ Queued jobs are chosen by priority (normal before bulk), tenants taking turns wi
 (the tenant served longest ago first), oldest first within a tenant; short ones are decoded
 together in one batch, recorded in batch_id. The queue's index is partial (queued jobs only),
 so it stays small however many finished jobs the table holds; when a tenant was last served is
-its newest started_at, read from (tenant_id, started_at).
+its newest started_at, read from (tenant_id, started_at). A worker that dies mid-batch leaves
+the batch's jobs running; they are found by batch_id and queued again together.
 
 Revision ID: 0009
 Revises: 0008
@@ -34,10 +35,12 @@ def upgrade() -> None:
             sqlite_where=sa.text(QUEUED),
         )
         batch_op.create_index("ix_jobs_tenant_started", ["tenant_id", "started_at"], unique=False)
+        batch_op.create_index("ix_jobs_batch", ["batch_id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.drop_index("ix_jobs_batch")
         batch_op.drop_index("ix_jobs_tenant_started")
         batch_op.drop_index("ix_jobs_queue")
         batch_op.drop_column("batch_id")
