@@ -37,6 +37,19 @@ class JobMetricsCollector:
         stages = CounterMetricFamily(
             "swescribe_stage_duration_seconds", "Time spent per pipeline stage, completed jobs", labels=["stage"]
         )
+        energy_by_tenant = CounterMetricFamily(
+            "swescribe_tenant_energy_watt_hours",
+            "Energy of the tenant's completed jobs in Wh, measured (RAPL, NVML) or estimated: see each job's energy_source",
+            labels=["tenant"],
+        )
+        stage_cpu = CounterMetricFamily(
+            "swescribe_stage_cpu_seconds",
+            "CPU seconds of the worker process per pipeline stage, completed jobs",
+            labels=["stage"],
+        )
+        stage_gpu = CounterMetricFamily(
+            "swescribe_stage_gpu_seconds", "Seconds a stage ran on the GPU, completed jobs", labels=["stage"]
+        )
         # A few rows of running totals and a count of the unfinished jobs (jobs.job_figures),
         # never a row per job: bench/db measures it at a million jobs. Audio and stage seconds
         # are counters: a deleted job's stay in them.
@@ -48,7 +61,13 @@ class JobMetricsCollector:
             audio_by_tenant.add_metric([tenant], seconds / 3600)
         for stage, seconds in sorted(figures.stage_s.items()):
             stages.add_metric([stage], seconds)
-        yield from (by_status, audio, audio_by_tenant, stages)
+        for tenant, wh in sorted(figures.energy_wh_by_tenant.items()):
+            energy_by_tenant.add_metric([tenant], wh)
+        for stage, seconds in sorted(figures.stage_cpu_s.items()):
+            stage_cpu.add_metric([stage], seconds)
+        for stage, seconds in sorted(figures.stage_gpu_s.items()):
+            stage_gpu.add_metric([stage], seconds)
+        yield from (by_status, audio, audio_by_tenant, stages, energy_by_tenant, stage_cpu, stage_gpu)
 
         depth = GaugeMetricFamily("swescribe_queue_depth", "Tasks waiting in the broker", labels=["queue"])
         try:

@@ -25,6 +25,31 @@ class SummaryStatePublic(BaseModel):
     error: ErrorPublic | None = Field(default=None, description="Why the summary failed; the transcript is unaffected.")
 
 
+class StageCostPublic(BaseModel):
+    cpu_s: float = Field(description="CPU seconds of the worker process in the stage, all its threads")
+    gpu_s: float = Field(description="seconds the stage ran on the GPU (its wall time on a GPU worker; 0 on CPU)")
+    wall_s: float = Field(description="wall-clock seconds of the stage")
+
+
+class EnergyPartPublic(BaseModel):
+    energy_wh: float
+    source: str = Field(description="measured_rapl, measured_nvml or estimated")
+
+
+class CostPublic(BaseModel):
+    """What a completed job cost. A job decoded in a batch with others carries its share of the
+    batch's cost, in proportion to its audio duration."""
+
+    stages: dict[str, StageCostPublic] = Field(description="per stage (load_model, decode, transcribe, ...)")
+    energy_wh: float = Field(description="energy of the job's stages in Wh")
+    energy_source: str = Field(
+        description="where energy_wh comes from, CPU then GPU, joined by +: measured_rapl (the processor packages' "
+        "counter: the whole package, other processes included), measured_nvml (the GPU board's counter), estimated "
+        "(seconds x the operator's per-device watts, SWESCRIBE_ENERGY_*)"
+    )
+    energy_by_device: dict[str, EnergyPartPublic] = Field(default_factory=dict, description="energy per device: cpu, gpu")
+
+
 class JobPublic(BaseModel):
     id: str
     status: JobStatus
@@ -41,6 +66,9 @@ class JobPublic(BaseModel):
         default=None, description="id of the batch the recording was decoded in, shared with the short jobs decoded with it"
     )
     error: ErrorPublic | None
+    cost: CostPublic | None = Field(
+        default=None, description="CPU, GPU and wall seconds per stage and the energy the job took; null until completed"
+    )
     summary: SummaryStatePublic
     created_at: datetime
     started_at: datetime | None
@@ -70,6 +98,7 @@ class JobPublic(BaseModel):
             priority=Priority(job.priority or 0).name,
             batch=job.batch_id,
             error=ErrorPublic(code=job.error_code, message=job.error_message or "") if job.error_code else None,
+            cost=CostPublic.model_validate(job.cost) if job.cost else None,
             summary=SummaryStatePublic(
                 status=job.summary_status or SummaryStatus.none,
                 error=ErrorPublic(code=job.summary_error_code, message=job.summary_error or "")

@@ -287,6 +287,21 @@ class Settings(BaseSettings):
         description="Jobs with redact=true: also store the unredacted transcript (jobs/<id>/transcript.original.json, "
         "never served by the API); false: the original never reaches storage.",
     )
+    energy_cpu_watts_per_core: float = Field(
+        default=4.0,
+        gt=0,
+        description="Watts one busy CPU core (logical CPU) draws, for each job's energy estimate on hosts whose "
+        "processor energy counter (RAPL) cannot be read: CPU seconds x this. Default 4 W: the full-load watts per "
+        "vCPU of cloud servers (3.5-4.3 W) and TDP per hardware thread of current server processors (2-4 W); "
+        "docs/benchmarks.md.",
+    )
+    energy_gpu_board_watts: float = Field(
+        default=150.0,
+        gt=0,
+        description="Watts the GPU board draws while a job's stage runs on it, for the energy estimate on GPUs "
+        "without a readable energy counter (NVML): GPU seconds x this. Default 150 W, an NVIDIA A10's board "
+        "power; set your card's (T4 and L4 about 70 W).",
+    )
 
     @property
     def sqlalchemy_url(self) -> str:

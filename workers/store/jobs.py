@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, delete, exists, func, select, tuple_, update
@@ -201,15 +201,16 @@ def count_jobs(sessions: sessionmaker, listing: Listing) -> int:
 def recount_totals(sessions: sessionmaker) -> None:
     """Rebuild job_totals from the rows (as migration 0008 filled it): for rows written around
     the job store, e.g. imported or seeded. Stage totals are not rebuilt (they keep deleted jobs)."""
+    energy_wh = func.coalesce(func.sum(Job.cost["energy_wh"].as_float()), 0.0)
     with sessions() as session:
         session.execute(delete(JobTotal))
         grouped = (
-            select(Job.tenant_id, Job.owner, Job.status, func.count(), func.coalesce(func.sum(Job.duration_s), 0.0))
+            select(Job.tenant_id, Job.owner, Job.status, func.count(), func.coalesce(func.sum(Job.duration_s), 0.0), energy_wh)
             .where(Job.status.in_(FINISHED))
             .group_by(Job.tenant_id, Job.owner, Job.status)
         )
-        for tenant_id, owner, status, count, audio_s in session.execute(grouped).all():
-            session.add(JobTotal(tenant_id=tenant_id, owner=owner, status=status, jobs=count, audio_s=audio_s))
+        for tenant_id, owner, status, count, audio_s, energy in session.execute(grouped).all():
+            session.add(JobTotal(tenant_id=tenant_id, owner=owner, status=status, jobs=count, audio_s=audio_s, energy_wh=energy))
         session.commit()
 
 
@@ -220,6 +221,9 @@ class JobFigures:
     by_status: dict[str, int]  # every status, 0 when none
     audio_s_by_tenant: dict[str, float]  # seconds of audio in the tenant's completed jobs
     stage_s: dict[str, float]  # seconds per pipeline stage, every job completed so far
+    energy_wh_by_tenant: dict[str, float] = field(default_factory=dict)  # Wh of the tenant's completed jobs
+    stage_cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds per stage, jobs with a cost
+    stage_gpu_s: dict[str, float] = field(default_factory=dict)  # GPU seconds per stage, jobs with a cost
 
     @property
     def audio_s(self) -> float:
@@ -237,56 +241,92 @@ def job_figures(sessions: sessionmaker) -> JobFigures:
     with sessions() as session:
         live = session.execute(unfinished).all()
         totals = session.execute(
-            select(JobTotal.tenant_id, JobTotal.status, func.sum(JobTotal.jobs), func.sum(JobTotal.audio_s)).group_by(
-                JobTotal.tenant_id, JobTotal.status
-            )
+            select(
+                JobTotal.tenant_id,
+                JobTotal.status,
+                func.sum(JobTotal.jobs),
+                func.sum(JobTotal.audio_s),
+                func.sum(JobTotal.energy_wh),
+            ).group_by(JobTotal.tenant_id, JobTotal.status)
         ).all()
-        stages = session.execute(select(StageTotal.stage, StageTotal.seconds).order_by(StageTotal.stage)).all()
+        stages = session.execute(
+            select(StageTotal.stage, StageTotal.seconds, StageTotal.cpu_s, StageTotal.gpu_s).order_by(StageTotal.stage)
+        ).all()
     by_status = {s.value: 0 for s in JobStatus}
     for status, count in live:
         by_status[status] = count
     audio: dict[str, float] = {}
-    for tenant_id, status, count, audio_s in totals:
+    energy: dict[str, float] = {}
+    for tenant_id, status, count, audio_s, energy_wh in totals:
         by_status[status] = by_status.get(status, 0) + count
         if status == JobStatus.completed:
             audio[tenant_id] = float(audio_s)
-    return JobFigures(by_status=by_status, audio_s_by_tenant=audio, stage_s={stage: float(s) for stage, s in stages})
+            energy[tenant_id] = float(energy_wh or 0.0)
+    return JobFigures(
+        by_status=by_status,
+        audio_s_by_tenant=audio,
+        stage_s={stage: float(s) for stage, s, _, _ in stages},
+        energy_wh_by_tenant=energy,
+        stage_cpu_s={stage: float(cpu_s) for stage, _, cpu_s, _ in stages},
+        stage_gpu_s={stage: float(gpu_s) for stage, _, _, gpu_s in stages},
+    )
 
 
 def _upsert(session: Session):
     return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[session.get_bind().dialect.name]
 
 
-def _add_finished(session: Session, tenant_id: str, owner: str, status: str, jobs: int, audio_s: float) -> None:
-    """Count a job into (jobs 1) or out of (jobs -1) its key's finished totals; audio is only
-    ever added (the metric is a counter)."""
+def _add_finished(
+    session: Session, tenant_id: str, owner: str, status: str, jobs: int, audio_s: float, energy_wh: float = 0.0
+) -> None:
+    """Count a job into (jobs 1) or out of (jobs -1) its key's finished totals; audio and energy
+    are only ever added (the metrics are counters)."""
     statement = _upsert(session)(JobTotal).values(
-        tenant_id=tenant_id, owner=owner, status=status, jobs=max(jobs, 0), audio_s=audio_s
+        tenant_id=tenant_id, owner=owner, status=status, jobs=max(jobs, 0), audio_s=audio_s, energy_wh=energy_wh
     )
     session.execute(
         statement.on_conflict_do_update(
             index_elements=[JobTotal.tenant_id, JobTotal.owner, JobTotal.status],
-            set_={"jobs": JobTotal.jobs + jobs, "audio_s": JobTotal.audio_s + statement.excluded.audio_s},
+            set_={
+                "jobs": JobTotal.jobs + jobs,
+                "audio_s": JobTotal.audio_s + statement.excluded.audio_s,
+                "energy_wh": JobTotal.energy_wh + statement.excluded.energy_wh,
+            },
         )
     )
 
 
-def _add_stage_seconds(session: Session, timings_s: dict) -> None:
-    """Add a completed job's stage seconds to the running totals, in the caller's transaction
-    (one upsert per stage, in stage order, so two workers completing at once queue on the rows'
-    locks rather than deadlock)."""
-    rows = [
-        {"stage": str(stage)[:64], "seconds": float(seconds), "jobs": 1}
-        for stage, seconds in sorted(timings_s.items())
-        if isinstance(seconds, int | float) and not isinstance(seconds, bool)
-    ]
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _add_stage_seconds(session: Session, timings_s: dict, cost: dict | None = None) -> None:
+    """Add a completed job's stage seconds, and the CPU and GPU seconds of its cost, to the
+    running totals, in the caller's transaction (one upsert per stage, in stage order, so two
+    workers completing at once queue on the rows' locks rather than deadlock). `jobs` counts
+    the jobs whose timings name the stage."""
+    rows: dict[str, dict] = {}
+    for stage, seconds in timings_s.items():
+        if (value := _number(seconds)) is not None:
+            rows[str(stage)[:64]] = {"seconds": value, "jobs": 1, "cpu_s": 0.0, "gpu_s": 0.0}
+    stages = (cost or {}).get("stages")
+    for stage, spent in (stages if isinstance(stages, dict) else {}).items():
+        row = rows.setdefault(str(stage)[:64], {"seconds": 0.0, "jobs": 0, "cpu_s": 0.0, "gpu_s": 0.0})
+        if isinstance(spent, dict):
+            row["cpu_s"] = _number(spent.get("cpu_s")) or 0.0
+            row["gpu_s"] = _number(spent.get("gpu_s")) or 0.0
     insert = _upsert(session)
-    for row in rows:
-        statement = insert(StageTotal).values(row)
+    for stage, row in sorted(rows.items()):
+        statement = insert(StageTotal).values(stage=stage, **row)
         session.execute(
             statement.on_conflict_do_update(
                 index_elements=[StageTotal.stage],
-                set_={"seconds": StageTotal.seconds + statement.excluded.seconds, "jobs": StageTotal.jobs + 1},
+                set_={
+                    "seconds": StageTotal.seconds + statement.excluded.seconds,
+                    "jobs": StageTotal.jobs + statement.excluded.jobs,
+                    "cpu_s": StageTotal.cpu_s + statement.excluded.cpu_s,
+                    "gpu_s": StageTotal.gpu_s + statement.excluded.gpu_s,
+                },
             )
         )
 
@@ -444,9 +484,13 @@ def complete_job(
     duration_s: float,
     timings_s: dict,
     attempt: int | None = None,
+    *,
+    cost: dict | None = None,
 ) -> bool:
     """Mark completed; False if another attempt already finished it or it was deleted, or (with
-    `attempt`) once a later attempt has started it."""
+    `attempt`) once a later attempt has started it. `cost` (JobCost.as_record(), from
+    workers/pipeline/cost.py) is stored with the job, and its energy and CPU and GPU seconds
+    are added to the running totals in the same transaction."""
     guard = [Job.id == job_id, Job.status.not_in(FINISHED)]
     if attempt is not None:
         guard.append(Job.attempts == attempt)
@@ -462,12 +506,15 @@ def complete_job(
                 duration_s=duration_s,
                 timings_s=timings_s,
                 finished_at=utcnow(),
+                # Only when given: None would be stored as JSON null rather than left NULL.
+                **({"cost": cost} if cost is not None else {}),
             )
             .returning(Job.tenant_id, Job.owner)
         ).first()
         if done is not None:
-            _add_finished(session, done.tenant_id, done.owner, JobStatus.completed, 1, duration_s)
-            _add_stage_seconds(session, timings_s)
+            energy_wh = _number((cost or {}).get("energy_wh")) or 0.0
+            _add_finished(session, done.tenant_id, done.owner, JobStatus.completed, 1, duration_s, energy_wh)
+            _add_stage_seconds(session, timings_s, cost)
         session.commit()
         return done is not None
 

@@ -32,6 +32,10 @@ def job_event(
         "finished_at": _iso(job.finished_at),
         "links": {"job": f"{base}/v1/jobs/{job.id}", "transcript": f"{base}/v1/jobs/{job.id}/transcript?format=json"},
     }
+    if event == COMPLETED:
+        # CPU, GPU and wall seconds per stage and the energy (workers/pipeline/cost.py); null
+        # for a job completed without a meter.
+        data["cost"] = getattr(job, "cost", None)
     if event == FAILED:
         data["error"] = {"code": job.error_code, "message": job.error_message}
     elif transcript_json is not None:
