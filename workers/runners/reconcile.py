@@ -10,7 +10,9 @@ stuck without help:
 - queued, but no message for it exists (Redis restarted empty, a send that failed) or only one
   a dead worker took and never started: sent again once its last sending is older than a bound
   and the broker holds no message for it that waits or was taken within the bound, so a job
-  waiting its turn in a long queue is not sent twice.
+  waiting its turn in a long queue is not sent twice. Messages are tickets (any one runs the
+  job the scheduler picks), so a job whose own message was spent on a batch it was not in is
+  sent again only when the messages still waiting are fewer than the queued jobs.
 
 Every change is a guarded update, so two reconcilers never take back or re-send one job twice,
 and a duplicate message is harmless: the runner starts a job only from queued, or from running
@@ -101,6 +103,11 @@ def _resend_lost(
     if not candidates:
         return []
     in_broker = jobs_in_broker()
+    # A message is a ticket for whatever the scheduler picks (workers/store/queue.py): one
+    # waiting for a job that is no longer queued (it ran in another's batch) will run some
+    # queued job instead, so that many of the jobs without a message of their own need none.
+    waiting = [job_id for job_id, at in in_broker.items() if at == math.inf]
+    spare = len(waiting) - jobs.count_queued(sessions, waiting)
     resent = []
     for job_id, _sent_at in candidates:
         # A message waiting in the queue counts. A held one (in the unacked set until the
@@ -110,6 +117,9 @@ def _resend_lost(
         # or after the job's last sending. Sending again then at worst makes a duplicate,
         # which the runner drops.
         if in_broker.get(job_id, -math.inf) >= cutoff.timestamp() - CLOCK_SLACK_S:
+            continue
+        if spare > 0:
+            spare -= 1
             continue
         if jobs.mark_sent(sessions, job_id, cutoff):
             resent.append(job_id)

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.orm import sessionmaker
 
@@ -33,6 +34,7 @@ from workers.store.storage import Storage
 from workers.transcript.errors import AudioDecodeError, PermanentError
 from workers.transcript.formats import to_json
 from workers.transcript.languages import parse_language
+from workers.transcript.types import Transcript
 from workers.webhooks.notify import notify_job_finished
 
 logger = logging.getLogger(__name__)
@@ -66,7 +68,7 @@ def finish_failed(ctx: WorkerContext, job_id: str, code: str, message: str) -> N
         notify_job_finished(ctx.sessions, ctx.storage, ctx.settings, job_id, ctx.enqueue_delivery)
 
 
-class _ProgressWriter:
+class ProgressWriter:
     """Writes stage and progress to the job row: at once when a stage starts, then at most once
     a second."""
 
@@ -117,33 +119,48 @@ def run_transcription_job(job_id: str, ctx: WorkerContext) -> None:
     if job is None:
         logger.info("job %s is finished, deleted or running elsewhere; nothing to do", job_id)
         return
-    if job.attempts > 1 + ctx.settings.task_max_retries + WORKER_LOSSES_ALLOWED:
-        finish_failed(
-            ctx,
-            job_id,
-            "too_many_attempts",
-            f"the job was interrupted {job.attempts - 1} times (worker killed, out of memory or over its time limit)",
-        )
+    run_started(job, ctx)
+
+
+def run_started(job: Job, ctx: WorkerContext) -> None:
+    """Run a job this worker has started (claimed) on its own."""
+    if interrupted_too_often(ctx, job):
         return
-    with _heartbeat(ctx, job_id, job.attempts):
+    with heartbeat(ctx, {job.id: job.attempts}):
         _run_attempt(job, ctx)
 
 
+def interrupted_too_often(ctx: WorkerContext, job: Job) -> bool:
+    """Fail a job that keeps killing its worker instead of starting it once more."""
+    if job.attempts <= 1 + ctx.settings.task_max_retries + WORKER_LOSSES_ALLOWED:
+        return False
+    finish_failed(
+        ctx,
+        job.id,
+        "too_many_attempts",
+        f"the job was interrupted {job.attempts - 1} times (worker killed, out of memory or over its time limit)",
+    )
+    return True
+
+
 @contextlib.contextmanager
-def _heartbeat(ctx: WorkerContext, job_id: str, attempt: int) -> Iterator[None]:
-    """Record in the job, every `job_heartbeat_s`, that this attempt is alive: a thread, because
-    a stage (loading a model, diarizing) can go minutes without a progress report."""
+def heartbeat(ctx: WorkerContext, attempts: dict[str, int]) -> Iterator[None]:
+    """Record in each job (id -> attempt), every `job_heartbeat_s`, that its attempt is alive: a
+    thread, because a stage (loading a model, diarizing) can go minutes without a progress
+    report. A job that is finished, deleted or taken over stops being beaten for."""
     stop = threading.Event()
+    alive = dict(attempts)
 
     def beat() -> None:
-        while not stop.wait(ctx.settings.job_heartbeat_s):
-            try:
-                if not jobs.heartbeat(ctx.sessions, job_id, attempt):
-                    return  # finished, deleted or taken over: nothing more to say
-            except Exception:  # noqa: BLE001 - a database hiccup must not end the heartbeat
-                logger.warning("job %s: heartbeat not recorded", job_id, exc_info=True)
+        while alive and not stop.wait(ctx.settings.job_heartbeat_s):
+            for job_id, attempt in list(alive.items()):
+                try:
+                    if not jobs.heartbeat(ctx.sessions, job_id, attempt):
+                        del alive[job_id]  # finished, deleted or taken over: nothing more to say
+                except Exception:  # noqa: BLE001 - a database hiccup must not end the heartbeat
+                    logger.warning("job %s: heartbeat not recorded", job_id, exc_info=True)
 
-    thread = threading.Thread(target=beat, name=f"heartbeat-{job_id}", daemon=True)
+    thread = threading.Thread(target=beat, name=f"heartbeat-{next(iter(attempts), '')}", daemon=True)
     thread.start()
     try:
         yield
@@ -152,33 +169,45 @@ def _heartbeat(ctx: WorkerContext, job_id: str, attempt: int) -> Iterator[None]:
         thread.join(timeout=5)
 
 
-def _run_attempt(job: Job, ctx: WorkerContext) -> None:
-    job_id = job.id
-    progress = _ProgressWriter(ctx, job_id)
-    timings: dict[str, float] = {}
+def job_options(ctx: WorkerContext, job: Job) -> tuple[JobOptions, TranscribeOptions] | None:
+    """The job's options and its recognition options; None (the job failed with the reason)
+    for a stored job that no longer fits them (an older format, an edited row): options were
+    validated when the job was created."""
     try:
-        # Options were validated when the job was created; a stored job that no longer fits
-        # them (an older format, an edited row) fails with the reason.
         options = JobOptions.from_stored(job.options)
         language = parse_language(options.language or ctx.settings.asr_language)
     except ValueError as e:
-        finish_failed(ctx, job_id, "invalid_options", str(e))
-        return
+        finish_failed(ctx, job.id, "invalid_options", str(e))
+        return None
     recognition = TranscribeOptions(
         language=language,
         initial_prompt=options.prompt,
         hotwords=options.hotwords,
         batch_size=ctx.settings.asr_batch_size,
     )
+    return options, recognition
+
+
+def failed_permanently(ctx: WorkerContext, job: Job, error: PermanentError) -> None:
+    logger.warning("job %s failed: %s", job.id, error)
+    # The decoder names the worker's local copy; the caller knows the file by its name.
+    message = f"{job.filename}: cannot decode audio: {error.reason}" if isinstance(error, AudioDecodeError) else str(error)
+    finish_failed(ctx, job.id, error.code, message)
+
+
+def _run_attempt(job: Job, ctx: WorkerContext) -> None:
+    progress = ProgressWriter(ctx, job.id)
+    timings: dict[str, float] = {}
+    if (parsed := job_options(ctx, job)) is None:
+        return
+    options, recognition = parsed
     try:
         started = time.perf_counter()
         progress.enter("load_model", LOAD_RANGE[0])
         model = load_configured_model(options.model or ctx.settings.asr_model, ctx.settings)
         # Loaded before any work, so a missing diarization model fails (or retries) the job
         # before recognition has run.
-        diarization = None
-        if options.diarize:
-            diarization = DiarizationStep(load_configured_diarizer(ctx.settings), DiarizeOptions(*options.speaker_counts))
+        diarization = diarization_step(ctx, options)
         timings["load_model"] = round(time.perf_counter() - started, 3)
 
         with ctx.storage.local_copy(job.audio_key) as path:
@@ -190,36 +219,53 @@ def _run_attempt(job: Job, ctx: WorkerContext) -> None:
                 on_stage=progress.pipeline_stages(options.diarize),
                 max_duration_s=ctx.settings.max_audio_hours * 3600,
             )
-            redacted: RedactedJob | None = None
-            if options.redacting:
-                # Before anything is stored: the original transcript stays in this process.
-                started = time.perf_counter()
-                redacted = redact_job(transcript, options, path)
-                timings["redact"] = round(time.perf_counter() - started, 3)
-        timings.update(transcript.timings_s)
-
-        if not jobs.holds_attempt(ctx.sessions, job_id, job.attempts):
-            # Taken back while this worker was silent (stalled, cut off from the database): the
-            # attempt that has it now writes the result, this one must not overwrite it.
-            logger.warning("job %s was taken over by another attempt; this attempt's result is dropped", job_id)
-            return
-        progress.enter("store", STORE_RANGE[0])
-        started = time.perf_counter()
-        key = jobs.transcript_key(job_id)
-        if redacted is not None:
-            if ctx.settings.redaction_keep_original:
-                ctx.storage.save_bytes(jobs.original_transcript_key(job_id), to_json(transcript).encode("utf-8"))
-            if redacted.audio_flac is not None:
-                ctx.storage.save_bytes(jobs.redacted_audio_key(job_id), redacted.audio_flac)
-            transcript = redacted.transcript
-        ctx.storage.save_bytes(key, to_json(transcript).encode("utf-8"))
-        timings["store"] = round(time.perf_counter() - started, 3)
+            finish_job(ctx, job, options, transcript, path, timings, progress)
     except PermanentError as e:
-        logger.warning("job %s failed: %s", job_id, e)
-        # The decoder names the worker's local copy; the caller knows the file by its name.
-        message = f"{job.filename}: cannot decode audio: {e.reason}" if isinstance(e, AudioDecodeError) else str(e)
-        finish_failed(ctx, job_id, e.code, message)
+        failed_permanently(ctx, job, e)
+
+
+def diarization_step(ctx: WorkerContext, options: JobOptions) -> DiarizationStep | None:
+    if not options.diarize:
+        return None
+    return DiarizationStep(load_configured_diarizer(ctx.settings), DiarizeOptions(*options.speaker_counts))
+
+
+def finish_job(
+    ctx: WorkerContext,
+    job: Job,
+    options: JobOptions,
+    transcript: Transcript,
+    path: Path,
+    timings: dict[str, float],
+    progress: ProgressWriter,
+) -> None:
+    """Redact (from the local copy at `path`), store and complete the job, and tell whoever
+    waits for it: the same for a job decoded alone or in a batch."""
+    job_id = job.id
+    redacted: RedactedJob | None = None
+    if options.redacting:
+        # Before anything is stored: the original transcript stays in this process.
+        started = time.perf_counter()
+        redacted = redact_job(transcript, options, path)
+        timings["redact"] = round(time.perf_counter() - started, 3)
+    timings.update(transcript.timings_s)
+
+    if not jobs.holds_attempt(ctx.sessions, job_id, job.attempts):
+        # Taken back while this worker was silent (stalled, cut off from the database): the
+        # attempt that has it now writes the result, this one must not overwrite it.
+        logger.warning("job %s was taken over by another attempt; this attempt's result is dropped", job_id)
         return
+    progress.enter("store", STORE_RANGE[0])
+    started = time.perf_counter()
+    key = jobs.transcript_key(job_id)
+    if redacted is not None:
+        if ctx.settings.redaction_keep_original:
+            ctx.storage.save_bytes(jobs.original_transcript_key(job_id), to_json(transcript).encode("utf-8"))
+        if redacted.audio_flac is not None:
+            ctx.storage.save_bytes(jobs.redacted_audio_key(job_id), redacted.audio_flac)
+        transcript = redacted.transcript
+    ctx.storage.save_bytes(key, to_json(transcript).encode("utf-8"))
+    timings["store"] = round(time.perf_counter() - started, 3)
 
     if jobs.complete_job(ctx.sessions, job_id, key, transcript.duration_s, timings, attempt=job.attempts):
         if job.summary_status == SummaryStatus.pending:
