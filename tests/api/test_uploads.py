@@ -7,6 +7,7 @@ import pytest
 
 from tests.api.conftest import FLAC_CLIP, assert_error, wav_bytes
 from workers.store import jobs
+from workers.store.db import Job, Priority
 from workers.webhooks import store as webhook_store
 
 PUBLIC_URL = "https://93.184.216.34/hook"  # an address literal: no DNS lookup in the test
@@ -275,3 +276,16 @@ def test_a_filename_is_reduced_to_its_last_part(api):
     assert response.json()["file"]["name"] == "passwd.wav"
     job = jobs.get_job(api.sessions, response.json()["id"])
     assert job.audio_key == f"jobs/{job.id}/audio.wav"
+
+
+def test_uploads_run_at_normal_priority_unless_they_ask_for_bulk(api):
+    plain = api.upload().json()
+    assert (plain["priority"], plain["batch"]) == ("normal", None) and "priority" not in plain["options"]
+    bulk = api.upload(fields={"priority": "bulk"}).json()
+    assert bulk["priority"] == "bulk" and bulk["options"] == {"priority": "bulk"}
+    with api.sessions() as session:
+        assert session.get(Job, bulk["id"]).priority == Priority.bulk
+    refused = api.upload(fields={"priority": "urgent"})
+    error = assert_error(refused, 422 if refused.status_code == 422 else 400)
+    assert "priority" in error["message"], error
+    assert api.job_count() == 2

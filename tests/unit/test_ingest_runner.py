@@ -17,7 +17,7 @@ from workers.ingest.submit import Submitter, owner_for
 from workers.intake.options import JobOptions
 from workers.intake.submit import Intake
 from workers.store import jobs
-from workers.store.db import session_factory
+from workers.store.db import Priority, session_factory
 from workers.store.migrate import upgrade
 from workers.store.storage import LocalStorage
 from workers.summary.schema import Summary, Usage
@@ -299,3 +299,13 @@ def test_a_folder_with_a_webhook_gets_a_signing_secret_once(env):
     assert secret_file.stat().st_mode & 0o777 == 0o600
     _ensure_webhook_secret(sessions, owner, layout)  # a second start keeps the same secret
     assert secret_file.read_text().strip() == store.get_endpoint(sessions, owner).secret == secret
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"), [(JobOptions(), Priority.bulk), (JobOptions(priority="normal"), Priority.normal)]
+)
+def test_folder_jobs_are_bulk_unless_the_folder_says_normal(env, options, expected):
+    sessions, _storage, _layout, sent = env
+    drop(env, "röstbrevlåda.flac")
+    take_all(ingester(env, options))
+    assert jobs.get_job(sessions, sent[0]).priority == expected
