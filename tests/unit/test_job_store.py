@@ -184,6 +184,23 @@ def test_reconcile_resends_queued_jobs_the_broker_has_lost(sessions):
     assert sorted(_reconcile(sessions, in_broker={waiting.id}, resend_after_s=0)[1]) == sorted([fresh.id, lost.id])
 
 
+def test_a_waiting_message_of_a_job_that_ran_in_a_batch_stands_in_for_a_queued_job(sessions):
+    """Messages are tickets: one whose job already ran (in another's batch) will run a queued
+    job, so only the queued jobs beyond the spare tickets are sent again."""
+    ran, deleted_id = (jobs.create_job(sessions, new_job(), new_id())[0] for _ in range(2))
+    lost = [jobs.create_job(sessions, new_job(), new_id())[0] for _ in range(3)]
+    jobs.start_attempt(sessions, ran.id, current_worker())
+    jobs.delete_job(sessions, deleted_id.id)
+    with sessions() as session:
+        session.execute(update(Job).where(Job.id.in_([j.id for j in lost])).values(enqueued_at=utcnow() - timedelta(seconds=600)))
+        session.commit()
+    result, sent = _reconcile(sessions, in_broker={ran.id, deleted_id.id})
+    assert len(sent) == 1 and sent[0] in {j.id for j in lost}, "two spare tickets cover two of the three"
+    # Once those tickets are spent, the others are sent too (the one just sent is not due again yet).
+    result, sent = _reconcile(sessions, in_broker={})
+    assert len(sent) == 2 and set(sent) | set(result.resent) <= {j.id for j in lost}
+
+
 def test_the_liveness_migration_keeps_rows_from_before_it(database_url):
     upgrade(database_url, "0004")
     sessions = session_factory(database_url)
