@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import time
 from pathlib import Path
 
@@ -33,10 +34,11 @@ MAX_RANGE_UJ = 262_143_328_850
 
 
 def burn_cpu(seconds: float) -> None:
-    """Work the CPU (hashing), not sleep: CPU time must grow."""
-    end = time.perf_counter() + seconds
+    """Work the CPU (hashing), not sleep, until this process has used `seconds` of CPU time
+    (however long that takes on a busy machine)."""
+    end = time.process_time() + seconds
     data = b"x" * 4096
-    while time.perf_counter() < end:
+    while time.process_time() < end:
         data = hashlib.sha256(data).digest() * 128
 
 
@@ -62,16 +64,19 @@ def test_a_stage_that_burns_cpu_records_cpu_and_wall_seconds_and_an_estimate(tmp
         time.sleep(0.1)
     cost = meter.cost()
     transcribe, store = cost.stages["transcribe"], cost.stages["store"]
-    assert transcribe.wall_s >= 0.3 and transcribe.cpu_s > 0.1
-    # One thread burns: at most the wall time on each core, plus a little for other threads.
-    assert transcribe.cpu_s <= transcribe.wall_s * 2 + 0.05
+    assert transcribe.cpu_s >= 0.3
+    # One thread burns: it took at least its CPU time (a little less for other threads' share),
+    # and the process used at most the wall time on each core.
+    assert transcribe.wall_s >= 0.25
+    assert transcribe.cpu_s <= transcribe.wall_s * (os.cpu_count() or 1) + 0.05
     assert store.wall_s >= 0.1 and store.cpu_s < store.wall_s
     assert transcribe.gpu_s == store.gpu_s == 0.0, "no GPU seconds on a cpu device"
     assert set(cost.energy) == {"cpu"} and cost.energy_source == ESTIMATED
     cpu_s = transcribe.cpu_s + store.cpu_s
     assert cost.energy_wh == pytest.approx(cpu_s * FIGURES.cpu_watts_per_core / 3600)
     # Plausible: under the figure for every core busy the whole time, above nothing.
-    assert 0 < cost.energy_wh < 2 * FIGURES.cpu_watts_per_core * (transcribe.wall_s + store.wall_s) / 3600
+    cores = os.cpu_count() or 1
+    assert 0 < cost.energy_wh <= cores * FIGURES.cpu_watts_per_core * (transcribe.wall_s + store.wall_s) / 3600 + 1e-4
 
 
 def test_stages_follow_each_other_add_up_and_an_open_one_is_not_counted(tmp_path):
