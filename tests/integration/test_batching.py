@@ -94,6 +94,10 @@ def test_short_uploads_are_decoded_together_and_each_ends_alone(batch_stack, rec
             assert progress == sorted(progress) and state["progress"] == 1.0 or job_id == broken
         for state in done.values():
             assert state["timings_s"]["transcribe"] > 0 and "decode" in state["timings_s"], state["timings_s"]
+            # Its own stages and its share of the batch's, by audio duration.
+            stages = state["cost"]["stages"]
+            assert {"load_model", "decode", "transcribe", "store"} <= set(stages), stages
+            assert stages["transcribe"]["cpu_s"] > 0 and state["cost"]["energy_wh"] > 0
 
         texts = {job_id: client.get(f"/v1/jobs/{job_id}/transcript").json()["text"] for job_id in done}
         rates = error_rates([jobs[j]["text"] for j in done], [texts[j] for j in done])

@@ -14,6 +14,7 @@ import pytest
 
 from tests.transcripts import segment, transcript, words
 from workers.intake.submit import Intake, remove_job
+from workers.pipeline.cost import SOURCES
 from workers.runners import transcription as runner
 from workers.runners.liveness import current_worker
 from workers.runners.transcription import WORKER_LOSSES_ALLOWED, WorkerContext, run_transcription_job
@@ -176,10 +177,16 @@ def test_a_job_runs_to_done_with_its_transcript_and_timings(env):
         "Lindqvist",
     )
     assert env.fakes.loaded_diarizers == 0
-    # job.completed is queued for the key's webhook.
+    # Its cost: each stage metered (the pipeline's as they started), energy with its source.
+    assert set(job.cost["stages"]) == {"load_model", "decode", "transcribe", "store"}
+    assert all(stage["cpu_s"] >= 0 and stage["gpu_s"] == 0 for stage in job.cost["stages"].values())
+    assert job.cost["energy_wh"] >= 0 and job.cost["energy_source"] in SOURCES
+    # job.completed is queued for the key's webhook, with the cost.
     assert len(env.deliveries) == 1 and env.summaries == []
     ((delivery, _attempts),) = webhook_store.for_job(env.sessions, job_id)
-    assert delivery.event == "job.completed" and json.loads(delivery.payload)["data"]["id"] == job_id
+    data = json.loads(delivery.payload)["data"]
+    assert delivery.event == "job.completed" and data["id"] == job_id
+    assert data["cost"]["energy_source"] == job.cost["energy_source"]
 
 
 def test_progress_rises_through_the_stages(env):

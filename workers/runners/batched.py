@@ -23,10 +23,12 @@ from pathlib import Path
 
 from workers.intake.options import JobOptions
 from workers.pipeline.batch import PackingOptions, transcribe_many
+from workers.pipeline.cost import CostMeter, JobCost, share
 from workers.pipeline.progress import ProgressHook, sub_range
 from workers.pipeline.run import DiarizationStep, StageHook, add_speakers, progress_by_stage, with_timing
 from workers.pipeline.transcribe import TranscribeOptions
 from workers.runners.configured_models import load_configured_model
+from workers.runners.cost import configured_meter
 from workers.runners.transcription import (
     LOAD_RANGE,
     PIPELINE_RANGE,
@@ -55,6 +57,7 @@ class _Member:
     job: Job
     options: JobOptions
     progress: ProgressWriter
+    meter: CostMeter  # the job's own stages; the batch's shared ones are metered apart
     path: Path | None = None
     audio: DecodedAudio | None = None
     decode_s: float = 0.0
@@ -73,7 +76,7 @@ def run_batch(claimed: list[Job], ctx: WorkerContext, packing: PackingOptions) -
         if interrupted_too_often(ctx, job) or (parsed := job_options(ctx, job)) is None:
             continue
         options, recognition = parsed
-        members.append(_Member(job, options, ProgressWriter(ctx, job.id)))
+        members.append(_Member(job, options, ProgressWriter(ctx, job.id), configured_meter(ctx.settings)))
     if not members or recognition is None:
         return
     with heartbeat(ctx, {m.job.id: m.job.attempts for m in members}):
@@ -82,12 +85,17 @@ def run_batch(claimed: list[Job], ctx: WorkerContext, packing: PackingOptions) -
 
 def _run_members(members: list[_Member], recognition: TranscribeOptions, ctx: WorkerContext, packing: PackingOptions) -> None:
     batch_id = members[0].job.batch_id
+    # The batch's own stages (loading, recognition), shared out by audio duration; the meters
+    # of the batch and of its jobs never run at the same time (process CPU time would count
+    # twice).
+    shared = configured_meter(ctx.settings)
     started = time.perf_counter()
     for m in members:
         m.progress.enter("load_model", LOAD_RANGE[0])
     try:
-        model = load_configured_model(members[0].options.model or ctx.settings.asr_model, ctx.settings)
-        diarizations = {m.job.id: diarization_step(ctx, m.options) for m in members}
+        with shared.stage("load_model"):
+            model = load_configured_model(members[0].options.model or ctx.settings.asr_model, ctx.settings)
+            diarizations = {m.job.id: diarization_step(ctx, m.options) for m in members}
     except PermanentError as e:
         for m in members:
             failed_permanently(ctx, m.job, e)
@@ -104,15 +112,17 @@ def _run_members(members: list[_Member], recognition: TranscribeOptions, ctx: Wo
         transcribe_hooks = [hook("transcribe") for hook in hooks]
         audios = [m.audio for m in decoded if m.audio is not None]
         logger.info("batch %s: %d jobs, %.1f s of audio", batch_id, len(audios), sum(a.duration_s for a in audios))
-        transcripts = transcribe_many(
-            model,
-            audios,
-            recognition,
-            packing,
-            on_progress=lambda value: _each(transcribe_hooks, value),
-        )
-        for m, hook, transcript in zip(decoded, hooks, transcripts, strict=True):
-            _finish_member(m, transcript, diarizations[m.job.id], hook, load_s / len(decoded), ctx)
+        with shared.stage("transcribe"):
+            transcripts = transcribe_many(
+                model,
+                audios,
+                recognition,
+                packing,
+                on_progress=lambda value: _each(transcribe_hooks, value),
+            )
+        shares = share(shared.cost(), [a.duration_s for a in audios])
+        for m, hook, transcript, part in zip(decoded, hooks, transcripts, shares, strict=True):
+            _finish_member(m, transcript, diarizations[m.job.id], hook, load_s / len(decoded), part, ctx)
 
 
 def _each(hooks: list[ProgressHook], value: float) -> None:
@@ -136,8 +146,9 @@ def _decode(member: _Member, copies: contextlib.ExitStack, ctx: WorkerContext) -
     member.progress.enter("decode", PIPELINE_RANGE[0])
     started = time.perf_counter()
     try:
-        member.path = copies.enter_context(ctx.storage.local_copy(member.job.audio_key))
-        member.audio = decode_audio(member.path, ctx.settings.max_audio_hours * 3600)
+        with member.meter.stage("decode"):
+            member.path = copies.enter_context(ctx.storage.local_copy(member.job.audio_key))
+            member.audio = decode_audio(member.path, ctx.settings.max_audio_hours * 3600)
     except PermanentError as e:
         failed_permanently(ctx, member.job, e)
         return
@@ -150,16 +161,18 @@ def _finish_member(
     diarization: DiarizationStep | None,
     on_stage: StageHook,
     load_s: float,
+    shared_cost: JobCost,
     ctx: WorkerContext,
 ) -> None:
     job = member.job
     assert member.audio is not None and member.path is not None
     try:
         if diarization is not None:
-            transcript = add_speakers(transcript, member.audio, diarization, on_stage("diarize"))
+            with member.meter.stage("diarize"):
+                transcript = add_speakers(transcript, member.audio, diarization, on_stage("diarize"))
         transcript = with_timing(transcript, "decode", member.decode_s)
         timings = {"load_model": round(load_s, 3)}
-        finish_job(ctx, job, member.options, transcript, member.path, timings, member.progress)
+        finish_job(ctx, job, member.options, transcript, member.path, timings, member.progress, member.meter, shared_cost)
     except PermanentError as e:
         failed_permanently(ctx, job, e)
     except Exception as e:  # noqa: BLE001 - one job's failure must not take the batch's others with it

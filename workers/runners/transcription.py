@@ -20,11 +20,13 @@ from pathlib import Path
 from sqlalchemy.orm import sessionmaker
 
 from workers.intake.options import JobOptions
+from workers.pipeline.cost import CostMeter, JobCost, merge
 from workers.pipeline.diarize import DiarizeOptions
 from workers.pipeline.progress import ProgressHook, sub_range
 from workers.pipeline.run import DiarizationStep, StageHook, progress_by_stage, transcribe_file
 from workers.pipeline.transcribe import TranscribeOptions
 from workers.runners.configured_models import load_configured_diarizer, load_configured_model
+from workers.runners.cost import configured_meter
 from workers.runners.liveness import abandoned, current_worker
 from workers.runners.redaction import RedactedJob, redact_job
 from workers.settings import Settings
@@ -201,25 +203,36 @@ def _run_attempt(job: Job, ctx: WorkerContext) -> None:
     if (parsed := job_options(ctx, job)) is None:
         return
     options, recognition = parsed
+    meter = configured_meter(ctx.settings)
     try:
         started = time.perf_counter()
         progress.enter("load_model", LOAD_RANGE[0])
-        model = load_configured_model(options.model or ctx.settings.asr_model, ctx.settings)
-        # Loaded before any work, so a missing diarization model fails (or retries) the job
-        # before recognition has run.
-        diarization = diarization_step(ctx, options)
+        with meter.stage("load_model"):
+            model = load_configured_model(options.model or ctx.settings.asr_model, ctx.settings)
+            # Loaded before any work, so a missing diarization model fails (or retries) the job
+            # before recognition has run.
+            diarization = diarization_step(ctx, options)
         timings["load_model"] = round(time.perf_counter() - started, 3)
 
+        stages = progress.pipeline_stages(options.diarize)
+
+        def on_stage(name: str) -> ProgressHook:
+            meter.begin(name)
+            return stages(name)
+
         with ctx.storage.local_copy(job.audio_key) as path:
-            transcript = transcribe_file(
-                model,
-                path,
-                recognition,
-                diarization=diarization,
-                on_stage=progress.pipeline_stages(options.diarize),
-                max_duration_s=ctx.settings.max_audio_hours * 3600,
-            )
-            finish_job(ctx, job, options, transcript, path, timings, progress)
+            try:
+                transcript = transcribe_file(
+                    model,
+                    path,
+                    recognition,
+                    diarization=diarization,
+                    on_stage=on_stage,
+                    max_duration_s=ctx.settings.max_audio_hours * 3600,
+                )
+            finally:
+                meter.end()
+            finish_job(ctx, job, options, transcript, path, timings, progress, meter)
     except PermanentError as e:
         failed_permanently(ctx, job, e)
 
@@ -238,15 +251,19 @@ def finish_job(
     path: Path,
     timings: dict[str, float],
     progress: ProgressWriter,
+    meter: CostMeter,
+    shared_cost: JobCost | None = None,
 ) -> None:
     """Redact (from the local copy at `path`), store and complete the job, and tell whoever
-    waits for it: the same for a job decoded alone or in a batch."""
+    waits for it: the same for a job decoded alone or in a batch. The job's cost is what
+    `meter` measured of it, plus its share of a batch's (`shared_cost`)."""
     job_id = job.id
     redacted: RedactedJob | None = None
     if options.redacting:
         # Before anything is stored: the original transcript stays in this process.
         started = time.perf_counter()
-        redacted = redact_job(transcript, options, path)
+        with meter.stage("redact"):
+            redacted = redact_job(transcript, options, path)
         timings["redact"] = round(time.perf_counter() - started, 3)
     timings.update(transcript.timings_s)
 
@@ -258,16 +275,21 @@ def finish_job(
     progress.enter("store", STORE_RANGE[0])
     started = time.perf_counter()
     key = jobs.transcript_key(job_id)
-    if redacted is not None:
-        if ctx.settings.redaction_keep_original:
-            ctx.storage.save_bytes(jobs.original_transcript_key(job_id), to_json(transcript).encode("utf-8"))
-        if redacted.audio_flac is not None:
-            ctx.storage.save_bytes(jobs.redacted_audio_key(job_id), redacted.audio_flac)
-        transcript = redacted.transcript
-    ctx.storage.save_bytes(key, to_json(transcript).encode("utf-8"))
+    with meter.stage("store"):
+        if redacted is not None:
+            if ctx.settings.redaction_keep_original:
+                ctx.storage.save_bytes(jobs.original_transcript_key(job_id), to_json(transcript).encode("utf-8"))
+            if redacted.audio_flac is not None:
+                ctx.storage.save_bytes(jobs.redacted_audio_key(job_id), redacted.audio_flac)
+            transcript = redacted.transcript
+        ctx.storage.save_bytes(key, to_json(transcript).encode("utf-8"))
     timings["store"] = round(time.perf_counter() - started, 3)
+    cost = meter.cost() if shared_cost is None else merge(meter.cost(), shared_cost)
 
-    if jobs.complete_job(ctx.sessions, job_id, key, transcript.duration_s, timings, attempt=job.attempts):
+    completed = jobs.complete_job(
+        ctx.sessions, job_id, key, transcript.duration_s, timings, attempt=job.attempts, cost=cost.as_record()
+    )
+    if completed:
         if job.summary_status == SummaryStatus.pending:
             # job.completed waits for the summary (done or failed) so that it can carry it.
             _queue_summary(ctx, job_id)
