@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     asr_batch_size: int = Field(
         default=1, ge=1, description="Windows decoded at once; above 1 uses batched inference (GPU throughput)."
     )
+    asr_long_batch_size: int | None = Field(
+        default=None,
+        ge=1,
+        description="Recordings of a minute or more are decoded this many speech chunks at a time (batched inference; "
+        "1: sequential); unset: 4 on CPU, 8 on a GPU (measured: docs/benchmarks.md).",
+    )
     batch_max_clip_s: float = Field(
         default=28.0,
         ge=0,

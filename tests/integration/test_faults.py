@@ -30,6 +30,9 @@ def fault_stack(tmp_path, model_cache):
         auth_disabled="1",
         job_time_limit_s=JOB_TIME_LIMIT_S,
         visibility_timeout_s=VISIBILITY_TIMEOUT_S,
+        # Sequential decoding reports progress window by window, so a kill lands mid-job
+        # (batched decoding of a minute finishes in a few jumps).
+        asr_long_batch_size="1",
     )
     try:
         yield service

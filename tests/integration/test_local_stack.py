@@ -122,6 +122,7 @@ def test_up_restarts_a_crashed_worker_and_resumes_a_job_cut_off_by_ctrl_c(tmp_pa
         "SWESCRIBE_AUTH_DISABLED": "1",
         "SWESCRIBE_JOB_STALE_AFTER_S": "600",
         "SWESCRIBE_RECONCILE_INTERVAL_S": "1",
+        "SWESCRIBE_ASR_LONG_BATCH_SIZE": "1",  # progress window by window: the kills land mid-job
         "SWESCRIBE_LLM_BASE_URL": "http://127.0.0.1:9/v1",  # no embedded LLM: not needed here
     }
     env.pop("SWESCRIBE_DATABASE_URL", None)

@@ -38,6 +38,7 @@ def recovery_stack(database_url, tmp_path_factory, model_cache):
         job_heartbeat_s="1",
         job_stale_after_s=str(STALE_AFTER_S),
         reconcile_interval_s=str(RECONCILE_INTERVAL_S),
+        asr_long_batch_size="1",  # progress window by window: a worker is stopped mid-job
     )
     try:
         service.start_api()

@@ -47,3 +47,24 @@ def test_auto_gets_the_default_of_the_device_the_model_will_use(monkeypatch, gpu
     monkeypatch.setattr("ctranslate2.get_cuda_device_count", lambda: gpus)
     assert batch_size_for(None, "auto") == expected
     assert batch_size_for(2, "auto") == 2
+
+
+def test_only_long_recordings_are_decoded_in_batches_by_default():
+    from workers.pipeline.transcribe import TranscribeOptions, for_length
+
+    options = TranscribeOptions(long_batch_size=4)
+    assert for_length(options, 59.9).batch_size == 1, "short clips keep sequential decoding"
+    assert for_length(options, 60.0).batch_size == 4
+    assert for_length(TranscribeOptions(), 3600).batch_size == 1, "the pipeline's own default stays sequential"
+    assert for_length(TranscribeOptions(batch_size=8, long_batch_size=4), 600).batch_size == 8, "an explicit size wins"
+    sequential = TranscribeOptions(long_batch_size=4, condition_on_previous_text=True)
+    assert for_length(sequential, 600).batch_size == 1
+
+
+def test_the_configured_long_batch_size_wins_over_the_device_default():
+    from workers.runners.configured_models import long_batch_size
+    from workers.settings import Settings
+
+    assert long_batch_size(Settings(_env_file=None, asr_long_batch_size=2, asr_device="cpu")) == 2
+    assert long_batch_size(Settings(_env_file=None, asr_device="cpu")) == 4
+    assert long_batch_size(Settings(_env_file=None, asr_device="cuda")) == 8

@@ -65,9 +65,14 @@ def production_options(settings: Settings) -> TranscribeOptions:
     """The options a job is decoded with when it asks for nothing (workers/runners/transcription.py):
     the defaults with the configured language and batch size, so eval measures that path."""
     from workers.pipeline.transcribe import TranscribeOptions
+    from workers.runners.configured_models import long_batch_size
     from workers.transcript.languages import parse_language
 
-    return TranscribeOptions(language=parse_language(settings.asr_language), batch_size=settings.asr_batch_size)
+    return TranscribeOptions(
+        language=parse_language(settings.asr_language),
+        batch_size=settings.asr_batch_size,
+        long_batch_size=long_batch_size(settings),
+    )
 
 
 def options_from_config(config: Path | None, base: TranscribeOptions | None = None) -> TranscribeOptions:

@@ -210,7 +210,7 @@ def run_transcribe(request: TranscribeRequest, settings: Settings) -> int:
     from workers.pipeline.diarize import DiarizeOptions
     from workers.pipeline.run import DiarizationStep
     from workers.pipeline.transcribe import TranscribeOptions
-    from workers.runners.configured_models import load_configured_diarizer, load_configured_model
+    from workers.runners.configured_models import load_configured_diarizer, load_configured_model, long_batch_size
     from workers.transcript.languages import parse_language
 
     clash = _first_stem_clash(request.paths)
@@ -226,6 +226,7 @@ def run_transcribe(request: TranscribeRequest, settings: Settings) -> int:
             initial_prompt=request.prompt,
             hotwords=request.hotwords,
             batch_size=request.batch_size,
+            long_batch_size=long_batch_size(settings),
         )
         model = load_configured_model(request.model, settings)
         diarization = None

@@ -4,6 +4,7 @@ CLI and workers)."""
 from __future__ import annotations
 
 from workers.pipeline.asr_model import DeviceOptions, LoadedModel, load_model
+from workers.pipeline.batch_choice import batch_size_for
 from workers.pipeline.diarization_model import LoadedDiarizer, load_diarizer, resolve_diarizer
 from workers.pipeline.model_registry import HubOptions, resolve_model
 from workers.settings import Settings
@@ -21,6 +22,12 @@ def load_configured_model(name: str, settings: Settings) -> LoadedModel:
     source = resolve_model(name, cache_dir=settings.models_dir, hub=hub_options(settings))
     device = DeviceOptions(settings.asr_device, settings.asr_compute_type, settings.asr_cpu_threads)
     return load_model(source, device)
+
+
+def long_batch_size(settings: Settings) -> int:
+    """Speech chunks decoded at once in a long recording: the operator's, else the measured
+    default for the device the model runs on (workers/pipeline/batch_choice.py)."""
+    return batch_size_for(settings.asr_long_batch_size, settings.asr_device)
 
 
 def load_configured_diarizer(settings: Settings) -> LoadedDiarizer:

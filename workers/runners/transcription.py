@@ -25,7 +25,7 @@ from workers.pipeline.diarize import DiarizeOptions
 from workers.pipeline.progress import ProgressHook, sub_range
 from workers.pipeline.run import DiarizationStep, StageHook, progress_by_stage, transcribe_file
 from workers.pipeline.transcribe import TranscribeOptions
-from workers.runners.configured_models import load_configured_diarizer, load_configured_model
+from workers.runners.configured_models import load_configured_diarizer, load_configured_model, long_batch_size
 from workers.runners.cost import configured_meter
 from workers.runners.liveness import abandoned, current_worker
 from workers.runners.redaction import RedactedJob, redact_job
@@ -186,6 +186,7 @@ def job_options(ctx: WorkerContext, job: Job) -> tuple[JobOptions, TranscribeOpt
         initial_prompt=options.prompt,
         hotwords=options.hotwords,
         batch_size=ctx.settings.asr_batch_size,
+        long_batch_size=long_batch_size(ctx.settings),
     )
     return options, recognition
 
