@@ -135,8 +135,12 @@ def test_config_errors_are_value_errors_naming_the_file(tmp_path):
 def test_production_options_follow_the_job_workers_settings(monkeypatch):
     monkeypatch.setenv("SWESCRIBE_ASR_BATCH_SIZE", "8")
     monkeypatch.setenv("SWESCRIBE_ASR_LANGUAGE", "auto")
+    monkeypatch.setenv("SWESCRIBE_ASR_LONG_BATCH_SIZE", "2")
     options = production_options(Settings())
-    assert options == TranscribeOptions(language=None, batch_size=8)
+    assert options == TranscribeOptions(language=None, batch_size=8, long_batch_size=2)
+    monkeypatch.delenv("SWESCRIBE_ASR_LONG_BATCH_SIZE")
+    monkeypatch.setenv("SWESCRIBE_ASR_DEVICE", "cpu")
+    assert production_options(Settings()).long_batch_size == 4, "the measured default for the CPU"
 
 
 def test_a_config_overrides_the_settings_only_where_it_says(tmp_path):
