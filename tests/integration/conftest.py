@@ -45,3 +45,11 @@ def wait_for_job(client, job_id: str, timeout_s: float = 180) -> tuple[dict, lis
             return job, seen
         time.sleep(0.3)
     raise AssertionError(f"job {job_id} did not finish in {timeout_s} s: {job}")
+
+
+def wait_for(condition, timeout_s: float = 60) -> None:
+    """Poll `condition` until it holds; fail after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)

@@ -12,7 +12,7 @@ from standardwebhooks import Webhook
 
 from workers.evaluation.scoring import error_rates
 
-from .conftest import wait_for_job
+from .conftest import wait_for, wait_for_job
 from .stack import make_stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.model]
@@ -63,13 +63,6 @@ def events_by_job(receiver, secret: str) -> dict[str, list[str]]:
     return found
 
 
-def wait_until(condition, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
-
-
 def test_short_uploads_are_decoded_together_and_each_ends_alone(batch_stack, receiver, real_speech_entries):
     key = batch_stack.create_key("växel")
     hook = receiver([])
@@ -108,7 +101,7 @@ def test_short_uploads_are_decoded_together_and_each_ends_alone(batch_stack, rec
             nearest = min(done, key=lambda k: error_rates([jobs[k]["text"]], [texts[j]]).wer)
             assert nearest == j, (texts[j], jobs[j]["text"])
 
-        wait_until(lambda: len(hook.received) >= len(jobs))
+        wait_for(lambda: len(hook.received) >= len(jobs))
         time.sleep(2)  # nothing more comes
         events = events_by_job(hook, secret)
         assert events == {j: ["job.failed" if j == broken else "job.completed"] for j in jobs}
@@ -139,7 +132,7 @@ def test_a_worker_killed_mid_batch_loses_no_job_and_records_none_twice(batch_sta
         assert all(finished[j]["attempts"] == 2 for j in interrupted), "each interrupted job was redone once"
         assert all(client.get(f"/v1/jobs/{j}/transcript").json()["text"].strip() for j in jobs)
 
-        wait_until(lambda: len(hook.received) >= len(jobs), timeout_s=90)
+        wait_for(lambda: len(hook.received) >= len(jobs), timeout_s=90)
         # A late redelivery of the killed worker's message changes nothing.
         time.sleep(float(VISIBILITY_TIMEOUT_S) - 40)
         events = events_by_job(hook, secret)

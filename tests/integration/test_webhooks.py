@@ -3,12 +3,10 @@ signed (verified with the standardwebhooks library), with retries keeping their 
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from standardwebhooks import Webhook
 
-from .conftest import wait_for_job
+from .conftest import wait_for, wait_for_job
 from .stack import make_stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.model]
@@ -27,13 +25,6 @@ def hook_stack(tmp_path_factory, model_cache):
         yield service
     finally:
         service.stop()
-
-
-def wait_for(condition, timeout_s=60):
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
 
 
 def test_completed_job_reaches_both_urls_signed_and_retried(hook_stack, receiver, real_speech_entries):
