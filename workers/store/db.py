@@ -25,7 +25,7 @@ from sqlalchemy import (
     event,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, configure_mappers, mapped_column, sessionmaker
 
 
 def utcnow() -> datetime:
@@ -387,6 +387,13 @@ def _create_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+# Every model is defined above: configure the mappers now, at import, in the main process. Done
+# lazily, the first query of a thread (the cpu worker's sweeper, reconciler and purge run in
+# threads of its main process) holds SQLAlchemy's configure mutex for a moment, and a pool
+# child forked in that moment inherits it locked and hangs at its first query.
+configure_mappers()
 
 
 def forget_engines_after_fork() -> None:
