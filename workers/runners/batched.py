@@ -24,8 +24,8 @@ from pathlib import Path
 from workers.intake.options import JobOptions
 from workers.pipeline.batch import PackingOptions, transcribe_many
 from workers.pipeline.cost import CostMeter, JobCost, share
-from workers.pipeline.progress import ProgressHook, sub_range
-from workers.pipeline.run import DiarizationStep, StageHook, add_speakers, progress_by_stage, with_timing
+from workers.pipeline.progress import ProgressHook
+from workers.pipeline.run import DiarizationStep, StageHook, add_speakers, with_timing
 from workers.pipeline.transcribe import TranscribeOptions
 from workers.runners.configured_models import load_configured_model
 from workers.runners.cost import configured_meter
@@ -108,7 +108,7 @@ def _run_members(members: list[_Member], recognition: TranscribeOptions, ctx: Wo
         decoded = [m for m in members if m.audio is not None]
         if not decoded:
             return
-        hooks = [_stage_hook(m, diarizations[m.job.id] is not None) for m in decoded]
+        hooks = [m.progress.pipeline_stages(diarizations[m.job.id] is not None) for m in decoded]
         transcribe_hooks = [hook("transcribe") for hook in hooks]
         audios = [m.audio for m in decoded if m.audio is not None]
         logger.info("batch %s: %d jobs, %.1f s of audio", batch_id, len(audios), sum(a.duration_s for a in audios))
@@ -128,16 +128,6 @@ def _run_members(members: list[_Member], recognition: TranscribeOptions, ctx: Wo
 def _each(hooks: list[ProgressHook], value: float) -> None:
     for hook in hooks:
         hook(value)
-
-
-def _stage_hook(member: _Member, diarizing: bool) -> StageHook:
-    overall = progress_by_stage(sub_range(member.progress.report, *PIPELINE_RANGE), diarizing)
-
-    def start(name: str) -> ProgressHook:
-        member.progress.stage_name = name
-        return overall(name)
-
-    return start
 
 
 def _decode(member: _Member, copies: contextlib.ExitStack, ctx: WorkerContext) -> None:
