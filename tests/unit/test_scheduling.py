@@ -195,3 +195,10 @@ def test_fill_and_key_without_a_database():
     assert chosen == [lead, others[0]] and not full
     assert recognition_key(job(None), SETTINGS) is None
     assert recognition_key(Job(id="x", duration_s=3.0, options={"nonsense": 1}), SETTINGS) is None
+
+
+def test_a_lower_clip_limit_keeps_the_windows_full_length(sessions):
+    ids = [add(sessions, duration_s=4.0, created_offset_s=-50 + i) for i in range(8)]
+    taken = scheduler(sessions, windows=1, max_clip_s=5.0).take()
+    # Five 4 s clips and their gaps fill one 28 s window, as with the default limit.
+    assert [j.id for j in taken] == ids[:5]

@@ -63,8 +63,10 @@ class BatchPolicy:
         )
 
     def packing(self, batch_size: int) -> PackingOptions:
-        """How the batch's recordings are packed and decoded: `batch_size` windows at once."""
-        return PackingOptions(max_window_s=self.max_clip_s or 28.0, gap_s=self.gap_s, batch_size=batch_size)
+        """How the batch's recordings are packed and decoded: `batch_size` windows at once.
+        Windows keep their full length whatever `max_clip_s` admits: a lower limit on the
+        recordings must not shrink the windows they share."""
+        return PackingOptions(gap_s=self.gap_s, batch_size=batch_size)
 
 
 RecognitionKey = tuple[str, str, str, str]
