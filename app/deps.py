@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from typing import Annotated
@@ -18,7 +19,7 @@ from workers.store import audit
 from workers.store.db import DEFAULT_TENANT, ApiKey, Job, Role
 from workers.store.keys import lookup_key
 from workers.store.storage import Storage
-from workers.tasks.names import GPU_QUEUE, TRANSCRIBE_TASK
+from workers.tasks.names import send_ticket
 
 LOCAL_OWNER = "local"
 logger = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ CeleryDep = Annotated[Celery, Depends(get_celery)]
 
 
 def get_intake(sessions: SessionsDep, storage: StorageDep, celery: CeleryDep) -> Intake:
-    return Intake(sessions, storage, lambda job_id: celery.send_task(TRANSCRIBE_TASK, args=[job_id], queue=GPU_QUEUE))
+    return Intake(sessions, storage, functools.partial(send_ticket, celery))
 
 
 IntakeDep = Annotated[Intake, Depends(get_intake)]

@@ -14,7 +14,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy.orm import sessionmaker
 
 from workers.store import jobs
-from workers.tasks.names import CPU_QUEUE, GPU_QUEUE
+from workers.tasks.names import BULK_QUEUE, CPU_QUEUE, GPU_QUEUE
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class JobMetricsCollector:
         depth = GaugeMetricFamily("swescribe_queue_depth", "Tasks waiting in the broker", labels=["queue"])
         try:
             client = broker_client(self.redis_url)
-            for queue in (GPU_QUEUE, CPU_QUEUE):
+            for queue in (GPU_QUEUE, BULK_QUEUE, CPU_QUEUE):
                 depth.add_metric([queue], client.llen(queue))
         except redis.RedisError as e:
             logger.warning("queue depth unavailable: %s", e)

@@ -61,11 +61,16 @@ class Settings(BaseSettings):
         "0 decodes every job alone.",
     )
     batch_windows: int = Field(
-        default=2,
+        default=8,
         ge=1,
         le=64,
-        description="Packed 30 s windows per batch of short jobs: more gives more throughput on a GPU, and makes an "
-        "upload that arrives meanwhile wait longer for the batch in front of it (docs/benchmarks.md).",
+        description="Packed 30 s windows per batch of short jobs: more gives more throughput, and makes a job that "
+        "arrives meanwhile in the same lane wait longer for the batch in front of it (docs/benchmarks.md).",
+    )
+    gpu_lane: Literal["all", "normal", "bulk"] = Field(
+        default="all",
+        description="Which jobs a gpu worker runs: all, or only normal ones (uploads) or only bulk ones (folder "
+        "ingestion); `swescribe worker --queues gpu-normal` / `gpu-bulk` set it.",
     )
     batch_wait_ms: int = Field(
         default=250,

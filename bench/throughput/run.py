@@ -384,7 +384,7 @@ def render_section(results: dict) -> str:
     parts += [
         f"Run {results['date_utc']} on {m['cpu_model']} ({m['cores']} cores, {m['ram_gib']} GiB RAM), Linux {m['kernel']}; "
         f"Python {m['python']}; load average {_loads(m['load_start'])} at the start and {_loads(m['load_end'])} at the end. "
-        f"Model `{s['model']}` on CPU, {s['cpu_threads']} threads; the gpu-queue worker with "
+        f"Model `{s['model']}` on CPU, {s['cpu_threads']} threads; {_gpu_workers(s)} with "
         f"`SWESCRIBE_ASR_BATCH_SIZE={s['batch_size']}`{_extra_env(s)}, one cpu worker, the API, Redis, SQLite and local "
         f"storage, all on 127.0.0.1. Command: `{results['command']}`.",
         "",
@@ -438,6 +438,12 @@ def _where_time_went(results: dict) -> list[str]:
 
 def _loads(values: Sequence[float]) -> str:
     return ", ".join(f"{v:.2f}" for v in values)
+
+
+def _gpu_workers(settings: dict) -> str:
+    if settings.get("gpu_workers", "one") == "one":
+        return "one gpu worker for both lanes (`--queues gpu`)"
+    return "a gpu worker per lane (`--queues gpu-normal`, `--queues gpu-bulk`, as `swescribe up` runs)"
 
 
 def _extra_env(settings: dict) -> str:
@@ -507,6 +513,10 @@ class Children:
 
 def swescribe_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "workers.commands.cli", *args]
+
+
+# The gpu workers of a run: one per lane (what `swescribe up` runs), or one for both lanes.
+GPU_WORKERS = {"lanes": ["gpu-normal", "gpu-bulk"], "one": ["gpu"]}
 
 
 def start_worker(stack, queues: str, index: int) -> None:
@@ -797,6 +807,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--phases", default="cli,rest,ingest,fairness", help="phases to run, comma separated")
     parser.add_argument(
+        "--gpu-workers",
+        choices=["lanes", "one"],
+        default="lanes",
+        help="lanes: a worker per lane (gpu-normal, gpu-bulk), as `swescribe up` runs; one: a single `--queues gpu` worker",
+    )
+    parser.add_argument(
         "--worker-env",
         action="append",
         default=[],
@@ -897,8 +913,8 @@ def run(args: argparse.Namespace, children: Children) -> dict:
 
         def start() -> None:
             stack.start_api()
-            start_worker(stack, "gpu", 0)
-            start_worker(stack, "cpu", 1)
+            for index, queues in enumerate([*GPU_WORKERS[args.gpu_workers], "cpu"]):
+                start_worker(stack, queues, index)
 
         timed(walls, loads, "start stack", start)
         stack.cli("tenants", "create", "throughput")
@@ -920,6 +936,9 @@ def run(args: argparse.Namespace, children: Children) -> dict:
                 log(f"  warm-up job: {wall:.1f} s")
                 upload_all(api_b, warm_clips, args.upload_concurrency, "normal")
                 api_b.wait_all(len(warm_clips) + 1, args.phase_timeout_s)
+                if args.gpu_workers == "lanes":  # the bulk lane's worker loads its model too
+                    upload_all(api_b, warm_clips, args.upload_concurrency, "bulk")
+                    api_b.wait_all(2 * len(warm_clips) + 1, args.phase_timeout_s)
 
             timed(walls, loads, "warm-up", warm_up)
             idle: list[float] = []
@@ -1000,6 +1019,7 @@ def main(argv: list[str] | None = None) -> int:
             "real_fraction": args.real_fraction,
             "priority_sent": measured["priority_sent"],
             "worker_env": args.worker_env,
+            "gpu_workers": args.gpu_workers,
         },
         "clips": measured["clips"],
         "phases": measured["phases"],

@@ -29,6 +29,7 @@ from workers.store.keys import create_key, create_tenant
 from workers.store.migrate import upgrade
 from workers.store.storage import LocalStorage
 from workers.summary.schema import Citation, Decision, Summary, Usage
+from workers.tasks.names import ticket_queue
 from workers.transcript.formats import to_json
 from workers.transcript.types import Transcript
 
@@ -46,13 +47,15 @@ class FakeBroker:
     """Records what would have been queued; `down = True` makes every send fail."""
 
     down: bool = False
-    enqueued: list[str] = field(default_factory=list)  # transcription tasks (job ids)
+    enqueued: list[str] = field(default_factory=list)  # transcription tickets (job ids)
+    queues: list[str] = field(default_factory=list)  # the queue each ticket went to
     tasks: list[tuple[str, list, str | None]] = field(default_factory=list)  # other tasks: (name, args, queue)
 
-    def enqueue(self, job_id: str) -> None:
+    def enqueue(self, job_id: str, priority: int) -> None:
         if self.down:
             raise BrokerDown("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
         self.enqueued.append(job_id)
+        self.queues.append(ticket_queue(priority))
 
     def send_task(self, name: str, args=None, queue: str | None = None, **_kwargs) -> None:
         if self.down:

@@ -95,7 +95,7 @@ def run_jobs_at_once(api, outcome: str) -> list[str]:
     """Replace the queue by a worker that finishes each job as it is queued."""
     ran: list[str] = []
 
-    def worker(job_id: str) -> None:
+    def worker(job_id: str, _priority: int) -> None:
         ran.append(job_id)
         assert jobs.start_attempt(api.sessions, job_id) is not None
         if outcome == "failed":

@@ -44,12 +44,12 @@ def batch_stack(tmp_path, model_cache):
         service.stop()
 
 
-def upload_all(client, entries) -> dict[str, dict]:
+def upload_all(client, entries, fields=None) -> dict[str, dict]:
     """Job id -> manifest entry, every upload accepted."""
     jobs = {}
     for entry in entries:
         path = entry["path"]
-        response = client.post("/v1/jobs", files={"file": (path.name, path.read_bytes())})
+        response = client.post("/v1/jobs", files={"file": (path.name, path.read_bytes())}, data=fields or {})
         assert response.status_code == 202, response.text
         jobs[response.json()["id"]] = entry
     return jobs
@@ -138,3 +138,27 @@ def test_a_worker_killed_mid_batch_loses_no_job_and_records_none_twice(batch_sta
         events = events_by_job(hook, secret)
         assert events == {j: ["job.completed"] for j in jobs}, "one completion per job, none twice"
         assert [client.get(f"/v1/jobs/{j}").json()["attempts"] for j in interrupted] == [2] * len(interrupted)
+
+
+def test_an_upload_runs_beside_a_bulk_batch_on_a_worker_of_its_own_lane(batch_stack, real_speech_entries):
+    """One gpu worker per lane (what `swescribe up` runs): an upload does not wait for the bulk
+    batch in progress, it is decoded beside it."""
+    key = batch_stack.create_key("växel")
+    with batch_stack.client(key) as client:
+        bulk = upload_all(client, real_speech_entries * 2, fields={"priority": "bulk"})
+        batch_stack.start_worker("gpu-normal")
+        batch_stack.start_worker("gpu-bulk")
+        deadline = time.monotonic() + 120
+        while True:
+            states = [client.get(f"/v1/jobs/{j}").json() for j in bulk]
+            in_batch = [s for s in states if s["status"] == "running" and s["batch"] and s["stage"] == "transcribe"]
+            if in_batch:
+                break
+            assert time.monotonic() < deadline, f"no bulk batch got going: {states}"
+            time.sleep(0.1)
+        (upload,) = upload_all(client, real_speech_entries[:1])
+        state, _ = wait_for_job(client, upload)
+        assert (state["status"], state["priority"]) == ("completed", "normal"), state
+        batch_ended = [wait_for_job(client, s["id"], timeout_s=300)[0]["finished_at"] for s in in_batch]
+        assert state["started_at"] < min(batch_ended), "it ran while the bulk batch was being decoded"
+        assert all(wait_for_job(client, j, timeout_s=300)[0]["status"] == "completed" for j in bulk)

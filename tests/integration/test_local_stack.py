@@ -133,10 +133,10 @@ def test_up_restarts_a_crashed_worker_and_resumes_a_job_cut_off_by_ctrl_c(tmp_pa
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
             crashed = _upload(client, recording)
             _wait(client, crashed, lambda j: j["progress"] >= 0.1, 120)
-            os.kill(_child_running(up.pid, "--queues gpu"), signal.SIGKILL)
+            os.kill(_child_running(up.pid, "--queues gpu-normal"), signal.SIGKILL)
             job, _ = wait_for_job(client, crashed, timeout_s=240)
             assert (job["status"], job["attempts"]) == ("completed", 2), job
-            assert "restarting worker-gpu" in (tmp_path / "up1.log").read_text()
+            assert "restarting worker-gpu-normal" in (tmp_path / "up1.log").read_text()
 
             cut_off = _upload(client, recording)
             _wait(client, cut_off, lambda j: j["progress"] >= 0.1, 120)

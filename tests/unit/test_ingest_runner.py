@@ -42,7 +42,9 @@ def env(tmp_path):
 
 def ingester(env, options: JobOptions = JobOptions()) -> Ingester:
     sessions, storage, layout, sent = env
-    submitter = Submitter(Intake(sessions, storage, sent.append), owner=owner_for(layout.root), options=options)
+    submitter = Submitter(
+        Intake(sessions, storage, lambda job_id, _priority: sent.append(job_id)), owner=owner_for(layout.root), options=options
+    )
     return Ingester(layout, submitter, sessions, storage, settle_s=0)
 
 
@@ -260,7 +262,7 @@ def test_with_the_queue_down_a_pass_stops_and_the_next_one_resumes(env):
     for i in range(25):
         (layout.inbox / f"klipp {i:02d}.flac").write_bytes(CLIP.read_bytes() + bytes([i]))  # distinct content
 
-    def broker_down(job_id):
+    def broker_down(job_id, priority):
         raise ConnectionRefusedError("Error 111 connecting to 127.0.0.1:6379")
 
     down = Ingester(

@@ -88,7 +88,10 @@ def intake(request, tmp_path):
     with scratch_database(request.param, tmp_path) as url:
         upgrade(url)
         sent: list[str] = []
-        yield Intake(session_factory(url), LocalStorage(tmp_path / "storage"), sent.append), sent
+        yield (
+            Intake(session_factory(url), LocalStorage(tmp_path / "storage"), lambda job_id, _priority: sent.append(job_id)),
+            sent,
+        )
 
 
 @pytest.fixture
@@ -123,7 +126,7 @@ def test_the_same_idempotency_key_returns_the_first_job_and_keeps_nothing_new(in
 def test_a_broker_that_is_down_leaves_the_job_queued_for_the_caller_to_remove(tmp_path, intake, recording):
     intake, _ = intake
 
-    def broker_down(job_id: str) -> None:
+    def broker_down(job_id: str, priority: int) -> None:
         raise ConnectionRefusedError("Error 111 connecting to 127.0.0.1:6379")
 
     down = Intake(intake.sessions, intake.storage, broker_down)
@@ -137,7 +140,7 @@ def test_a_broker_that_is_down_leaves_the_job_queued_for_the_caller_to_remove(tm
 
 def test_audio_is_not_kept_when_the_row_cannot_be_written(tmp_path, recording):
     url = f"sqlite:///{tmp_path / 'never-migrated.db'}"  # no tables: the insert fails
-    intake = Intake(session_factory(url), LocalStorage(tmp_path / "storage"), lambda job_id: None)
+    intake = Intake(session_factory(url), LocalStorage(tmp_path / "storage"), lambda job_id, priority: None)
     with pytest.raises(OperationalError):
         submit(intake, recording, owner="k1", options=JobOptions())
     assert stored_keys(intake) == []

@@ -11,11 +11,12 @@ from datetime import timedelta
 from sqlalchemy import inspect, text, update
 
 from workers.runners.liveness import current_worker
-from workers.runners.reconcile import ReconcileOptions, reconcile
+from workers.runners.reconcile import BrokerTickets, ReconcileOptions, reconcile
 from workers.store import jobs
-from workers.store.db import Job, get_engine, new_id, session_factory, utcnow
+from workers.store.db import Job, Priority, get_engine, new_id, session_factory, utcnow
 from workers.store.keys import create_key, find_key
 from workers.store.migrate import upgrade
+from workers.tasks.names import BULK_QUEUE, GPU_QUEUE
 
 
 def new_job(owner="k1", key=None) -> jobs.NewJob:
@@ -144,17 +145,26 @@ def test_a_queued_job_is_sent_again_by_one_caller_only(sessions):
     with sessions() as session:
         session.execute(update(Job).where(Job.id == job.id).values(enqueued_at=utcnow() - timedelta(seconds=600)))
         session.commit()
-    assert [job_id for job_id, _ in jobs.queued_before(sessions, cutoff)] == [job.id]
+    assert [job_id for job_id, _, _ in jobs.queued_before(sessions, cutoff)] == [job.id]
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         claims = list(pool.map(lambda _: jobs.mark_sent(sessions, job.id, cutoff), range(4)))
     assert sum(claims) == 1 and jobs.queued_before(sessions, cutoff) == []
 
 
-def _reconcile(sessions, in_broker=(), stale_after_s=60.0, resend_after_s=60.0):
+def _reconcile(sessions, in_broker=(), stale_after_s=60.0, resend_after_s=60.0, queue=GPU_QUEUE):
+    """A pass with the tickets of `in_broker` waiting in `queue`; the ids sent again."""
     sent: list[str] = []
-    waiting = {job_id: math.inf for job_id in in_broker}
-    result = reconcile(sessions, sent.append, lambda: waiting, ReconcileOptions(stale_after_s, resend_after_s))
+    tickets = BrokerTickets({job_id: math.inf for job_id in in_broker}, {queue: list(in_broker)})
+    result = reconcile(sessions, _collect(sent), lambda: tickets, ReconcileOptions(stale_after_s, resend_after_s))
     return result, sent
+
+
+def _collect(sent: list[str]):
+    return lambda job_id, _priority: sent.append(job_id)
+
+
+def _held(seen: dict[str, float]) -> BrokerTickets:
+    return BrokerTickets(seen, {})
 
 
 def test_reconcile_takes_back_silent_and_dead_workers_jobs_once(sessions):
@@ -201,6 +211,28 @@ def test_a_waiting_message_of_a_job_that_ran_in_a_batch_stands_in_for_a_queued_j
     assert len(sent) == 2 and set(sent) | set(result.resent) <= {j.id for j in lost}
 
 
+def test_a_spare_ticket_stands_in_only_for_jobs_of_its_own_lane(sessions):
+    """A ticket waiting in the bulk lane's queue runs bulk jobs only (on a worker that serves
+    that lane alone): it does not make up for a lost upload's ticket, nor the reverse."""
+    ran = jobs.create_job(sessions, new_job(), new_id())[0]
+    jobs.start_attempt(sessions, ran.id, current_worker())
+    upload = jobs.create_job(sessions, new_job(), new_id())[0]
+    bulk = jobs.create_job(sessions, new_job(), new_id())[0]
+    with sessions() as session:
+        old = utcnow() - timedelta(seconds=600)
+        session.execute(update(Job).where(Job.id == upload.id).values(enqueued_at=old))
+        session.execute(update(Job).where(Job.id == bulk.id).values(enqueued_at=old, priority=Priority.bulk))
+        session.commit()
+    result, sent = _reconcile(sessions, in_broker={ran.id}, queue=BULK_QUEUE)
+    assert sent == [upload.id], "the spare bulk ticket covers the bulk job, not the upload"
+    sent_to: list[tuple[str, int]] = []
+    upload_waits = BrokerTickets({upload.id: math.inf}, {GPU_QUEUE: [upload.id]})  # the ticket just sent
+    reconcile(
+        sessions, lambda job_id, priority: sent_to.append((job_id, priority)), lambda: upload_waits, ReconcileOptions(60, 0)
+    )
+    assert sent_to == [(bulk.id, Priority.bulk)], "sent again with its priority, so to its lane's queue"
+
+
 def test_the_liveness_migration_keeps_rows_from_before_it(database_url):
     upgrade(database_url, "0004")
     sessions = session_factory(database_url)
@@ -229,10 +261,10 @@ def test_a_message_a_dead_worker_still_holds_does_not_count(sessions):
     held_since = (utcnow() - timedelta(seconds=400)).timestamp()  # delivered to the worker that died
     sent: list[str] = []
     options = ReconcileOptions(stale_after_s=60, resend_after_s=0)
-    assert reconcile(sessions, sent.append, lambda: {job.id: held_since}, options).taken_back == [job.id]
-    assert reconcile(sessions, sent.append, lambda: {job.id: held_since}, options).resent == [job.id]
+    assert reconcile(sessions, _collect(sent), lambda: _held({job.id: held_since}), options).taken_back == [job.id]
+    assert reconcile(sessions, _collect(sent), lambda: _held({job.id: held_since}), options).resent == [job.id]
     later = utcnow().timestamp() + 1  # the re-sent message, now held by a live worker
-    assert reconcile(sessions, sent.append, lambda: {job.id: later}, options).resent == []
+    assert reconcile(sessions, _collect(sent), lambda: _held({job.id: later}), options).resent == []
 
 
 def test_a_queued_job_whose_message_a_worker_took_and_died_with_is_sent_again(sessions):
@@ -245,7 +277,7 @@ def test_a_queued_job_whose_message_a_worker_took_and_died_with_is_sent_again(se
     options = ReconcileOptions(stale_after_s=60, resend_after_s=60)
     sent: list[str] = []
     taken_recently = (utcnow() - timedelta(seconds=10)).timestamp()
-    assert reconcile(sessions, sent.append, lambda: {job.id: taken_recently}, options).resent == []
+    assert reconcile(sessions, _collect(sent), lambda: _held({job.id: taken_recently}), options).resent == []
     taken_long_ago = (utcnow() - timedelta(seconds=300)).timestamp()  # after the sending, past the bound
-    assert reconcile(sessions, sent.append, lambda: {job.id: taken_long_ago}, options).resent == [job.id]
+    assert reconcile(sessions, _collect(sent), lambda: _held({job.id: taken_long_ago}), options).resent == [job.id]
     assert sent == [job.id]

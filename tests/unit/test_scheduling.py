@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from workers.runners.scheduling import BatchPolicy, Scheduler, choose_tenant, fill, recognition_key
+from workers.runners.scheduling import BatchPolicy, Scheduler, choose_tenant, fill, lane_priorities, recognition_key
 from workers.settings import Settings
 from workers.store import jobs, queue
 from workers.store.db import Job, JobStatus, Priority, new_id, utcnow
@@ -54,9 +54,10 @@ class FakeClock:
             self.on_sleep()
 
 
-def scheduler(sessions, worker="w1", clock=None, **policy) -> Scheduler:
+def scheduler(sessions, worker="w1", clock=None, lane="all", **policy) -> Scheduler:
     clock = clock or FakeClock()
-    return Scheduler(sessions, SETTINGS, BatchPolicy(**policy), worker, clock=clock, sleep=clock.sleep)
+    priorities = lane_priorities(lane)
+    return Scheduler(sessions, SETTINGS, BatchPolicy(**policy), worker, priorities, clock=clock, sleep=clock.sleep)
 
 
 def test_a_normal_upload_runs_before_older_bulk_files(sessions):
@@ -66,6 +67,15 @@ def test_a_normal_upload_runs_before_older_bulk_files(sessions):
     taken = scheduler(sessions).take()
     assert [j.id for j in taken] == [upload]
     assert taken[0].status == JobStatus.running and taken[0].worker == "w1"
+
+
+def test_a_worker_of_one_lane_runs_only_that_lanes_jobs(sessions):
+    bulk = [add(sessions, tenant="bulky", created_offset_s=-100 + i) for i in range(3)]
+    upload = add(sessions, tenant="other", priority=Priority.normal)
+    assert [j.id for j in scheduler(sessions, lane="bulk", max_clip_s=0).take()] == bulk[:1], "though an upload waits"
+    assert [j.id for j in scheduler(sessions, lane="normal").take()] == [upload]
+    assert scheduler(sessions, lane="normal").take() == [], "no upload left; the bulk files are not its lane's"
+    assert {j.id for j in scheduler(sessions, lane="all").take()} == set(bulk[1:])
 
 
 def test_tenants_take_turns_and_a_backlog_holds_another_tenant_back_by_one_batch_at_most(sessions):

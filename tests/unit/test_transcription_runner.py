@@ -274,7 +274,7 @@ def test_a_transient_error_propagates_for_the_task_to_retry(env, where):
 
 def test_a_job_deleted_while_it_runs_leaves_nothing_stored(env):
     webhook_store.set_endpoint(env.sessions, "k1", HOOK)
-    intake = Intake(env.sessions, env.storage, lambda _id: None)
+    intake = Intake(env.sessions, env.storage, lambda _id, _priority: None)
     env.fakes.during_pipeline = lambda job_id: remove_job(intake, job_id)  # DELETE /v1/jobs/{id} meanwhile
     job_id = new_job(env)
     run_transcription_job(job_id, env.ctx)

@@ -6,6 +6,7 @@ The database, broker and storage code is imported inside the functions that use 
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import sys
@@ -134,7 +135,7 @@ def run_ingest(request: IngestRequest, settings: Settings) -> int:
     from workers.store.migrate import upgrade
     from workers.store.storage import storage_from_settings
     from workers.tasks.celery_app import make_celery
-    from workers.tasks.names import GPU_QUEUE, TRANSCRIBE_TASK
+    from workers.tasks.names import send_ticket
 
     try:
         upgrade(settings.sqlalchemy_url)
@@ -157,7 +158,7 @@ def run_ingest(request: IngestRequest, settings: Settings) -> int:
         if not watch.check_now() and not request.watch:
             click.echo(f"swescribe ingest: {watch.missing_message()}", err=True)
             return EXIT_UNUSABLE
-        intake = Intake(sessions, storage, lambda job_id: celery.send_task(TRANSCRIBE_TASK, args=[job_id], queue=GPU_QUEUE))
+        intake = Intake(sessions, storage, functools.partial(send_ticket, celery))
         between_polls = watch.check_now_and_then
     between_polls = _with_folder_retention(layout, between_polls)
     submitter = Submitter(intake, owner=owner, options=options)
@@ -195,12 +196,14 @@ class WorkerWatch:
         self.celery, self.settings, self.fatal = celery, settings, fatal
         self.last_check = 0.0
         self.misses = 0
+        self.missing: list[str] = []  # the lanes' queues no worker consumed at the last check
 
     def missing_message(self) -> str:
         from workers.settings import url_for_display
 
+        lanes = ", ".join(self.missing) or "gpu, gpu-bulk"
         return (
-            f"no worker consumes the gpu queue at {url_for_display(self.settings.redis_url)}: start one with "
+            f"no worker consumes the gpu queue ({lanes}) at {url_for_display(self.settings.redis_url)}: start one with "
             "`swescribe worker --queues gpu` (or the whole local stack with `swescribe up`), "
             "or transcribe in this process with `swescribe ingest DIR --local`"
         )
@@ -208,16 +211,19 @@ class WorkerWatch:
     def check_now(self) -> bool:
         import time
 
-        from workers.tasks.consumers import queue_consumers
-        from workers.tasks.names import GPU_QUEUE
+        from workers.tasks.consumers import consumers_by_queue
+        from workers.tasks.names import LANE_QUEUES
 
-        # Two tries: a worker busy on a loaded machine may miss one short deadline. A broker that
-        # cannot be asked (None) counts as found: queueing then fails and says so itself.
-        consumers = queue_consumers(self.celery, GPU_QUEUE, self.ANSWER_TIMEOUT_S)
-        if consumers == []:
-            consumers = queue_consumers(self.celery, GPU_QUEUE, self.ANSWER_TIMEOUT_S)
+        # Both lanes: a folder's jobs are bulk unless its swescribe.toml says normal. Two tries:
+        # a worker busy on a loaded machine may miss one short deadline. A broker that cannot be
+        # asked (None) counts as found: queueing then fails and says so itself.
+        for _ in range(2):
+            consumers = consumers_by_queue(self.celery, self.ANSWER_TIMEOUT_S)
+            self.missing = [] if consumers is None else [q for q in LANE_QUEUES["all"] if not consumers.get(q)]
+            if not self.missing:
+                break
+        found = not self.missing
         self.last_check = time.monotonic()
-        found = consumers is None or bool(consumers)
         was_missing = self.misses > 0
         self.misses = 0 if found else self.misses + 1
         if not found and not was_missing and not self.fatal:

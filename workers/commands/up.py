@@ -7,6 +7,7 @@ The database and broker code is imported inside the functions that use it, so `s
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import subprocess
@@ -87,7 +88,10 @@ def run_local_stack(settings: Settings, host: str, port: int, ingest_dir: Path |
     _reconcile(broker_settings, resend_after_s=0)
     command = [sys.executable, "-m", "workers.commands.cli"]
     commands = {
-        "worker-gpu": [*command, "worker", "--queues", "gpu", "--name", "gpu@%h"],
+        # One worker per lane: an upload runs beside a folder's bulk batch (sharing the cores)
+        # instead of waiting for it, so the bulk lane can decode large batches efficiently.
+        "worker-gpu-normal": [*command, "worker", "--queues", "gpu-normal", "--name", "gpu-normal@%h"],
+        "worker-gpu-bulk": [*command, "worker", "--queues", "gpu-bulk", "--name", "gpu-bulk@%h"],
         # Two processes, so webhooks never wait behind a summary; summaries on the embedded
         # model take turns (SWESCRIBE_LLM_ONE_AT_A_TIME).
         "worker-cpu": [*command, "worker", "--queues", "cpu", "--concurrency", "2", "--name", "cpu@%h"],
@@ -184,12 +188,12 @@ def _supervise(children: dict[str, Child]) -> str | None:
 def _reconcile(settings: Settings, resend_after_s: float | None) -> None:
     """One reconciler pass from `up` itself (the cpu worker runs it on a schedule)."""
     from workers.tasks.celery_app import make_celery
-    from workers.tasks.names import GPU_QUEUE, TRANSCRIBE_TASK
+    from workers.tasks.names import send_ticket
     from workers.tasks.reconcile import reconcile_once
 
     celery = make_celery(settings)
     try:
-        reconcile_once(settings, lambda job_id: celery.send_task(TRANSCRIBE_TASK, args=[job_id], queue=GPU_QUEUE), resend_after_s)
+        reconcile_once(settings, functools.partial(send_ticket, celery), resend_after_s)
     except Exception as e:  # noqa: BLE001 - the cpu worker's reconciler tries again on its schedule
         click.echo(f"swescribe: could not check for interrupted jobs: {e}", err=True)
     finally:
@@ -269,7 +273,7 @@ def _stop_all(children) -> None:
     than wait for it. Then SIGKILL to each child's whole process group (pool processes too)."""
     for child in children:
         if child.process.poll() is None:
-            child.process.send_signal(signal.SIGQUIT if child.name == "worker-gpu" else signal.SIGTERM)
+            child.process.send_signal(signal.SIGQUIT if child.name.startswith("worker-gpu") else signal.SIGTERM)
     deadline = time.monotonic() + STOP_GRACE_S
     for child in children:
         with contextlib.suppress(subprocess.TimeoutExpired):

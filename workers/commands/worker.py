@@ -1,15 +1,38 @@
-"""`swescribe worker`: a Celery worker for the gpu (transcription) and/or cpu queue."""
+"""`swescribe worker`: a Celery worker for the gpu (transcription) and/or cpu queue.
+
+The gpu queue has two lanes (workers/tasks/names.py): `gpu` serves both, `gpu-normal` only
+uploads and `gpu-bulk` only folder ingestion. Two workers, one per lane, let an upload run
+beside a long bulk batch instead of after it (on a CPU host they share the cores).
+"""
 
 from __future__ import annotations
+
+import os
 
 import click
 
 from workers.extras import exit_unless_installed
 from workers.settings import get_settings
 
+GPU_LANES = {"gpu": ("normal", "bulk"), "gpu-normal": ("normal",), "gpu-bulk": ("bulk",)}
+
+
+def gpu_lane(names: list[str]) -> str | None:
+    """The lane a worker consuming `names` serves (settings.gpu_lane); None without a gpu queue."""
+    lanes = {lane for name in names for lane in GPU_LANES.get(name, ())}
+    if not lanes:
+        return None
+    return lanes.pop() if len(lanes) == 1 else "all"
+
 
 @click.command()
-@click.option("--queues", default="gpu,cpu", show_default=True, help="Queues to consume: gpu (transcription), cpu.")
+@click.option(
+    "--queues",
+    default="gpu,cpu",
+    show_default=True,
+    help="Queues to consume: gpu (transcription; or only one lane: gpu-normal for uploads, gpu-bulk for folder "
+    "ingestion), cpu (summaries, webhooks).",
+)
 @click.option(
     "--concurrency",
     type=click.IntRange(min=1),
@@ -21,12 +44,19 @@ from workers.settings import get_settings
 def worker(queues: str, concurrency: int, name: str | None) -> None:
     """Run a Celery worker."""
     names = [q.strip() for q in queues.split(",") if q.strip()]
-    unknown = set(names) - {"gpu", "cpu"}
+    unknown = set(names) - {*GPU_LANES, "cpu"}
     if not names or unknown:
-        raise click.BadParameter(f"queues must be gpu and/or cpu, got {queues!r}", param_hint="--queues")
-    if "gpu" in names:
+        raise click.BadParameter(
+            f"queues must be gpu (or gpu-normal, gpu-bulk) and/or cpu, got {queues!r}", param_hint="--queues"
+        )
+    lane = gpu_lane(names)
+    if lane is not None:
         exit_unless_installed("the gpu queue (transcription)", "worker")
+        # Read by the scheduler in the pool processes (settings.gpu_lane), before any settings load.
+        os.environ["SWESCRIBE_GPU_LANE"] = lane
+        get_settings.cache_clear()
     from workers.tasks.celery_app import app as celery_app
+    from workers.tasks.names import LANE_QUEUES
 
     if "cpu" in names:
         from workers.tasks.purge import start_purger
@@ -36,11 +66,12 @@ def worker(queues: str, concurrency: int, name: str | None) -> None:
         start_sweeper(get_settings())
         start_reconciler(get_settings())
         start_purger(get_settings())
+    consumed = [*(LANE_QUEUES[lane] if lane else ()), *(["cpu"] if "cpu" in names else [])]
     celery_app.worker_main(
         [
             "worker",
             "--queues",
-            ",".join(names),
+            ",".join(consumed),
             "--concurrency",
             str(concurrency),
             "--pool",

@@ -51,7 +51,7 @@ class Intake:
 
     sessions: sessionmaker
     storage: Storage
-    enqueue: Callable[[str], None]  # sends the transcription task of a job id
+    enqueue: Callable[[str, int], None]  # sends the transcription ticket of (job id, priority)
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ def send(intake: Intake, job: Job) -> None:
     """Queue the transcription task of a job (again, after QueueUnavailable: the task is
     idempotent)."""
     try:
-        intake.enqueue(job.id)
+        intake.enqueue(job.id, job.priority)
     except Exception as e:  # noqa: BLE001 - kombu and redis raise many connection error types
         raise QueueUnavailable(job, str(e)) from e
 

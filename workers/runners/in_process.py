@@ -38,7 +38,8 @@ class InProcessQueues:
     def __post_init__(self) -> None:
         self.context = WorkerContext(self.settings, self.sessions, self.storage, self.deliveries.append, self.summaries.append)
 
-    def enqueue_transcription(self, job_id: str) -> None:
+    def enqueue_transcription(self, job_id: str, _priority: int) -> None:
+        # One process, one lane: jobs run in the order they were queued.
         self.transcriptions.append(job_id)
 
     def run_pending(self) -> None:

@@ -11,8 +11,9 @@ stuck without help:
   a dead worker took and never started: sent again once its last sending is older than a bound
   and the broker holds no message for it that waits or was taken within the bound, so a job
   waiting its turn in a long queue is not sent twice. Messages are tickets (any one runs the
-  job the scheduler picks), so a job whose own message was spent on a batch it was not in is
-  sent again only when the messages still waiting are fewer than the queued jobs.
+  job the scheduler picks from its lane), so a job whose own message was spent on a batch it
+  was not in is sent again only when the messages still waiting in its lane's queue are fewer
+  than the queued jobs.
 
 Every change is a guarded update, so two reconcilers never take back or re-send one job twice,
 and a duplicate message is harmless: the runner starts a job only from queued, or from running
@@ -30,6 +31,7 @@ from sqlalchemy.orm import sessionmaker
 
 from workers.runners.liveness import last_sign_of_life, silent_since, worker_gone
 from workers.store import jobs
+from workers.tasks.names import ticket_queue
 
 logger = logging.getLogger(__name__)
 # The broker's and the database's clocks (both read on this host or its neighbours) may differ
@@ -46,6 +48,19 @@ class ReconcileOptions:
 
 
 @dataclass(frozen=True)
+class BrokerTickets:
+    """The transcription messages in the broker.
+
+    seen: job id -> when its newest message got where it is, in epoch seconds: infinity while
+        it waits in a queue, the delivery time while a worker holds it.
+    waiting: queue -> the job ids its waiting messages name.
+    """
+
+    seen: dict[str, float]
+    waiting: dict[str, list[str]]
+
+
+@dataclass(frozen=True)
 class Reconciled:
     taken_back: list[str]
     resent: list[str]
@@ -53,14 +68,13 @@ class Reconciled:
 
 def reconcile(
     sessions: sessionmaker,
-    enqueue: Callable[[str], None],
-    jobs_in_broker: Callable[[], dict[str, float]],
+    enqueue: Callable[[str, int], None],
+    jobs_in_broker: Callable[[], BrokerTickets],
     options: ReconcileOptions,
 ) -> Reconciled:
     """One pass: take back abandoned running jobs, re-send queued jobs that have no message.
-    `enqueue` sends a job's transcription task; `jobs_in_broker` maps the job ids that have a
-    transcription message in the broker to when it got there (epoch seconds; infinity while it
-    waits in the queue)."""
+    `enqueue` sends the transcription ticket of (job id, priority); `jobs_in_broker` reads the
+    broker's transcription messages."""
     taken_back = _take_back_abandoned(sessions, enqueue, options.stale_after_s)
     resent = _resend_lost(sessions, enqueue, jobs_in_broker, options.resend_after_s)
     if taken_back or resent:
@@ -74,7 +88,7 @@ def reconcile(
     return Reconciled(taken_back, resent)
 
 
-def _take_back_abandoned(sessions: sessionmaker, enqueue: Callable[[str], None], stale_after_s: float) -> list[str]:
+def _take_back_abandoned(sessions: sessionmaker, enqueue: Callable[[str, int], None], stale_after_s: float) -> list[str]:
     cutoff = silent_since(stale_after_s)
     taken_back = []
     for job in jobs.running_jobs(sessions):
@@ -86,14 +100,14 @@ def _take_back_abandoned(sessions: sessionmaker, enqueue: Callable[[str], None],
             continue
         if taken:
             taken_back.append(job.id)
-            _send(enqueue, job.id)
+            _send(enqueue, job.id, job.priority)
     return taken_back
 
 
 def _resend_lost(
     sessions: sessionmaker,
-    enqueue: Callable[[str], None],
-    jobs_in_broker: Callable[[], dict[str, float]],
+    enqueue: Callable[[str, int], None],
+    jobs_in_broker: Callable[[], BrokerTickets],
     resend_after_s: float,
 ) -> list[str]:
     cutoff = silent_since(resend_after_s)
@@ -102,14 +116,15 @@ def _resend_lost(
     candidates = jobs.queued_before(sessions, cutoff)
     if not candidates:
         return []
-    in_broker = jobs_in_broker()
-    # A message is a ticket for whatever the scheduler picks (workers/store/queue.py): one
-    # waiting for a job that is no longer queued (it ran in another's batch) will run some
-    # queued job instead, so that many of the jobs without a message of their own need none.
-    waiting = [job_id for job_id, at in in_broker.items() if at == math.inf]
-    spare = len(waiting) - jobs.count_queued(sessions, waiting)
+    tickets = jobs_in_broker()
+    in_broker = tickets.seen
+    # A message is a ticket for whatever the scheduler picks from its lane (workers/store/queue.py):
+    # one waiting for a job that is no longer queued (it ran in another's batch, or was deleted)
+    # will run some queued job of its queue's lane instead, so that many of that lane's jobs
+    # without a message of their own need none.
+    spare = {queue: len(ids) - jobs.count_queued(sessions, ids) for queue, ids in tickets.waiting.items()}
     resent = []
-    for job_id, _sent_at in candidates:
+    for job_id, _sent_at, priority in candidates:
         # A message waiting in the queue counts. A held one (in the unacked set until the
         # visibility timeout, hours) counts only while it is fresh: a live worker starts a job
         # as soon as it takes its message, so a job still queued whose message was taken over
@@ -118,18 +133,19 @@ def _resend_lost(
         # which the runner drops.
         if in_broker.get(job_id, -math.inf) >= cutoff.timestamp() - CLOCK_SLACK_S:
             continue
-        if spare > 0:
-            spare -= 1
+        lane = ticket_queue(priority)
+        if spare.get(lane, 0) > 0:
+            spare[lane] -= 1
             continue
         if jobs.mark_sent(sessions, job_id, cutoff):
             resent.append(job_id)
-            _send(enqueue, job_id)
+            _send(enqueue, job_id, priority)
     return resent
 
 
-def _send(enqueue: Callable[[str], None], job_id: str) -> None:
+def _send(enqueue: Callable[[str, int], None], job_id: str, priority: int) -> None:
     try:
-        enqueue(job_id)
+        enqueue(job_id, priority)
     except Exception as e:  # noqa: BLE001 - kombu and redis raise many connection error types
         # The job stays queued and is sent again on a later pass.
         logger.warning("job %s: cannot queue its task again yet: %s", job_id, e)

@@ -1,6 +1,8 @@
 """What a gpu worker runs next, whichever job's ticket it took (workers/store/queue.py).
 
-- Priority first: a normal job (an upload) runs before any bulk job (folder ingestion).
+- Priority first: a normal job (an upload) runs before any bulk job (folder ingestion). A
+  worker may serve one lane only (settings.gpu_lane): then the other lane's jobs are left to
+  the workers of that lane, and an upload never waits for a bulk batch in front of it.
 - Within a priority, tenants take turns: the tenant served longest ago (its newest start is
   the oldest) leads the next batch, its oldest job first. One tenant's 10,000-file backlog
   therefore holds back another tenant's recording by at most the batch in progress.
@@ -27,7 +29,7 @@ from workers.intake.options import JobOptions
 from workers.pipeline.batch import PackingOptions, pack
 from workers.settings import Settings
 from workers.store import queue
-from workers.store.db import Job, new_id, utcnow
+from workers.store.db import Job, Priority, new_id, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +91,15 @@ def recognition_key(job: Job, settings: Settings) -> RecognitionKey | None:
     )
 
 
+def lane_priorities(lane: str) -> tuple[int, ...] | None:
+    """The priorities a worker of `lane` (settings.gpu_lane) runs; None: all of them."""
+    if lane == "normal":
+        return (Priority.normal,)
+    if lane == "bulk":
+        return tuple(p for p in Priority if p != Priority.normal)
+    return None
+
+
 def choose_tenant(tenants: list[str], served: dict[str, datetime | None]) -> str:
     """The tenant served longest ago; one never served comes first; ties by name."""
     never = datetime.min.replace(tzinfo=utcnow().tzinfo)
@@ -120,6 +131,7 @@ class Scheduler:
     settings: Settings
     policy: BatchPolicy
     worker: str
+    priorities: tuple[int, ...] | None = None  # the lane's (lane_priorities); None: all
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
 
@@ -139,7 +151,7 @@ class Scheduler:
         deadline = self.clock() + self.policy.wait_s
         while True:
             now = utcnow()
-            levels = queue.waiting_levels(self.sessions, now)
+            levels = queue.waiting_levels(self.sessions, now, self.priorities)
             if not levels:
                 return []
             priority = levels[0][0]

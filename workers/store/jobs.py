@@ -417,12 +417,12 @@ def requeue_lost(sessions: sessionmaker, job: Job, silent_since: datetime | None
         return bool(result.rowcount)
 
 
-def queued_before(sessions: sessionmaker, sent_before: datetime) -> list[tuple[str, datetime]]:
-    """(id, last sending) of queued jobs whose task was last sent (or due) before `sent_before`."""
+def queued_before(sessions: sessionmaker, sent_before: datetime) -> list[tuple[str, datetime, int]]:
+    """(id, last sending, priority) of queued jobs whose task was last sent (or due) before `sent_before`."""
     sent = func.coalesce(Job.enqueued_at, Job.created_at)
     with sessions() as session:
-        rows = session.execute(select(Job.id, sent).where(Job.status == JobStatus.queued, sent < sent_before))
-        return [(job_id, as_utc(at)) for job_id, at in rows]
+        rows = session.execute(select(Job.id, sent, Job.priority).where(Job.status == JobStatus.queued, sent < sent_before))
+        return [(job_id, as_utc(at), int(priority)) for job_id, at, priority in rows]
 
 
 def count_queued(sessions: sessionmaker, job_ids: list[str]) -> int:

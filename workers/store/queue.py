@@ -13,7 +13,7 @@ Each query reads the partial index ix_jobs_queue (queued jobs only) or ix_jobs_t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -28,15 +28,14 @@ def _due(now: datetime):
     return func.coalesce(Job.enqueued_at, Job.created_at) <= now
 
 
-def waiting_levels(sessions: sessionmaker, now: datetime) -> list[tuple[int, str]]:
-    """(priority, tenant) of every tenant with a queued job that is due, lowest priority first."""
+def waiting_levels(sessions: sessionmaker, now: datetime, priorities: Collection[int] | None = None) -> list[tuple[int, str]]:
+    """(priority, tenant) of every tenant with a queued job that is due, lowest priority first;
+    only of `priorities` when given (a worker that serves one lane)."""
+    query = select(Job.priority, Job.tenant_id).where(Job.status == JobStatus.queued, _due(now))
+    if priorities is not None:
+        query = query.where(Job.priority.in_(list(priorities)))
     with sessions() as session:
-        rows = session.execute(
-            select(Job.priority, Job.tenant_id)
-            .where(Job.status == JobStatus.queued, _due(now))
-            .group_by(Job.priority, Job.tenant_id)
-            .order_by(Job.priority, Job.tenant_id)
-        )
+        rows = session.execute(query.group_by(Job.priority, Job.tenant_id).order_by(Job.priority, Job.tenant_id))
         return [(int(priority), tenant) for priority, tenant in rows]
 
 

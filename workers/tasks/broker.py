@@ -16,33 +16,39 @@ import math
 import redis
 from kombu.transport.redis import PRIORITY_STEPS, Channel
 
-from workers.tasks.names import GPU_QUEUE, TRANSCRIBE_TASK
+from workers.runners.reconcile import BrokerTickets
+from workers.tasks.names import LANE_QUEUES, TRANSCRIBE_TASK
 
 logger = logging.getLogger(__name__)
 TIMEOUT_S = 5.0
 
 
-def transcription_messages(redis_url: str, queue: str = GPU_QUEUE) -> dict[str, float]:
-    """Job id -> when its newest transcription message got where it is, in epoch seconds:
-    infinity for one waiting in `queue`, the delivery time for one held by a worker (a dead
-    worker's message stays held until the visibility timeout, so the caller compares it with
-    the job's last sending)."""
+def transcription_messages(redis_url: str, queues: tuple[str, ...] = LANE_QUEUES["all"]) -> BrokerTickets:
+    """The transcription messages waiting in `queues` (both lanes) and held by workers: for
+    each job, when its newest message got where it is, in epoch seconds (infinity for one
+    waiting, the delivery time for one held: a dead worker's message stays held until the
+    visibility timeout, so the caller compares it with the job's last sending)."""
     client = redis.Redis.from_url(redis_url, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S)
     try:
-        lists = [queue, *(f"{queue}{Channel.sep}{step}" for step in PRIORITY_STEPS if step)]
-        waiting = [raw for name in lists for raw in client.lrange(name, 0, -1)]
+        waiting_raw = {queue: [raw for name in _lists(queue) for raw in client.lrange(name, 0, -1)] for queue in queues}
         held = client.hgetall(Channel.unacked_key)
         delivered = dict(client.zrange(Channel.unacked_index_key, 0, -1, withscores=True))
     finally:
         client.close()
-    found: dict[str, float] = {}
+    seen: dict[str, float] = {}
     for tag, raw in held.items():
         if (job_id := _job_id(_first(raw))) is not None:
-            found[job_id] = max(found.get(job_id, 0.0), delivered.get(tag, 0.0))
-    for raw in waiting:
-        if (job_id := _job_id(raw)) is not None:
-            found[job_id] = math.inf
-    return found
+            seen[job_id] = max(seen.get(job_id, 0.0), delivered.get(tag, 0.0))
+    waiting: dict[str, list[str]] = {}
+    for queue, messages in waiting_raw.items():
+        waiting[queue] = [job_id for raw in messages if (job_id := _job_id(raw)) is not None]
+        seen.update(dict.fromkeys(waiting[queue], math.inf))
+    return BrokerTickets(seen, waiting)
+
+
+def _lists(queue: str) -> list[str]:
+    """The Redis lists of a queue: the queue's own and one per priority step."""
+    return [queue, *(f"{queue}{Channel.sep}{step}" for step in PRIORITY_STEPS if step)]
 
 
 def _first(raw: bytes) -> bytes | dict | None:

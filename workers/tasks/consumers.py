@@ -13,12 +13,16 @@ from celery import Celery
 logger = logging.getLogger(__name__)
 
 
-def queue_consumers(celery: Celery, queue: str, timeout_s: float = 2.0) -> list[str] | None:
-    """Names of the workers consuming `queue` now (empty: none answered); None when the broker
-    itself cannot be reached."""
+def consumers_by_queue(celery: Celery, timeout_s: float = 2.0) -> dict[str, list[str]] | None:
+    """Queue -> names of the workers consuming it now (empty: no worker answered); None when the
+    broker itself cannot be reached."""
     try:
         replies = celery.control.inspect(timeout=timeout_s).active_queues() or {}
     except Exception as e:  # noqa: BLE001 - kombu and redis raise many connection error types
-        logger.warning("cannot ask the broker which workers consume %s: %s", queue, e)
+        logger.warning("cannot ask the broker which workers consume which queue: %s", e)
         return None
-    return sorted(worker for worker, queues in replies.items() if any(q.get("name") == queue for q in queues or ()))
+    found: dict[str, list[str]] = {}
+    for worker, queues in sorted(replies.items()):
+        for queue in queues or ():
+            found.setdefault(queue.get("name"), []).append(worker)
+    return found

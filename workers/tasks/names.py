@@ -4,9 +4,33 @@ A module with no side effects (importing workers.tasks.celery_app builds the Cel
 settings), so the API can name tasks without loading anything else.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from celery import Celery
+
 TRANSCRIBE_TASK = "swescribe.transcribe"
 DELIVER_WEBHOOK_TASK = "swescribe.deliver_webhook"
 # Summaries run on the cpu queue: the GPU queue never waits for the LLM.
 SUMMARIZE_TASK = "swescribe.summarize"
-GPU_QUEUE = "gpu"
 CPU_QUEUE = "cpu"
+
+# Transcription tickets (workers/store/queue.py) go to one queue per lane: normal jobs (uploads)
+# to "gpu", bulk jobs (folder ingestion) to "gpu-bulk". A gpu worker serves both lanes, or one
+# (`swescribe worker --queues gpu-normal` / `gpu-bulk`), so that on a host where a large batch
+# takes long an upload need not wait for the bulk batch in front of it.
+GPU_QUEUE = "gpu"
+BULK_QUEUE = "gpu-bulk"
+LANE_QUEUES = {"normal": (GPU_QUEUE,), "bulk": (BULK_QUEUE,), "all": (GPU_QUEUE, BULK_QUEUE)}
+
+
+def ticket_queue(priority: int) -> str:
+    """The queue of a job's ticket by its priority (workers.store.db.Priority: 0 normal, higher bulk)."""
+    return GPU_QUEUE if priority <= 0 else BULK_QUEUE
+
+
+def send_ticket(celery: Celery, job_id: str, priority: int, countdown: float | None = None) -> None:
+    """Send a job's transcription ticket to its lane's queue (after `countdown` seconds)."""
+    celery.send_task(TRANSCRIBE_TASK, args=[job_id], queue=ticket_queue(priority), countdown=countdown)

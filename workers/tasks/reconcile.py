@@ -12,17 +12,17 @@ from workers.settings import Settings
 from workers.store.db import session_factory
 from workers.tasks.broker import transcription_messages
 from workers.tasks.celery_app import app
-from workers.tasks.names import GPU_QUEUE, TRANSCRIBE_TASK
+from workers.tasks.names import send_ticket
 
 logger = logging.getLogger(__name__)
 
 
-def send_transcription(job_id: str) -> None:
-    app.send_task(TRANSCRIBE_TASK, args=[job_id], queue=GPU_QUEUE)
+def send_transcription(job_id: str, priority: int) -> None:
+    send_ticket(app, job_id, priority)
 
 
 def reconcile_once(
-    settings: Settings, send: Callable[[str], None] = send_transcription, resend_after_s: float | None = None
+    settings: Settings, send: Callable[[str, int], None] = send_transcription, resend_after_s: float | None = None
 ) -> Reconciled:
     """One pass against the settings' database and broker. `resend_after_s` defaults to the
     staleness bound; `swescribe up` passes 0 at start, when nothing can be on its way."""

@@ -12,14 +12,14 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from workers.runners.batched import run_batch
 from workers.runners.liveness import abandoned, current_worker, silent_since, worker_gone
-from workers.runners.scheduling import BatchPolicy, Scheduler
+from workers.runners.scheduling import BatchPolicy, Scheduler, lane_priorities
 from workers.runners.transcription import WorkerContext, finish_failed, run_started
 from workers.settings import get_settings
 from workers.store import jobs, queue
 from workers.store.db import JobStatus, session_factory
 from workers.store.storage import StorageUnavailable, storage_from_settings
 from workers.tasks.celery_app import app
-from workers.tasks.names import CPU_QUEUE, DELIVER_WEBHOOK_TASK, GPU_QUEUE, SUMMARIZE_TASK, TRANSCRIBE_TASK
+from workers.tasks.names import CPU_QUEUE, DELIVER_WEBHOOK_TASK, SUMMARIZE_TASK, TRANSCRIBE_TASK, send_ticket
 from workers.transcript.errors import TransientError
 
 logger = logging.getLogger(__name__)
@@ -35,8 +35,8 @@ def enqueue_summary(job_id: str) -> None:
     app.send_task(SUMMARIZE_TASK, args=[job_id], queue=CPU_QUEUE)
 
 
-def enqueue_retry(job_id: str, delay_s: float) -> None:
-    app.send_task(TRANSCRIBE_TASK, args=[job_id], queue=GPU_QUEUE, countdown=delay_s)
+def enqueue_retry(job_id: str, priority: int, delay_s: float) -> None:
+    send_ticket(app, job_id, priority, countdown=delay_s)
 
 
 @functools.lru_cache
@@ -62,7 +62,8 @@ def transcribe_job(job_id: str) -> None:
     # batch): each one taken then claims a queued job while any is due, so the tickets do not
     # run out before the queued jobs do.
     policy = BatchPolicy.from_settings(ctx.settings)
-    claimed = Scheduler(ctx.sessions, ctx.settings, policy, current_worker()).take()
+    lane = lane_priorities(ctx.settings.gpu_lane)
+    claimed = Scheduler(ctx.sessions, ctx.settings, policy, current_worker(), priorities=lane).take()
     if len(claimed) == 1:
         _guarded(ctx, [claimed[0].id], lambda: run_started(claimed[0], ctx))
     elif claimed:
@@ -102,6 +103,6 @@ def _retry_later(ctx: WorkerContext, job_ids: list[str], error: Exception) -> No
         delay_s = min(RETRY_MAX_S, settings.task_retry_base_s * 2**retries)
         jobs.requeue_job(ctx.sessions, job_id, f"retrying: {error}", retry_in_s=delay_s)
         try:
-            enqueue_retry(job_id, delay_s)
+            enqueue_retry(job_id, job.priority, delay_s)
         except Exception:  # noqa: BLE001 - the reconciler sends it once it is due and has no ticket
             logger.warning("job %s: its retry could not be queued yet", job_id, exc_info=True)
