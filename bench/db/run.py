@@ -19,6 +19,7 @@ import argparse
 import io
 import json
 import logging
+import math
 import os
 import platform
 import random
@@ -40,7 +41,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from app.deps import Caller  # noqa: E402
 from app.metrics import JobMetricsCollector  # noqa: E402
 from app.routes import jobs as job_routes  # noqa: E402
-from workers.runners.liveness import silent_since  # noqa: E402
+from workers.runners.reconcile import BrokerTickets, ReconcileOptions, reconcile  # noqa: E402
 from workers.runners.scheduling import CANDIDATES_PER_WINDOW, BatchPolicy, Scheduler, choose_tenant  # noqa: E402
 from workers.settings import Settings  # noqa: E402
 from workers.store import jobs, queue  # noqa: E402
@@ -48,6 +49,7 @@ from workers.store.cursor import Listing, Position  # noqa: E402
 from workers.store.cursor import encode as encode_cursor  # noqa: E402
 from workers.store.db import Job, Priority, Role, get_engine, session_factory, utcnow  # noqa: E402
 from workers.store.migrate import alembic_config, upgrade  # noqa: E402
+from workers.tasks.names import ticket_queue  # noqa: E402
 from workers.webhooks import store as webhook_store  # noqa: E402
 
 ADMIN_URL = os.environ.get("SWESCRIBE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
@@ -451,7 +453,11 @@ def scheduler_cases(engine, sessions) -> list[tuple[str, Callable[[], object]]]:
     limit = CANDIDATES_PER_WINDOW * bench_scheduler(sessions).policy.windows  # as Scheduler._choose
     with engine.connect() as c:
         # One message waits in the broker for every queued job (it was sent when queued).
-        waiting = [r[0] for r in c.execute(text("SELECT id FROM jobs WHERE status = 'queued'"))]
+        queued = list(c.execute(text("SELECT id, priority FROM jobs WHERE status = 'queued'")))
+        waiting = [job_id for job_id, _ in queued]
+        in_lanes: dict[str, list[str]] = {}
+        for job_id, priority in queued:
+            in_lanes.setdefault(ticket_queue(priority), []).append(job_id)
         batched_id = c.execute(
             text("SELECT id FROM jobs WHERE status = 'running' AND batch_id IS NOT NULL ORDER BY worker, id LIMIT 1")
         ).scalar_one()
@@ -459,11 +465,18 @@ def scheduler_cases(engine, sessions) -> list[tuple[str, Callable[[], object]]]:
         batched = session.get(Job, batched_id)
     batch_size = len(queue.abandoned_with(sessions, batched))
 
+    # A reconciler's whole pass (workers/runners/reconcile.py) in the steady state: every queued
+    # job's ticket waits in its lane's queue, so nothing is sent again, and the seeded running
+    # jobs (their heartbeats stopped at the seed) count as alive, so none is taken back: the
+    # pass reads what a real one reads and changes no row.
+    tickets = BrokerTickets(dict.fromkeys(waiting, math.inf), in_lanes)
+    options = ReconcileOptions(stale_after_s=365 * 86400.0, resend_after_s=settings.job_stale_after_s)
+
+    def refuse_send(job_id: str, _priority: int) -> None:
+        raise AssertionError(f"the reconciler would send job {job_id} again")
+
     def reconcile_reads():
-        # As a reconciler's pass (workers/runners/reconcile.py): the queued jobs last sent over
-        # the bound ago, then, if any, how many of the waiting messages are for queued jobs.
-        if jobs.queued_before(sessions, silent_since(settings.job_stale_after_s)):
-            jobs.count_queued(sessions, waiting)
+        reconcile(sessions, refuse_send, lambda: tickets, options)
 
     cases: list[tuple[str, Callable[[], object]]] = [
         (
@@ -490,7 +503,7 @@ def scheduler_cases(engine, sessions) -> list[tuple[str, Callable[[], object]]]:
     return [
         *cases,
         (f"scheduler: abandoned_with, a running batch of {batch_size}", lambda: queue.abandoned_with(sessions, batched)),
-        (f"reconciler: queued_before + count_queued ({len(waiting)} waiting messages)", reconcile_reads),
+        (f"reconciler: a whole pass, {len(waiting)} queued jobs with a waiting ticket each", reconcile_reads),
         ("reconciler: running_jobs", lambda: jobs.running_jobs(sessions)),
         ("scheduler: Scheduler.take(), BatchPolicy(wait_s=0), uploads (normal) waiting", bench_scheduler(sessions).take),
     ]

@@ -113,7 +113,8 @@ def _resend_lost(
     cutoff = silent_since(resend_after_s)
     # The rows first, then the broker: a message a worker takes in between is in the unacked
     # set by then, and a job it already started is no longer queued (mark_sent refuses it).
-    candidates = jobs.queued_before(sessions, cutoff)
+    queued = jobs.queued_jobs(sessions)
+    candidates = [(job_id, priority) for job_id, sent_at, priority in queued if sent_at < cutoff]
     if not candidates:
         return []
     tickets = jobs_in_broker()
@@ -122,9 +123,10 @@ def _resend_lost(
     # one waiting for a job that is no longer queued (it ran in another's batch, or was deleted)
     # will run some queued job of its queue's lane instead, so that many of that lane's jobs
     # without a message of their own need none.
-    spare = {queue: len(ids) - jobs.count_queued(sessions, ids) for queue, ids in tickets.waiting.items()}
+    queued_ids = {job_id for job_id, _, _ in queued}
+    spare = {queue: _spare(sessions, ids, queued_ids) for queue, ids in tickets.waiting.items()}
     resent = []
-    for job_id, _sent_at, priority in candidates:
+    for job_id, priority in candidates:
         # A message waiting in the queue counts. A held one (in the unacked set until the
         # visibility timeout, hours) counts only while it is fresh: a live worker starts a job
         # as soon as it takes its message, so a job still queued whose message was taken over
@@ -141,6 +143,15 @@ def _resend_lost(
             resent.append(job_id)
             _send(enqueue, job_id, priority)
     return resent
+
+
+def _spare(sessions: sessionmaker, waiting: list[str], queued_ids: set[str]) -> int:
+    """How many of the waiting tickets name a job that is not queued. Those read as queued a
+    moment ago are taken as still queued (at worst one job gets a duplicate ticket, which is
+    harmless); only the others (finished, deleted, or queued since the read) are looked up, so a
+    pass does not grow with the backlog's size in queries."""
+    others = [job_id for job_id in waiting if job_id not in queued_ids]
+    return len(others) - jobs.count_queued(sessions, others)
 
 
 def _send(enqueue: Callable[[str, int], None], job_id: str, priority: int) -> None:

@@ -417,11 +417,12 @@ def requeue_lost(sessions: sessionmaker, job: Job, silent_since: datetime | None
         return bool(result.rowcount)
 
 
-def queued_before(sessions: sessionmaker, sent_before: datetime) -> list[tuple[str, datetime, int]]:
-    """(id, last sending, priority) of queued jobs whose task was last sent (or due) before `sent_before`."""
+def queued_jobs(sessions: sessionmaker) -> list[tuple[str, datetime, int]]:
+    """(id, last sending or the time its retry waits for, priority) of every queued job, read
+    from the partial index of queued jobs (ix_jobs_queue)."""
     sent = func.coalesce(Job.enqueued_at, Job.created_at)
     with sessions() as session:
-        rows = session.execute(select(Job.id, sent, Job.priority).where(Job.status == JobStatus.queued, sent < sent_before))
+        rows = session.execute(select(Job.id, sent, Job.priority).where(Job.status == JobStatus.queued))
         return [(job_id, as_utc(at), int(priority)) for job_id, at, priority in rows]
 
 
