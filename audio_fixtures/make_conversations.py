@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from workers.evaluation.diarization import write_rttm
+
 HERE = Path(__file__).resolve().parent
 OUT_DIR = HERE / "conversations"
 SAMPLE_RATE = 16000
@@ -203,13 +205,7 @@ def build(conversation_id: str, spec: dict, tmp: Path) -> dict:
         mix[start : start + len(samples), channel] += samples
     audio_path = OUT_DIR / f"{conversation_id}.flac"
     sf.write(audio_path, mix if channels == 2 else mix[:, 0], SAMPLE_RATE, subtype="PCM_16", format="FLAC")
-    rttm_path = OUT_DIR / f"{conversation_id}.rttm"
-    rttm_path.write_text(
-        "".join(
-            f"SPEAKER {conversation_id} 1 {t['start_s']:.3f} {t['end_s'] - t['start_s']:.3f} <NA> <NA> {t['speaker']} <NA> <NA>\n"
-            for t in turns
-        )
-    )
+    write_rttm(OUT_DIR / f"{conversation_id}.rttm", conversation_id, ((t["start_s"], t["end_s"], t["speaker"]) for t in turns))
     return {
         "id": conversation_id,
         "file": f"{conversation_id}.flac",

@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from workers.evaluation.diarization import write_rttm
+
 OUT_DIR = Path(__file__).resolve().parent
 SAMPLE_RATE = 8000  # the prompts' own rate (telephony); decoding resamples to 16 kHz
 LEAD_IN_S = 0.5
@@ -126,12 +128,7 @@ def build(conversation_id: str, voices: list[str], n_turns: int, speech_s: float
     for start, samples in pieces:
         mix[start : start + len(samples)] += samples
     sf.write(OUT_DIR / f"{conversation_id}.flac", mix, SAMPLE_RATE, subtype="PCM_16", format="FLAC")
-    (OUT_DIR / f"{conversation_id}.rttm").write_text(
-        "".join(
-            f"SPEAKER {conversation_id} 1 {t['start_s']:.3f} {t['end_s'] - t['start_s']:.3f} <NA> <NA> {t['speaker']} <NA> <NA>\n"
-            for t in turns
-        )
-    )
+    write_rttm(OUT_DIR / f"{conversation_id}.rttm", conversation_id, ((t["start_s"], t["end_s"], t["speaker"]) for t in turns))
     return {
         "id": conversation_id,
         "file": f"{conversation_id}.flac",

@@ -8,6 +8,7 @@ labeller cannot place a boundary better either).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,16 @@ def read_rttm(path: str | Path) -> tuple[SpeakerTurn, ...]:
             start, duration = float(fields[3]), float(fields[4])
             turns.append(SpeakerTurn(start, round(start + duration, 3), fields[7]))
     return tuple(turns)
+
+
+def write_rttm(path: str | Path, recording_id: str, turns: Iterable[tuple[float, float, str]]) -> None:
+    """(start s, end s, speaker) turns as RTTM SPEAKER lines, as read_rttm reads them."""
+    Path(path).write_text(
+        "".join(
+            f"SPEAKER {recording_id} 1 {start:.3f} {end - start:.3f} <NA> <NA> {speaker} <NA> <NA>\n"
+            for start, end, speaker in turns
+        )
+    )
 
 
 def diarization_error(
