@@ -4,7 +4,7 @@ and a phone number (audio_fixtures/redaction/speech, espeak-ng).
 
 The offline model hears espeak-ng's digits badly: on this clip it writes
 "Jag heter Anna Svensson, för numret är 4 ,5 ,0 ,3 ,5 ,2 ,3 ,3 ,5 ,0 ,3 ,4 ,0 ,2 ..." - the name
-right, the two numbers as one run of misheard digits. So the test does not pretend the spoken
+right (on an AMD Zen 2 CPU "Anders Männson"), the two numbers as one run of misheard digits. So the test does not pretend the spoken
 numbers reach the transcript: a job without redaction shows what the model heard, and the
 redacted job must hold none of it - neither the spoken values nor the heard ones - in any
 stored object (the database file included), the webhook payload, the summary, the LLM's
@@ -85,8 +85,11 @@ def test_a_redacted_job_leaves_no_personal_data_anywhere(tmp_path, model_cache, 
             assert wait_for_job(client, plain["id"])[0]["status"] == "completed"
             heard_text = client.get(f"/v1/jobs/{plain['id']}/transcript").text
             heard = _heard_values(heard_text)
-            # Measured: the name, and the misheard digits as NUMMER/BANKKORT spans.
-            assert "Anna Svensson" in heard_text and any(len(v) >= 10 and v.isdigit() for v in heard), heard
+            # Measured: a name (on Intel and AMD Zen 4 "Anna Svensson", on AMD Zen 2 "Anders
+            # Männson": CTranslate2's kernels differ by CPU), and the misheard digits as
+            # NUMMER/BANKKORT spans.
+            names = {v for v in heard if v.replace(" ", "").isalpha()}
+            assert names and any(len(v) >= 10 and v.isdigit() for v in heard), heard
 
             done, _ = wait_for_job(client, redacted["id"])
             assert done["status"] == "completed", done
