@@ -16,6 +16,7 @@ results.md, and drops the database whatever happens.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 import logging
@@ -505,13 +506,15 @@ def scheduler_cases(engine, sessions) -> list[tuple[str, Callable[[], object]]]:
         (f"scheduler: abandoned_with, a running batch of {batch_size}", lambda: queue.abandoned_with(sessions, batched)),
         (f"reconciler: a whole pass, {len(waiting)} queued jobs with a waiting ticket each", reconcile_reads),
         ("reconciler: running_jobs", lambda: jobs.running_jobs(sessions)),
-        ("scheduler: Scheduler.take(), BatchPolicy(wait_s=0), uploads (normal) waiting", bench_scheduler(sessions).take),
+        ("scheduler: Scheduler.take(), wait_s=0, uploads (normal) waiting", bench_scheduler(sessions).take),
     ]
 
 
 def bench_scheduler(sessions) -> Scheduler:
     """A gpu worker's scheduler; wait_s=0 times the queries, not a short lead's wait for company."""
-    return Scheduler(sessions=sessions, settings=Settings(), policy=BatchPolicy(wait_s=0), worker=BENCH_WORKER)
+    settings = Settings()
+    policy = dataclasses.replace(BatchPolicy.from_settings(settings), wait_s=0)  # the default windows per batch
+    return Scheduler(sessions=sessions, settings=settings, policy=policy, worker=BENCH_WORKER)
 
 
 def bulk_take_case(sessions) -> tuple[str, Callable[[], object]]:
@@ -520,7 +523,7 @@ def bulk_take_case(sessions) -> tuple[str, Callable[[], object]]:
     scheduler = bench_scheduler(sessions)
     while queue.oldest_due(sessions, int(Priority.normal), utcnow(), 1) and scheduler.take():
         pass
-    return ("scheduler: Scheduler.take(), BatchPolicy(wait_s=0), the folder's recordings (bulk) alone", scheduler.take)
+    return ("scheduler: Scheduler.take(), wait_s=0, the folder's recordings (bulk) alone", scheduler.take)
 
 
 def claimed(engine) -> dict:
