@@ -41,14 +41,15 @@ def _wait(condition, timeout_s: float = 120) -> None:
 
 
 def _heard_values(stored_json: str) -> set[str]:
-    """What the model heard of each entity, as written and as bare digits (at least 4)."""
+    """What the model heard of each entity, as written and as bare digits (at least 6: a shorter
+    fragment identifies nobody and turns up in logs as a process id or a port)."""
     transcript = transcript_from_json(stored_json)
     values = set()
     for span in find_entities(transcript):
         words = transcript.segments[span.segment_index].words[span.first_word : span.end_word]
         written = " ".join(w.text for w in words).strip(" ,.")
         digits = re.sub(r"\D", "", written)
-        if len(digits) >= 4:
+        if len(digits) >= 6:
             values.update((written, digits))
         elif sum(c.isalpha() for c in written) >= 4:
             values.add(written)
