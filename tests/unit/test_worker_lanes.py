@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from workers.commands.worker import gpu_lane, worker
+from workers.commands.worker import worker
 from workers.store.db import Priority
-from workers.tasks.names import BULK_QUEUE, GPU_QUEUE, LANE_QUEUES, ticket_queue
+from workers.tasks.names import BULK_QUEUE, GPU_QUEUE, LANE_QUEUES, gpu_lane, ticket_queue
 
 
 def test_tickets_go_to_their_lanes_queue():

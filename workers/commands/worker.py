@@ -13,16 +13,7 @@ import click
 
 from workers.extras import exit_unless_installed
 from workers.settings import get_settings
-
-GPU_LANES = {"gpu": ("normal", "bulk"), "gpu-normal": ("normal",), "gpu-bulk": ("bulk",)}
-
-
-def gpu_lane(names: list[str]) -> str | None:
-    """The lane a worker consuming `names` serves (settings.gpu_lane); None without a gpu queue."""
-    lanes = {lane for name in names for lane in GPU_LANES.get(name, ())}
-    if not lanes:
-        return None
-    return lanes.pop() if len(lanes) == 1 else "all"
+from workers.tasks.names import CPU_QUEUE, LANE_QUEUES, WORKER_GPU_QUEUES, gpu_lane
 
 
 @click.command()
@@ -44,7 +35,7 @@ def gpu_lane(names: list[str]) -> str | None:
 def worker(queues: str, concurrency: int, name: str | None) -> None:
     """Run a Celery worker."""
     names = [q.strip() for q in queues.split(",") if q.strip()]
-    unknown = set(names) - {*GPU_LANES, "cpu"}
+    unknown = set(names) - {*WORKER_GPU_QUEUES, CPU_QUEUE}
     if not names or unknown:
         raise click.BadParameter(
             f"queues must be gpu (or gpu-normal, gpu-bulk) and/or cpu, got {queues!r}", param_hint="--queues"
@@ -56,9 +47,8 @@ def worker(queues: str, concurrency: int, name: str | None) -> None:
         os.environ["SWESCRIBE_GPU_LANE"] = lane
         get_settings.cache_clear()
     from workers.tasks.celery_app import app as celery_app
-    from workers.tasks.names import LANE_QUEUES
 
-    if "cpu" in names:
+    if CPU_QUEUE in names:
         from workers.tasks.purge import start_purger
         from workers.tasks.reconcile import start_reconciler
         from workers.tasks.webhooks import start_sweeper
@@ -66,7 +56,7 @@ def worker(queues: str, concurrency: int, name: str | None) -> None:
         start_sweeper(get_settings())
         start_reconciler(get_settings())
         start_purger(get_settings())
-    consumed = [*(LANE_QUEUES[lane] if lane else ()), *(["cpu"] if "cpu" in names else [])]
+    consumed = [*(LANE_QUEUES[lane] if lane else ()), *([CPU_QUEUE] if CPU_QUEUE in names else [])]
     celery_app.worker_main(
         [
             "worker",

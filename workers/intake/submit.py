@@ -9,7 +9,7 @@ remove (an HTTP client that gets a 503) or to send later (the folder ingester).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from workers.intake.options import JobOptions
 from workers.store import jobs, revisions
 from workers.store.db import DEFAULT_TENANT, Job, Priority, new_id
 from workers.store.storage import Storage
+from workers.tasks.names import SendTicket
 from workers.webhooks import store as webhook_store
 
 CHUNK_BYTES = 1024 * 1024
@@ -51,7 +52,7 @@ class Intake:
 
     sessions: sessionmaker
     storage: Storage
-    enqueue: Callable[[str, int], None]  # sends the transcription ticket of (job id, priority)
+    enqueue: SendTicket
 
 
 @dataclass(frozen=True)

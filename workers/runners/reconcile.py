@@ -31,7 +31,7 @@ from sqlalchemy.orm import sessionmaker
 
 from workers.runners.liveness import last_sign_of_life, silent_since, worker_gone
 from workers.store import jobs
-from workers.tasks.names import ticket_queue
+from workers.tasks.names import SendTicket, ticket_queue
 
 logger = logging.getLogger(__name__)
 # The broker's and the database's clocks (both read on this host or its neighbours) may differ
@@ -68,7 +68,7 @@ class Reconciled:
 
 def reconcile(
     sessions: sessionmaker,
-    enqueue: Callable[[str, int], None],
+    enqueue: SendTicket,
     jobs_in_broker: Callable[[], BrokerTickets],
     options: ReconcileOptions,
 ) -> Reconciled:
@@ -88,7 +88,7 @@ def reconcile(
     return Reconciled(taken_back, resent)
 
 
-def _take_back_abandoned(sessions: sessionmaker, enqueue: Callable[[str, int], None], stale_after_s: float) -> list[str]:
+def _take_back_abandoned(sessions: sessionmaker, enqueue: SendTicket, stale_after_s: float) -> list[str]:
     cutoff = silent_since(stale_after_s)
     taken_back = []
     for job in jobs.running_jobs(sessions):
@@ -106,7 +106,7 @@ def _take_back_abandoned(sessions: sessionmaker, enqueue: Callable[[str, int], N
 
 def _resend_lost(
     sessions: sessionmaker,
-    enqueue: Callable[[str, int], None],
+    enqueue: SendTicket,
     jobs_in_broker: Callable[[], BrokerTickets],
     resend_after_s: float,
 ) -> list[str]:
@@ -154,7 +154,7 @@ def _spare(sessions: sessionmaker, waiting: list[str], queued_ids: set[str]) -> 
     return len(others) - jobs.count_queued(sessions, others)
 
 
-def _send(enqueue: Callable[[str, int], None], job_id: str, priority: int) -> None:
+def _send(enqueue: SendTicket, job_id: str, priority: int) -> None:
     try:
         enqueue(job_id, priority)
     except Exception as e:  # noqa: BLE001 - kombu and redis raise many connection error types

@@ -6,6 +6,7 @@ settings), so the API can name tasks without loading anything else.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -24,6 +25,19 @@ CPU_QUEUE = "cpu"
 GPU_QUEUE = "gpu"
 BULK_QUEUE = "gpu-bulk"
 LANE_QUEUES = {"normal": (GPU_QUEUE,), "bulk": (BULK_QUEUE,), "all": (GPU_QUEUE, BULK_QUEUE)}
+# What `swescribe worker --queues` accepts for transcription, and the lanes each name serves.
+WORKER_GPU_QUEUES = {"gpu": ("normal", "bulk"), "gpu-normal": ("normal",), "gpu-bulk": ("bulk",)}
+
+# Sends the transcription ticket of (job id, priority) to its lane's queue.
+SendTicket = Callable[[str, int], None]
+
+
+def gpu_lane(names: list[str]) -> str | None:
+    """The lane (settings.gpu_lane) of a worker started with `--queues names`; None without a gpu queue."""
+    lanes = {lane for name in names for lane in WORKER_GPU_QUEUES.get(name, ())}
+    if not lanes:
+        return None
+    return lanes.pop() if len(lanes) == 1 else "all"
 
 
 def ticket_queue(priority: int) -> str:

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 
 from workers.runners.reconcile import Reconciled, ReconcileOptions, reconcile
 from workers.settings import Settings
 from workers.store.db import session_factory
 from workers.tasks.broker import transcription_messages
 from workers.tasks.celery_app import app
-from workers.tasks.names import send_ticket
+from workers.tasks.names import SendTicket, send_ticket
 
 logger = logging.getLogger(__name__)
 
@@ -21,9 +20,7 @@ def send_transcription(job_id: str, priority: int) -> None:
     send_ticket(app, job_id, priority)
 
 
-def reconcile_once(
-    settings: Settings, send: Callable[[str, int], None] = send_transcription, resend_after_s: float | None = None
-) -> Reconciled:
+def reconcile_once(settings: Settings, send: SendTicket = send_transcription, resend_after_s: float | None = None) -> Reconciled:
     """One pass against the settings' database and broker. `resend_after_s` defaults to the
     staleness bound; `swescribe up` passes 0 at start, when nothing can be on its way."""
     options = ReconcileOptions(
