@@ -1,12 +1,15 @@
 """The offline diarizer on REAL human voices: audio_fixtures/real_voices, conversations assembled
-from studio voice prompts of four people (Asterisk PBX prompts, CC-BY-SA-3.0 and CC-BY-3.0, 8 kHz
-telephony). The voices are real; who speaks when is chosen by make_real_voices.py.
+from studio voice prompts of six people (Asterisk PBX prompts: CC-BY-SA-3.0, CC-BY-3.0 and a
+BSD-style notice), at 8 kHz telephony (rv*) and at 16 kHz wideband (wb*, the same four core voices
+as G.722). The voices are real; who speaks when is chosen by make_real_voices.py.
 
 These gates are where the clustering settings were tuned (bench/diarization/sweep.py, table in
 docs/benchmarks.md); the synthetic espeak-ng gates of test_diarization.py are regression checks.
-Measured with the defaults on a 2-core CPU: DER 0.108, 0.415, 0.308, 0.310 (mean 0.285). The two
-female voices of rv2_allison_june are found as one speaker at every setting swept: a known limit
-of the offline CAM++ embeddings at 8 kHz, not gated as a success.
+Measured with the defaults on a 2-core CPU (AMD Zen 2 for the first four, Zen 3 for all ten):
+DER 0.108, 0.415, 0.308, 0.310, 0.374, 0.369 (8 kHz) and 0.037, 0.466, 0.136, 0.532 (16 kHz),
+mean 0.306. Two female voices (Allison and June) are found as one speaker at 8 kHz and split
+wrongly at 16 kHz; two others (Armelle and Paola) are told apart but with many errors: known
+limits of the offline CAM++ embeddings, gated as measured, not as a success.
 """
 
 import json
@@ -21,11 +24,31 @@ from workers.transcript.audio import decode_audio
 pytestmark = pytest.mark.diarization
 
 REAL_VOICES = FIXTURES_DIR / "real_voices"
-MEAN_DER_AT_MOST = 0.33
+MEAN_DER_AT_MOST = 0.35
 # Per recording: the measured DER plus a margin.
-DER_AT_MOST = {"rv2_allison_carlo": 0.16, "rv2_allison_june": 0.46, "rv3_allison_june_carlo": 0.36, "rv4_all": 0.36}
-# Recordings whose number of speakers is found with the defaults.
-COUNT_FOUND = ("rv2_allison_carlo", "rv3_allison_june_carlo", "rv4_all")
+DER_AT_MOST = {
+    "rv2_allison_carlo": 0.16,
+    "rv2_allison_june": 0.46,
+    "rv3_allison_june_carlo": 0.36,
+    "rv4_all": 0.36,
+    "rv2_armelle_paola": 0.42,
+    "rv3_paola_armelle_carlo": 0.42,
+    "wb2_allison_carlo": 0.09,
+    "wb2_allison_june": 0.51,
+    "wb3_allison_june_carlo": 0.19,
+    "wb4_all": 0.58,
+}
+# Recordings whose number of speakers is found with the defaults (7 of 10).
+COUNT_FOUND = (
+    "rv2_allison_carlo",
+    "rv3_allison_june_carlo",
+    "rv4_all",
+    "rv2_armelle_paola",
+    "wb2_allison_carlo",
+    "wb3_allison_june_carlo",
+    "wb4_all",
+)
+LICENCES = ("CC-BY-SA-3.0", "CC-BY-3.0", "BSD-style (notice kept)")
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +64,11 @@ def found(offline_diarizer, entries):
 
 def test_the_set_is_real_voices_labelled_as_assembled_with_their_licences(entries):
     assert {e["id"] for e in entries} == set(DER_AT_MOST)
+    assert {e["sample_rate"] for e in entries} == {8000, 16000}
+    assert (REAL_VOICES / "NOTICE").is_file()
     for entry in entries:
         assert entry["synthetic"] is False and entry["assembled"] is True
-        assert all(s["license"] in ("CC-BY-SA-3.0", "CC-BY-3.0") and s["person"] for s in entry["speakers"])
+        assert all(s["license"] in LICENCES and s["person"] for s in entry["speakers"])
         assert {t.speaker for t in read_rttm(REAL_VOICES / entry["rttm"])} == {s["label"] for s in entry["speakers"]}
 
 
