@@ -54,7 +54,7 @@ test: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest -n $(PARALLEL) -m "$(FAST)"
-	$(BIN)/pytest -m "not ($(FAST))"
+	$(BIN)/pytest -m "not ($(FAST))" --durations=25
 
 test-fast: install
 	$(BIN)/ruff check .
